@@ -1,0 +1,288 @@
+"""Reading YAML files into documents that can say where (file:line:column) any of their fields was written."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import yaml
+
+from .findings import Finding, Severity
+
+YAML_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+class _FastLoader(yaml.CSafeLoader):  # type: ignore[misc]
+    """libyaml-backed safe loader that records duplicate keys and keeps timestamps as text.
+
+    Positions are not kept on the happy path (that would double the load time); they are recovered
+    lazily by composing the file again only when something needs a location.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicates: list[tuple[str, yaml.Mark]] = []
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if len(node.value) > 1:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else id(key_node)
+                if key in seen:
+                    self.duplicates.append((str(key), key_node.start_mark))
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _timestamp_as_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
+    return loader.construct_scalar(node)  # type: ignore[arg-type]
+
+
+_FastLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
+
+
+class SourceText:
+    """The text of one file; composes it into position-carrying nodes on first demand."""
+
+    def __init__(self, name: str, text: str) -> None:
+        self.name = name
+        self.text = text
+        self._nodes: list[yaml.Node | None] | None = None
+
+    def nodes(self) -> list[yaml.Node | None]:
+        if self._nodes is None:
+            try:
+                self._nodes = list(yaml.compose_all(self.text, Loader=yaml.CSafeLoader))
+            except yaml.YAMLError:
+                self._nodes = []
+        return self._nodes
+
+
+@dataclass
+class Document:
+    """One YAML document (or one item of a `kind: List`) with the means to locate any field in it."""
+
+    source: SourceText
+    index: int  # document index within the file
+    data: Any
+    base: tuple[Any, ...] = ()  # ('items', 3) for List items
+    _located: dict[tuple[Any, ...], tuple[int, int]] = field(default_factory=dict, repr=False)
+
+    @property
+    def file(self) -> str:
+        return self.source.name
+
+    def locate(self, path: tuple[Any, ...] = ()) -> tuple[int, int]:
+        """1-based (line, column) of the node at `path`, or of its deepest existing ancestor."""
+        full = self.base + tuple(path)
+        hit = self._located.get(full)
+        if hit is not None:
+            return hit
+        nodes = self.source.nodes()
+        node = nodes[self.index] if self.index < len(nodes) else None
+        pos = (1, 1) if node is None else (node.start_mark.line + 1, node.start_mark.column + 1)
+        for part in full:
+            child = _child(node, part)
+            if child is None:
+                break
+            node = child
+            pos = (node.start_mark.line + 1, node.start_mark.column + 1)
+        self._located[full] = pos
+        return pos
+
+    def finding(
+        self,
+        severity: Severity,
+        code: str,
+        message: str,
+        path: tuple[Any, ...] = (),
+        resource: str | None = None,
+        path_text: str | None = None,
+    ) -> Finding:
+        from .findings import format_path
+
+        line, col = self.locate(path)
+        return Finding(
+            severity=severity,
+            code=code,
+            message=message,
+            file=self.file,
+            line=line,
+            column=col,
+            resource=resource,
+            path=path_text if path_text is not None else (format_path(path) or None),
+        )
+
+
+def _child(node: yaml.Node | None, part: Any) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(part):
+                return value_node
+        return None
+    if isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+        return node.value[part] if 0 <= part < len(node.value) else None
+    return None
+
+
+@dataclass
+class LoadedFiles:
+    documents: list[Document]
+    findings: list[Finding]
+    files: list[str]
+
+
+def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], list[Finding]]:
+    """Files named directly, plus every YAML/JSON file below named directories, in a stable order."""
+    files: list[Path] = []
+    findings: list[Finding] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(
+                f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in YAML_SUFFIXES
+            )
+            files.extend(found)
+        elif p.is_file():
+            files.append(p)
+        else:
+            findings.append(
+                Finding(Severity.ERROR, "path-not-found", f"no such file or directory: {p}", file=str(p))
+            )
+    return files, findings
+
+
+def read_text(path: Path, display: str | None = None) -> tuple[str | None, list[Finding]]:
+    """Read a file as UTF-8 text; binary and non-UTF-8 content are reported, not raised."""
+    name = display or str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [Finding(Severity.ERROR, "unreadable", f"cannot read file: {exc.strerror}", file=name)]
+    return decode_text(raw, name)
+
+
+def decode_text(raw: bytes, name: str) -> tuple[str | None, list[Finding]]:
+    if b"\x00" in raw:
+        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
+        return None, [
+            Finding(Severity.ERROR, "binary-file", "binary content (NUL byte); expected YAML text",
+                    file=name, line=line, column=1)
+        ]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, [
+            Finding(Severity.ERROR, "not-utf8",
+                    f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); YAML files must be UTF-8 text",
+                    file=name, line=line, column=col)
+        ]
+    return text, []
+
+
+def parse_text(text: str, name: str) -> tuple[list[Document], list[Finding]]:
+    """Split a YAML text into documents; `kind: List` items become documents of their own."""
+    source = SourceText(name, text)
+    if not _has_content(text):
+        return [], [Finding(Severity.ERROR, "empty-file", "file has no YAML documents", file=name, line=1, column=1)]
+    documents: list[Document] = []
+    findings: list[Finding] = []
+    loader = _FastLoader(text)
+    index = 0
+    try:
+        while loader.check_data():
+            loader.duplicates = []
+            data = loader.get_data()
+            for key, mark in loader.duplicates:
+                findings.append(
+                    Finding(Severity.ERROR, "duplicate-key",
+                            f"key {key!r} appears more than once in the same mapping (the last one would win silently)",
+                            file=name, line=mark.line + 1, column=mark.column + 1)
+                )
+            documents.extend(_split_document(source, index, data, findings))
+            index += 1
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        context = getattr(exc, "context", None)
+        message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
+        findings.append(
+            Finding(Severity.ERROR, "yaml-syntax", message, file=name,
+                    line=(mark.line + 1) if mark else None, column=(mark.column + 1) if mark else None)
+        )
+    finally:
+        loader.dispose()
+    return documents, findings
+
+
+def _split_document(source: SourceText, index: int, data: Any, findings: list[Finding]) -> Iterator[Document]:
+    if data is None:
+        return  # an empty document (e.g. a trailing `---`) is harmless
+    doc = Document(source, index, data)
+    if not isinstance(data, dict):
+        line, col = doc.locate()
+        findings.append(
+            Finding(Severity.ERROR, "not-a-mapping",
+                    f"a resource must be a mapping with apiVersion, kind and metadata; got {describe_type(data)}",
+                    file=source.name, line=line, column=col)
+        )
+        return
+    if data.get("kind") == "List" and isinstance(data.get("items"), list):
+        for i, item in enumerate(data["items"]):
+            sub = Document(source, index, item, base=("items", i))
+            if not isinstance(item, dict):
+                line, col = sub.locate()
+                findings.append(
+                    Finding(Severity.ERROR, "not-a-mapping",
+                            f"List item must be a mapping; got {describe_type(item)}",
+                            file=source.name, line=line, column=col, path=f"items[{i}]")
+                )
+                continue
+            yield sub
+        return
+    yield doc
+
+
+def _has_content(text: str) -> bool:
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#") and stripped not in ("---", "..."):
+            return True
+    return False
+
+
+def describe_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, int):
+        return f"integer {value}"
+    if isinstance(value, float):
+        return f"number {value}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"string {shown!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def load_files(paths: Iterable[str | os.PathLike[str]]) -> LoadedFiles:
+    files, findings = expand_paths(paths)
+    documents: list[Document] = []
+    for f in files:
+        text, problems = read_text(f)
+        findings.extend(problems)
+        if text is None:
+            continue
+        docs, problems = parse_text(text, str(f))
+        documents.extend(docs)
+        findings.extend(problems)
+    return LoadedFiles(documents, findings, [str(f) for f in files])
