@@ -158,10 +158,9 @@ def _duration(value: Any, path: Path, problems: Problems) -> Any:
 
 
 def _literal(options: tuple[Any, ...]) -> Converter:
-    allowed = set(options)
-
     def convert(value: Any, path: Path, problems: Problems) -> Any:
-        if value in allowed and type(value) is type(options[0]):
+        # compare by type first: a list or mapping written here is unhashable and must not raise
+        if any(type(value) is type(o) and value == o for o in options):
             return value
         choices = ", ".join(str(o) for o in options)
         problems.add(path, f"expected one of {choices}; got {describe_type(value)}")
