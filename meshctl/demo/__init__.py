@@ -1,0 +1,1 @@
+"""Demo environment: bookinfo-like HTTP apps and a supervisor for background processes."""

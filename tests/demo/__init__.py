@@ -1,0 +1,1 @@
+"""Tests for meshctl.demo: real app processes and the process supervisor."""
