@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import yaml
 
-from .findings import Finding, Severity
+from .findings import Finding, Severity, format_path
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -29,9 +30,10 @@ class _FastLoader(yaml.CSafeLoader):  # type: ignore[misc]
         if len(node.value) > 1:
             seen: set[Any] = set()
             for key_node, _ in node.value:
-                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else id(key_node)
+                # the tag tells `1` (int) from `'1'` (str): different keys, not duplicates
+                key = (key_node.tag, key_node.value) if isinstance(key_node, yaml.ScalarNode) else id(key_node)
                 if key in seen:
-                    self.duplicates.append((str(key), key_node.start_mark))
+                    self.duplicates.append((str(key_node.value), key_node.start_mark))
                 seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
@@ -53,10 +55,18 @@ class SourceText:
 
     def nodes(self) -> list[yaml.Node | None]:
         if self._nodes is None:
+            # compose one document at a time: a syntax error in a later document must not cost the
+            # earlier (already loaded) documents their positions
+            nodes: list[yaml.Node | None] = []
+            loader = yaml.CSafeLoader(self.text)
             try:
-                self._nodes = list(yaml.compose_all(self.text, Loader=yaml.CSafeLoader))
+                while loader.check_node():
+                    nodes.append(loader.get_node())
             except yaml.YAMLError:
-                self._nodes = []
+                pass
+            finally:
+                loader.dispose()
+            self._nodes = nodes
         return self._nodes
 
 
@@ -101,8 +111,6 @@ class Document:
         resource: str | None = None,
         path_text: str | None = None,
     ) -> Finding:
-        from .findings import format_path
-
         line, col = self.locate(path)
         return Finding(
             severity=severity,
@@ -189,34 +197,127 @@ def parse_text(text: str, name: str) -> tuple[list[Document], list[Finding]]:
     source = SourceText(name, text)
     if not _has_content(text):
         return [], [Finding(Severity.ERROR, "empty-file", "file has no YAML documents", file=name, line=1, column=1)]
+    too_deep = _too_deep(text, name)
+    if too_deep is not None:
+        return [], [too_deep]
     documents: list[Document] = []
     findings: list[Finding] = []
     loader = _FastLoader(text)
     index = 0
     try:
-        while loader.check_data():
+        while True:
             loader.duplicates = []
-            data = loader.get_data()
-            for key, mark in loader.duplicates:
-                findings.append(
-                    Finding(Severity.ERROR, "duplicate-key",
-                            f"key {key!r} appears more than once in the same mapping (the last one would win silently)",
-                            file=name, line=mark.line + 1, column=mark.column + 1)
-                )
+            if not loader.check_data():
+                break
+            try:
+                data = loader.get_data()
+            except yaml.constructor.ConstructorError as exc:
+                # the document was parsed; only building values failed (unhashable key, unknown tag),
+                # so report it and go on with the next document
+                findings.extend(_duplicate_findings(source, index, loader.duplicates))
+                findings.append(_syntax_finding(exc, text, name))
+                _reset_constructor(loader)
+                index += 1
+                continue
+            findings.extend(_duplicate_findings(source, index, loader.duplicates))
             documents.extend(_split_document(source, index, data, findings))
             index += 1
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        context = getattr(exc, "context", None)
-        message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
-        findings.append(
-            Finding(Severity.ERROR, "yaml-syntax", message, file=name,
-                    line=(mark.line + 1) if mark else None, column=(mark.column + 1) if mark else None)
-        )
+        findings.append(_syntax_finding(exc, text, name))
     finally:
         loader.dispose()
     return documents, findings
+
+
+def _syntax_finding(exc: yaml.YAMLError, text: str, name: str) -> Finding:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+    if isinstance(exc, yaml.reader.ReaderError):
+        # a character YAML forbids (e.g. a control character); libyaml gives a UTF-8 byte offset
+        problem = f"unacceptable character #x{exc.character:04x}: {exc.reason}"
+        line, col = _line_col_of_byte(text, exc.position)
+    message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
+    return Finding(Severity.ERROR, "yaml-syntax", message, file=name, line=line, column=col)
+
+
+def _line_col_of_byte(text: str, offset: int) -> tuple[int, int]:
+    before = text.encode("utf-8")[:offset].decode("utf-8", "ignore")
+    return before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+
+
+def _reset_constructor(loader: _FastLoader) -> None:
+    loader.constructed_objects = {}
+    loader.recursive_objects = {}
+    loader.state_generators = []
+    loader.deep_construct = False
+
+
+def _duplicate_findings(source: SourceText, index: int, duplicates: list[tuple[str, yaml.Mark]]) -> list[Finding]:
+    out = []
+    for key, mark in duplicates:
+        nodes = source.nodes()  # composed only when a duplicate exists, to name the field path
+        path = _path_to_mark(nodes[index], mark) if index < len(nodes) else None
+        out.append(Finding(
+            Severity.ERROR, "duplicate-key",
+            f"key {key!r} appears more than once in the same mapping (the last one would win silently)",
+            file=source.name, line=mark.line + 1, column=mark.column + 1,
+            path=format_path(path) if path else None))
+    return out
+
+
+def _path_to_mark(root: yaml.Node | None, mark: yaml.Mark) -> tuple[Any, ...] | None:
+    """Field path of the mapping key written at `mark` (iterative: documents may nest deeply)."""
+    stack: list[tuple[yaml.Node | None, tuple[Any, ...]]] = [(root, ())]
+    seen: set[int] = set()
+    while stack:
+        node, path = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))  # aliases make the node graph a DAG (or a cycle); visit each node once
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                key_path = path + (key_node.value if isinstance(key_node, yaml.ScalarNode) else "?",)
+                if (key_node.start_mark.line, key_node.start_mark.column) == (mark.line, mark.column):
+                    return key_path
+                stack.append((value_node, key_path))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((child, path + (i,)) for i, child in enumerate(node.value))
+    return None
+
+
+_BRACKETS = re.compile(r"[\[\]{}]")
+MAX_DEPTH = 200  # far beyond any real resource; libyaml's recursive composer crashes near 30000
+
+
+def _too_deep(text: str, name: str) -> Finding | None:
+    """A finding when collections nest deeper than MAX_DEPTH (checked exactly only when it is possible)."""
+    # Every two block levels need more indentation or a compact "- " / "? " indicator, and every flow
+    # level a bracket, so this bound is safe; real files are far below it and skip the event scan.
+    block = max((len(line) - len(line.lstrip(" ")) + line.count("- ") + line.count("? ")
+                 for line in text.splitlines()), default=0)
+    flow = depth = 0
+    for bracket in _BRACKETS.findall(text):
+        depth = depth + 1 if bracket in "[{" else max(depth - 1, 0)
+        flow = max(flow, depth)
+    if 2 * block + 2 + flow <= MAX_DEPTH:
+        return None
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    return Finding(Severity.ERROR, "too-deep",
+                                   f"collections nest more than {MAX_DEPTH} levels deep; not a resource meshctl can load",
+                                   file=name, line=mark.line + 1, column=mark.column + 1)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return None  # the loader reports the syntax error itself
+    return None
 
 
 def _split_document(source: SourceText, index: int, data: Any, findings: list[Finding]) -> Iterator[Document]:
