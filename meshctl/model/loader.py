@@ -27,41 +27,46 @@ def resource_from_document(doc: Document) -> tuple[Resource | None, list[Finding
         return None, findings
 
     cls = KINDS.get((api, kind))
+    label = _label(kind, data, (cls or UnknownResource).NAMESPACED)
     if cls is None:
         cls = UnknownResource
         if kind in KNOWN_KIND_NAMES:
             findings.append(doc.finding(
                 Severity.WARNING, "unknown-api-version",
                 f"{kind} is known as apiVersion {KNOWN_KIND_NAMES[kind]}; {api!r} is not understood, "
-                "so this resource is kept but not used for routing", ("apiVersion",)))
+                "so this resource is kept but not used for routing", ("apiVersion",), resource=label))
         else:
             findings.append(doc.finding(
                 Severity.WARNING, "unknown-kind",
                 f"kind {kind!r} (apiVersion {api!r}) is not one meshctl models; it is kept but not used",
-                ("kind",)))
+                ("kind",), resource=label))
 
     resource, problems = parse(cls, data)
     resource.doc = doc
     resource.raw = data
-    label = _label(kind, data)
     for path, message in problems.items:
         findings.append(doc.finding(Severity.ERROR, "wrong-type", message, path, resource=label))
 
     meta = resource.metadata
-    if not meta.name:
-        if "metadata" not in data or (isinstance(data.get("metadata"), dict) and "name" not in data["metadata"]):
-            findings.append(doc.finding(Severity.ERROR, "missing-field", "metadata.name is required",
-                                        ("metadata",), resource=label, path_text="metadata.name"))
+    raw_meta = data.get("metadata")
+    raw_name = raw_meta.get("name") if isinstance(raw_meta, dict) else None
+    # absent, null or "" (a wrong type was reported above as wrong-type)
+    if not meta.name and (raw_meta is None or isinstance(raw_meta, dict)) and raw_name in (None, ""):
+        findings.append(doc.finding(Severity.ERROR, "missing-field", "metadata.name is required",
+                                    ("metadata", "name"), resource=label, path_text="metadata.name"))
     if resource.NAMESPACED and not meta.namespace:
         meta.namespace = DEFAULT_NAMESPACE  # what kubectl apply would do
     return resource, findings
 
 
-def _label(kind: str, data: dict[str, Any]) -> str:
+def _label(kind: str, data: dict[str, Any], namespaced: bool) -> str:
+    """ "Kind namespace/name" as Resource.display will say it (namespace defaulted) even when fields are broken."""
     meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
-    name = meta.get("name") if isinstance(meta.get("name"), str) else "?"
-    ns = meta.get("namespace") if isinstance(meta.get("namespace"), str) else None
-    return f"{kind} {ns}/{name}" if ns else f"{kind} {name}"
+    name = meta.get("name") if isinstance(meta.get("name"), str) and meta.get("name") else "?"
+    if not namespaced:
+        return f"{kind} {name}"
+    ns = meta.get("namespace") if isinstance(meta.get("namespace"), str) and meta.get("namespace") else None
+    return f"{kind} {ns or DEFAULT_NAMESPACE}/{name}"
 
 
 def path_of(*parts: Any) -> str:
