@@ -31,6 +31,9 @@ class Snapshot:
         problems = list(findings)
         self._index: dict[tuple[str, str, str], Resource] = {}
         for r in resources:
+            if not r.name:
+                kept.append(r)  # already reported as missing-field; nameless ones are not duplicates
+                continue
             existing = self._index.get(r.key)
             if existing is not None:
                 file, line, col = r.locate(("metadata", "name"))
