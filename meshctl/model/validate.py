@@ -84,8 +84,9 @@ def _check_route(rep: _Reporter, snapshot: Snapshot, owner: Resource, route: Rou
         for j, m in enumerate(route.matchers):
             kinds = m.uri.kinds_set() if m.uri else []
             if kinds and kinds != ["prefix"]:
+                wrong = next(k for k in kinds if k != "prefix")  # name the offending kind, not "prefix"
                 rep.add(owner, Severity.ERROR, "delegate-not-prefix",
-                        f"{label} delegates, so its path matcher must be a prefix; got {kinds[0]}",
+                        f"{label} delegates, so its path matcher must be a prefix; got {wrong}",
                         path + ("matchers", j, "uri"))
         delegate = route.delegate_action
         for j, ref in enumerate(delegate.refs):
