@@ -53,7 +53,12 @@ def load_sources(args: argparse.Namespace, require: bool = True) -> Snapshot:
     contexts = list(getattr(args, "context", []) or [])
     if contexts:
         if _kube_loader is None:
-            from ..sources import kube_cli  # noqa: F401  (registers the loader when available)
+            try:
+                from ..sources import kube_cli  # noqa: F401  (registers the loader when available)
+            except ModuleNotFoundError as exc:
+                if exc.name != f"{__package__.rsplit('.', 1)[0]}.sources.kube_cli":
+                    raise  # a real import problem inside the module
+                # not built: reported just below as a usage error, not as an internal one
         if _kube_loader is None:
             raise UsageError("live Kubernetes sources are not available in this build")
         return _kube_loader(args)
