@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -54,9 +55,9 @@ def load_sources(args: argparse.Namespace, require: bool = True) -> Snapshot:
     if contexts:
         if _kube_loader is None:
             try:
-                from ..sources import kube_cli  # noqa: F401  (registers the loader when available)
+                importlib.import_module("meshctl.sources.kube_cli")  # registers the loader when available
             except ModuleNotFoundError as exc:
-                if exc.name != f"{__package__.rsplit('.', 1)[0]}.sources.kube_cli":
+                if exc.name != "meshctl.sources.kube_cli":
                     raise  # a real import problem inside the module
                 # not built: reported just below as a usage error, not as an internal one
         if _kube_loader is None:
