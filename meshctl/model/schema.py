@@ -45,10 +45,12 @@ class Problems:
 
 @dataclass
 class Model:
-    """Base of every typed view. `_extra` keeps keys the model does not know; `_keys` the written key order."""
+    """Base of every typed view. `_extra` keeps keys the model does not know; `_keys` the written key order;
+    `_unread` known keys whose written value was not taken (null or a wrong type), as written."""
 
     _extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     _keys: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    _unread: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     _path: Path = field(default=(), repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -210,18 +212,23 @@ def parse_model(cls: type, value: Any, path: Path, problems: Problems) -> Any:
     by_key, _ = _compile(cls)
     kwargs: dict[str, Any] = {}
     extra: dict[str, Any] = {}
+    unread: dict[str, Any] = {}
     for k, v in value.items():
         spec = by_key.get(k)
         if spec is None:
             extra[k] = v
             continue
         if v is None:
-            continue  # Kubernetes treats an explicit null like an absent field
+            unread[k] = v  # Kubernetes treats an explicit null like an absent field
+            continue
         result = spec[1](v, path + (k,), problems)
-        if result is not _BAD:
+        if result is _BAD:
+            unread[k] = v
+        else:
             kwargs[spec[0]] = result
     obj = cls(**kwargs)
     obj._extra = extra
+    obj._unread = unread
     obj._keys = tuple(k for k in value if isinstance(k, str))
     obj._path = path
     return obj
@@ -247,15 +254,33 @@ def _dump(value: Any) -> Any:
     return value
 
 
+_defaults: dict[type, dict[str, Any]] = {}
+
+
+def _field_defaults(cls: type) -> dict[str, Any]:
+    """Default value of each YAML-read field (only compared against, never handed out)."""
+    hit = _defaults.get(cls)
+    if hit is None:
+        hit = _defaults[cls] = {
+            f.name: f.default_factory() if f.default_factory is not MISSING else f.default
+            for f in fields(cls) if not _skipped(f)
+        }
+    return hit
+
+
 def to_dict(obj: Model) -> dict[str, Any]:
     """The mapping this model was read from: known fields as they are now, unknown ones unchanged, same order."""
     _, attr_to_key = _compile(type(obj))
     key_to_attr = {k: a for a, k in attr_to_key.items()}
     out: dict[str, Any] = {}
+    defaults = _field_defaults(type(obj))
     for k in obj._keys:
         if k in key_to_attr:
-            v = getattr(obj, key_to_attr[k])
-            if v is not None:
+            attr = key_to_attr[k]
+            v = getattr(obj, attr)
+            if k in obj._unread and v == defaults[attr]:
+                out[k] = obj._unread[k]  # still as written (null, or the wrong-typed value)
+            elif v is not None:
                 out[k] = _dump(v)
         elif k in obj._extra:
             out[k] = obj._extra[k]
@@ -266,8 +291,7 @@ def to_dict(obj: Model) -> dict[str, Any]:
         if k in out:
             continue
         v = getattr(obj, f.name)
-        default = f.default_factory() if f.default_factory is not MISSING else f.default
-        if v is not None and v != default:
+        if v is not None and v != defaults[f.name]:
             out[k] = _dump(v)
     for k, v in obj._extra.items():
         out.setdefault(k, v)
