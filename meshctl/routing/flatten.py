@@ -1,0 +1,382 @@
+"""The route engine: for each VirtualGateway, the exact ordered routes Envoy sees per virtual host, and why.
+
+Semantics (docs/route-semantics.md): routes in written order; a delegating route is replaced in place by its
+children (refs in list order, then selector hits by namespace/name, each table once); TABLE_WEIGHT sorts those
+tables by weight (higher first, stable); ROUTE_SPECIFICITY flattens the whole subtree and stable-sorts it by the
+most specific matcher; the top-most delegate's sort method wins.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..model.common import POLICY_FIELDS, Policy, Route
+from ..model.findings import Finding, Severity, format_path
+from ..model.regex import regex_error
+from ..model.resources import Resource, RouteTable, VirtualGateway, VirtualHost, VirtualHostSpec
+from ..model.selection import select
+from ..model.snapshot import Snapshot
+from ..model.validate import gateway_virtual_hosts
+from .matchers import ROOT, EffectiveMatcher, merge
+from .types import (
+    ChainLink,
+    FlattenedRoute,
+    GatewayView,
+    Position,
+    RoutingView,
+    TableNode,
+    TreeNode,
+    VirtualHostView,
+)
+
+TABLE_WEIGHT = "TABLE_WEIGHT"
+ROUTE_SPECIFICITY = "ROUTE_SPECIFICITY"
+_LAST = (9, 0)  # sort key of a route without usable matchers
+
+
+def merge_options(parent: Policy | None, child: Policy | None) -> Policy:
+    """Top-level fields inherited one by one; a field the child sets wins (our decision, as Gloo Edge does)."""
+    if parent is None:
+        return child if child is not None else Policy()
+    if child is None:
+        return parent
+    return Policy(**{f: (getattr(child, f) if getattr(child, f) is not None else getattr(parent, f))
+                     for f in POLICY_FIELDS})
+
+
+def specificity_key(route: FlattenedRoute) -> tuple[int, int]:
+    """The route's single most specific matcher decides; exact < regex < prefix, longer first."""
+    if not route.matchers:
+        return _LAST
+    return min(m.specificity() for m in route.matchers)
+
+
+class _Diagnostics:
+    def __init__(self) -> None:
+        self.items: list[Finding] = []
+        self._seen: set[tuple[Any, ...]] = set()
+
+    def add(self, resource: Resource, severity: Severity, code: str, message: str,
+            path: tuple[Any, ...] = (), routes: tuple[str, ...] = (), witness: str | None = None) -> None:
+        file, line, col = resource.locate(path)
+        key = (code, resource.key, path, message)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        self.items.append(Finding(severity, code, message, file=file, line=line, column=col,
+                                  resource=resource.display, path=format_path(path) or None,
+                                  routes=routes, witness=witness))
+
+
+class RouteEngine:
+    """Builds a RoutingView from a snapshot. Pure: no I/O, no UI."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self.diags = _Diagnostics()
+        self.route_tables = snapshot.typed(RouteTable)
+        self.reached_tables: set[tuple[str, str, str]] = set()
+        self._vhost_cache: dict[tuple[str, str, str], VirtualHostView] = {}
+
+    # -- gateways and virtual hosts --------------------------------------------------------------
+    def build(self) -> RoutingView:
+        gateways: list[GatewayView] = []
+        selected: set[tuple[str, str, str]] = set()
+        for gw in sorted(self.snapshot.typed(VirtualGateway), key=lambda g: (g.namespace, g.name)):
+            views: list[VirtualHostView] = []
+            claimed: dict[str, str] = {}
+            for label, spec, owner, spec_path in gateway_virtual_hosts(self.snapshot, gw):
+                if owner is not gw:
+                    selected.add(owner.key)
+                view = self._virtual_host(gw, owner, spec, spec_path, len(views))
+                views.append(view)
+                for d, domain in enumerate(spec.domains):
+                    low = domain.lower()
+                    if low in claimed and claimed[low] != view.name:
+                        self.diags.add(owner, Severity.ERROR, "duplicate-domain",
+                                       f"domain {domain!r} is also claimed by {claimed[low]} in gateway {gw.namespace}/"
+                                       f"{gw.name}; Envoy rejects a route configuration with a domain twice",
+                                       spec_path + ("domains", d))
+                    claimed.setdefault(low, view.name)
+            gateways.append(GatewayView(gw, views))
+        self._unreached(selected)
+        from .shadow import analyse_shadowing
+
+        for view in self._vhost_cache.values():
+            for finding in analyse_shadowing(view):
+                self.diags.items.append(finding)
+        return RoutingView(gateways, self.diags.items)
+
+    def _unreached(self, selected: set[tuple[str, str, str]]) -> None:
+        for vh in self.snapshot.typed(VirtualHost):
+            if vh.key not in selected:
+                self.diags.add(vh, Severity.WARNING, "unselected-virtual-host",
+                               "no VirtualGateway selects this VirtualHost, so none of its routes are served",
+                               ("metadata", "name"))
+        for rt in self.route_tables:
+            if rt.key not in self.reached_tables:
+                self.diags.add(rt, Severity.WARNING, "unreached-route-table",
+                               "no gateway reaches this RouteTable through delegation, so its routes are not served",
+                               ("metadata", "name"))
+
+    def _virtual_host(self, gw: VirtualGateway, owner: Resource, spec: VirtualHostSpec,
+                      spec_path: tuple[Any, ...], ordinal: int) -> VirtualHostView:
+        cache_key = owner.key if owner is not gw else (gw.kind, gw.namespace, f"{gw.name}#inline{ordinal}")
+        hit = self._vhost_cache.get(cache_key)
+        if hit is not None:
+            return hit
+        name = f"{owner.namespace}/{owner.name}" if owner is not gw else f"{gw.namespace}/{gw.name}/inline-{ordinal}"
+        inherited = spec.options.traffic_policy if spec.options else None
+        flat: list[FlattenedRoute] = []
+        tree: list[TreeNode] = []
+        self._check_route_names(owner, spec.routes, spec_path + ("routes",))
+        for i, route in enumerate(spec.routes):
+            link = ChainLink(owner, i, route.name, spec_path + ("routes", i), None)
+            node, produced = self._expand(route, (link,), [ROOT], True, inherited, {}, None, ())
+            for r in produced:
+                if r.sort_method is None:
+                    r.position = Position(0, "written order", f"route {i} of {name}, in written order")
+            tree.append(node)
+            flat.extend(produced)
+        for index, r in enumerate(flat):
+            r.position.index = index
+        view = VirtualHostView(owner, name, list(spec.domains), flat, tree, spec_path, all_routes=list(flat))
+        if not spec.routes:
+            self.diags.add(owner, Severity.WARNING, "empty-virtual-host",
+                           "this virtual host has no routes; Envoy answers 404 to every request for its domains",
+                           spec_path + ("routes",) if "routes" in spec._keys else spec_path)
+        self._apply_invalid_policy(view, spec)
+        self._vhost_cache[cache_key] = view
+        return view
+
+    def _apply_invalid_policy(self, view: VirtualHostView, spec: VirtualHostSpec) -> None:
+        invalid = [r for r in view.routes if not r.valid]
+        if not invalid:
+            return
+        policy = spec.options.invalid_route_policy if spec.options else None
+        if policy is not None and policy.direct_response is not None:
+            view.invalid_policy = "directResponse"
+            code, body = policy.direct_response.code, policy.direct_response.body
+            for r in invalid:
+                if r.matchers:
+                    r.replaced_by_direct_response = (code, body)
+            view.routes = [r for r in view.routes if r.valid or r.replaced_by_direct_response]
+        elif policy is not None and policy.drop is not None:
+            view.invalid_policy = "drop"
+            view.routes = [r for r in view.routes if r.valid]
+        else:
+            view.invalid = True
+            view.routes = []
+            self.diags.add(view.owner, Severity.ERROR, "virtual-host-invalid",
+                           f"{len(invalid)} invalid route(s) and no invalidRoutePolicy: the whole virtual host "
+                           f"produces no routes (set options.invalidRoutePolicy drop or directResponse to keep the rest)",
+                           view.spec_path, routes=tuple(r.id for r in invalid))
+        for index, r in enumerate(view.routes):
+            r.position.index = index
+
+    def _check_route_names(self, owner: Resource, routes: list[Route], path: tuple[Any, ...]) -> None:
+        seen: dict[str, int] = {}
+        for i, r in enumerate(routes):
+            if not r.name:
+                continue
+            if r.name in seen:
+                self.diags.add(owner, Severity.WARNING, "duplicate-route-name",
+                               f"route name {r.name!r} is also used by route {seen[r.name]} of this resource; "
+                               "route names identify routes in Envoy stats and meshctl output",
+                               path + (i, "name"))
+            else:
+                seen[r.name] = i
+
+    # -- one route (recursive through delegation) ------------------------------------------------
+    def _expand(
+        self,
+        route: Route,
+        chain: tuple[ChainLink, ...],
+        parent_matchers: list[EffectiveMatcher],
+        parent_is_root: bool,
+        inherited: Policy | None,
+        inherited_labels: dict[str, str],
+        active_sort: str | None,
+        visiting: tuple[tuple[str, str, str], ...],
+    ) -> tuple[TreeNode, list[FlattenedRoute]]:
+        link = chain[-1]
+        owner, rpath = link.resource, link.route_path
+        problems: list[str] = []
+
+        matchers: list[EffectiveMatcher] = []
+        for pm in parent_matchers:
+            for j, cm in enumerate(route.matchers or [None]):
+                result = merge(pm, cm, parent_is_root)
+                mpath = rpath + (("matchers", j) if cm is not None else ())
+                for code, message in result.warnings:
+                    self.diags.add(owner, Severity.WARNING, code, message, mpath)
+                for code, message in result.problems:
+                    problems.append(message)
+                    self.diags.add(owner, Severity.ERROR, code, message, mpath)
+                if result.matcher is not None and result.matcher not in matchers:
+                    matchers.append(result.matcher)
+        for j, m in enumerate(matchers):
+            for text in _regexes(m):
+                err = regex_error(text)
+                if err:
+                    message = f"RE2 rejects regex {text!r}: {err}"
+                    problems.append(message)
+                    self.diags.add(owner, Severity.ERROR, "bad-regex", message, rpath + ("matchers",))
+
+        options = merge_options(inherited, route.options)
+        labels = {**inherited_labels, **route.labels}
+        actions = route.actions_set()
+        if not actions:
+            problems.append("route has no action")
+            self.diags.add(owner, Severity.ERROR, "route-no-action",
+                           "route has no action (routeAction, redirectAction, directResponseAction or delegateAction)",
+                           rpath)
+        elif len(actions) > 1:
+            problems.append("route has more than one action")
+            self.diags.add(owner, Severity.ERROR, "route-multiple-actions",
+                           f"route has {len(actions)} actions; exactly one is allowed", rpath)
+        if route.direct_response_action is not None and not 100 <= route.direct_response_action.status <= 599:
+            message = f"direct response status {route.direct_response_action.status} is not an HTTP status (100-599)"
+            problems.append(message)
+            self.diags.add(owner, Severity.ERROR, "bad-status", message, rpath + ("directResponseAction", "status"))
+
+        node = TreeNode(link, route, tuple(matchers), problems=list(problems))
+        if route.delegate_action is not None and len(actions) == 1 and not problems:
+            non_prefix = [m for m in matchers if m.path_kind != "prefix"]
+            if non_prefix:
+                message = f"a delegating route must match a path prefix; got {non_prefix[0].path_kind}"
+                problems.append(message)
+                node.problems.append(message)
+                self.diags.add(owner, Severity.ERROR, "delegate-not-prefix", message, rpath + ("matchers",))
+            else:
+                produced = self._delegate(node, route, chain, matchers, options, labels, active_sort, visiting)
+                node.flat_ids = [r.id for r in produced]
+                return node, produced
+
+        leaf = FlattenedRoute(
+            id=" > ".join(l.ref for l in chain),
+            name=route.name,
+            chain=chain,
+            matchers=tuple(matchers),
+            route=route,
+            options=options,
+            position=Position(0, "", ""),
+            valid=not problems,
+            problems=problems,
+            labels=labels,
+            sort_method=active_sort,
+            branch_weight=link.weight,
+        )
+        node.flat_ids = [leaf.id]
+        return node, [leaf]
+
+    def _delegate(
+        self,
+        node: TreeNode,
+        route: Route,
+        chain: tuple[ChainLink, ...],
+        matchers: list[EffectiveMatcher],
+        options: Policy,
+        labels: dict[str, str],
+        active_sort: str | None,
+        visiting: tuple[tuple[str, str, str], ...],
+    ) -> list[FlattenedRoute]:
+        delegate = route.delegate_action
+        assert delegate is not None
+        link = chain[-1]
+        owner, dpath = link.resource, link.route_path + ("delegateAction",)
+        own_sort = delegate.sort_method
+        effective_sort = active_sort or own_sort
+        node.sort_method = effective_sort
+        if active_sort is not None and "sortMethod" in delegate._keys and own_sort != active_sort:
+            node.sort_overridden = True
+            self.diags.add(owner, Severity.INFO, "sort-method-overridden",
+                           f"sortMethod {own_sort} is overridden by the enclosing delegate's {active_sort}",
+                           dpath + ("sortMethod",))
+
+        tables = self._delegate_tables(owner, delegate, dpath)
+        tables.sort(key=lambda t: -t.weight)  # stable: equal weights keep refs-then-selector order
+        produced: list[FlattenedRoute] = []
+        for t_index, table_node in enumerate(tables):
+            table = table_node.table
+            assert isinstance(table, RouteTable)
+            if table.key in visiting or table.key == owner.key:
+                path_keys = visiting + (owner.key, table.key)
+                cycle = [f"{k[0]} {k[1]}/{k[2]}" for k in path_keys]
+                self.diags.add(owner, Severity.ERROR, "delegation-cycle",
+                               "delegation cycle: " + " -> ".join(cycle) + "; this branch is skipped",
+                               dpath)
+                continue
+            self.reached_tables.add(table.key)
+            self._check_route_names(table, table.spec.routes, ("spec", "routes"))
+            node.tables.append(table_node)
+            for j, child in enumerate(table.spec.routes):
+                child_link = ChainLink(table, j, child.name, ("spec", "routes", j), table.spec.weight)
+                child_node, child_routes = self._expand(
+                    child, chain + (child_link,), matchers, False, options, labels, effective_sort,
+                    visiting + (owner.key,),
+                )
+                table_node.routes.append(child_node)
+                if effective_sort == TABLE_WEIGHT:
+                    for r in child_routes:
+                        if r.chain[-1].resource is table:
+                            r.position = Position(
+                                0, "table weight",
+                                f"table {table.namespace}/{table.name} (weight {table.spec.weight}, {table_node.via}, "
+                                f"{_ordinal(t_index + 1)} of {len(tables)} under {link.ref}), route {j} in written order")
+                produced.extend(child_routes)
+
+        if active_sort is None and effective_sort == ROUTE_SPECIFICITY:
+            produced.sort(key=specificity_key)  # list.sort is stable: ties keep weight-then-written order
+            for rank, r in enumerate(produced):
+                key = specificity_key(r)
+                kind = {0: "exact", 1: "regex", 2: "prefix"}.get(key[0], "no matcher")
+                best = min(r.matchers, key=lambda m: m.specificity()) if r.matchers else None
+                length = f", length {len(best.path)}" if best and kind in ("exact", "prefix") else ""
+                r.position = Position(0, "route specificity",
+                                      f"rank {rank + 1} of {len(produced)} under {link.ref} by specificity: "
+                                      f"{kind}{length}")
+        return produced
+
+    def _delegate_tables(self, owner: Resource, delegate: Any, dpath: tuple[Any, ...]) -> list[TableNode]:
+        out: list[TableNode] = []
+        seen: set[tuple[str, str, str]] = set()
+        for j, ref in enumerate(delegate.refs):
+            ns = ref.namespace or owner.namespace
+            table = self.snapshot.get("RouteTable", ns, ref.name)
+            if not isinstance(table, RouteTable):
+                self.diags.add(owner, Severity.ERROR, "dangling-delegate-ref",
+                               f"delegateAction refers to RouteTable {ns}/{ref.name}, which does not exist; "
+                               "the reference is skipped", dpath + ("refs", j))
+                continue
+            if table.key not in seen:
+                seen.add(table.key)
+                out.append(TableNode(table, table.spec.weight, f"ref {j + 1}"))
+        if delegate.selector is not None:
+            hits = select(delegate.selector, owner.namespace, self.route_tables)
+            if not hits:
+                self.diags.add(owner, Severity.WARNING, "selector-selects-nothing",
+                               "delegateAction.selector selects no RouteTable", dpath + ("selector",))
+            for table in hits:
+                if table.key not in seen:
+                    seen.add(table.key)
+                    out.append(TableNode(table, table.spec.weight, "selector"))
+        if not delegate.refs and delegate.selector is None:
+            self.diags.add(owner, Severity.ERROR, "delegate-no-target",
+                           "delegateAction has neither refs nor selector", dpath)
+        return out
+
+
+def _regexes(m: EffectiveMatcher) -> list[str]:
+    out = [m.path] if m.path_kind == "regex" else []
+    out += [h.value for h in m.headers if h.regex and h.value]
+    out += [q.value for q in m.query if q.regex and q.value]
+    return out
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+def build_routing_view(snapshot: Snapshot) -> RoutingView:
+    return RouteEngine(snapshot).build()

@@ -1,0 +1,426 @@
+"""Shadowed routes: an earlier route takes every request a later one wants; proven, with a witness request.
+
+Only provable claims are made. Coverage is decided exactly for exact / prefix / suffix / method / header / query
+conditions; for regexes we claim coverage only when an exact path is tested against a regex, and otherwise report
+a partial overlap just when we hold a request that proves it. Every witness is checked with the same evaluator the
+sandbox uses. Candidate earlier routes are found through indexes keyed by path prefix, not by comparing all pairs.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Iterator
+
+from ..model.findings import Finding, Severity, format_path
+from ..model.regex import compile_re2
+from .evaluate import Request, first_failure
+from .matchers import EffectiveMatcher, HeaderCondition, QueryCondition
+from .types import FlattenedRoute, VirtualHostView
+
+try:  # Python's own regex parser, used only to build example strings; RE2 then verifies them
+    import re._parser as _sre_parse  # type: ignore[import-not-found]
+    from re._constants import (  # type: ignore[import-not-found]
+        ANY, AT, BRANCH, CATEGORY, IN, LITERAL, MAX_REPEAT, MIN_REPEAT, NEGATE, NOT_LITERAL, RANGE, SUBPATTERN,
+        CATEGORY_DIGIT, CATEGORY_SPACE, CATEGORY_WORD,
+    )
+except ImportError:  # pragma: no cover
+    _sre_parse = None
+
+
+def _caseless(text: str) -> bool:
+    return text.lower() == text.upper()
+
+
+# --- coverage: does `a` take every request `b` takes? -------------------------------------------
+
+def _literal_covered(a: EffectiveMatcher, b_path: str, b_ignore_case: bool, b_is_prefix: bool) -> bool:
+    if a.path_kind == "prefix":
+        if a.path in ("", "/"):
+            return True
+        if a.ignore_case:
+            return b_path.lower().startswith(a.path.lower())
+        if b_ignore_case and not _caseless(a.path):
+            return False
+        return (b_path.lower() if b_ignore_case else b_path).startswith(a.path.lower() if b_ignore_case else a.path)
+    if b_is_prefix:
+        return False  # an exact / regex / suffix matcher never takes every path below a prefix
+    if a.path_kind == "exact":
+        if a.ignore_case:
+            return b_path.lower() == a.path.lower()
+        return b_path == a.path and (not b_ignore_case or _caseless(b_path))
+    if a.path_kind == "regex":
+        if b_ignore_case and not _caseless(b_path):
+            return False
+        return compile_re2(a.path).fullmatch(b_path) is not None
+    # suffix
+    if a.ignore_case:
+        return b_path.lower().endswith(a.path.lower())
+    return b_path.endswith(a.path) and (not b_ignore_case or _caseless(b_path))
+
+
+def path_covers(a: EffectiveMatcher, b: EffectiveMatcher) -> bool:
+    if a.path_kind == "prefix" and a.path in ("", "/"):
+        return True
+    if b.path_kind in ("exact", "prefix"):
+        return _literal_covered(a, b.path, b.ignore_case, b.path_kind == "prefix")
+    if b.path_kind == "suffix" and a.path_kind == "suffix":
+        if a.ignore_case:
+            return b.path.lower().endswith(a.path.lower())
+        return b.path.endswith(a.path) and (not b.ignore_case or _caseless(b.path))
+    if b.path_kind == "regex" and a.path_kind == "regex":
+        return a.path == b.path
+    return False
+
+
+def _header_implies(hb: HeaderCondition, ha: HeaderCondition) -> bool:
+    """Every request satisfying hb satisfies ha (same header)."""
+    if hb == ha:
+        return True
+    b_absent = hb.invert and not hb.value
+    b_exact = not hb.invert and hb.value and not hb.regex
+    if not ha.invert:
+        if not ha.value:
+            return not hb.invert
+        if b_exact:
+            return compile_re2(ha.value).fullmatch(hb.value) is not None if ha.regex else hb.value == ha.value
+        return False
+    if not ha.value:
+        return b_absent
+    if b_absent:
+        return True  # an inverted value match holds when the header is missing
+    if b_exact:
+        if ha.regex:
+            return compile_re2(ha.value).fullmatch(hb.value) is None
+        return hb.value != ha.value
+    return False
+
+
+def _query_implies(qb: QueryCondition, qa: QueryCondition) -> bool:
+    if qb == qa or not qa.value:
+        return qb.name == qa.name
+    if qb.value and not qb.regex:
+        return compile_re2(qa.value).fullmatch(qb.value) is not None if qa.regex else qb.value == qa.value
+    return False
+
+
+def conditions_cover(a: EffectiveMatcher, b: EffectiveMatcher) -> bool:
+    if a.method and a.method != b.method:
+        return False
+    for ha in a.headers:
+        if not any(hb.name == ha.name and _header_implies(hb, ha) for hb in b.headers):
+            if ha.invert and ha.value and not any(hb.name == ha.name for hb in b.headers):
+                return False
+            return False
+    for qa in a.query:
+        if not any(qb.name == qa.name and _query_implies(qb, qa) for qb in b.query):
+            return False
+    return True
+
+
+def covers(a: EffectiveMatcher, b: EffectiveMatcher) -> bool:
+    try:
+        return path_covers(a, b) and conditions_cover(a, b)
+    except ValueError:  # an invalid regex proves nothing
+        return False
+
+
+# --- witnesses ---------------------------------------------------------------------------------
+
+def example_for_regex(pattern: str) -> str | None:
+    """A short string RE2 fully matches with `pattern`, or None when we cannot build one."""
+    if _sre_parse is None:
+        return None
+    try:
+        parsed = _sre_parse.parse(pattern)
+        text = _generate(parsed)
+        return text if compile_re2(pattern).fullmatch(text) is not None else None
+    except Exception:
+        return None
+
+
+def _generate(items: object) -> str:
+    out = []
+    for op, arg in items:  # type: ignore[attr-defined]
+        if op is LITERAL:
+            out.append(chr(arg))
+        elif op is NOT_LITERAL:
+            out.append("a" if arg != ord("a") else "b")
+        elif op is ANY:
+            out.append("a")
+        elif op is IN:
+            out.append(_pick_in(arg))
+        elif op in (MAX_REPEAT, MIN_REPEAT):
+            low, _high, sub = arg
+            out.append(_generate(sub) * max(low, 0))
+        elif op is SUBPATTERN:
+            out.append(_generate(arg[-1]))
+        elif op is BRANCH:
+            out.append(_generate(arg[1][0]))
+        elif op is AT:
+            continue
+        elif op is CATEGORY:
+            out.append(_category(arg))
+        else:
+            raise ValueError(f"unsupported regex construct {op}")
+    return "".join(out)
+
+
+def _category(cat: object) -> str:
+    return {CATEGORY_DIGIT: "0", CATEGORY_WORD: "a", CATEGORY_SPACE: " "}.get(cat, "a")  # type: ignore[arg-type]
+
+
+def _pick_in(items: list[tuple[object, object]]) -> str:
+    if items and items[0][0] is NEGATE:
+        banned = {chr(a) for op, a in items[1:] if op is LITERAL}
+        for c in "azAZ09_-":
+            if c not in banned:
+                return c
+        return "~"
+    op, arg = items[0]
+    if op is LITERAL:
+        return chr(arg)  # type: ignore[arg-type]
+    if op is RANGE:
+        return chr(arg[0])  # type: ignore[index]
+    if op is CATEGORY:
+        return _category(arg)
+    raise ValueError("unsupported character class")
+
+
+def witness_for(m: EffectiveMatcher, authority: str = "") -> Request | None:
+    """A request `m` takes, built from its own conditions and checked with the evaluator."""
+    if m.path_kind in ("exact", "prefix"):
+        path = m.path or "/"
+    elif m.path_kind == "suffix":
+        path = m.path if m.path.startswith("/") else "/x" + m.path
+    else:
+        generated = example_for_regex(m.path)
+        if generated is None:
+            return None
+        path = generated
+    headers: dict[str, str] = {}
+    for h in m.headers:
+        if h.invert:
+            continue  # leaving the header out satisfies every inverted condition
+        if not h.value:
+            headers[h.name] = "1"
+        elif h.regex:
+            value = example_for_regex(h.value)
+            if value is None:
+                return None
+            headers[h.name] = value
+        else:
+            headers[h.name] = h.value
+    params: list[str] = []
+    for q in m.query:
+        if not q.value:
+            params.append(f"{q.name}=1")
+        elif q.regex:
+            value = example_for_regex(q.value)
+            if value is None:
+                return None
+            params.append(f"{q.name}={value}")
+        else:
+            params.append(f"{q.name}={q.value}")
+    if params:
+        if m.path_kind == "prefix" and "?" in path:
+            return None
+        path = path + "?" + "&".join(params)
+    req = Request(method=m.method or "GET", authority=authority, path=path, headers=headers)
+    return req if first_failure(m, req) is None else None
+
+
+def _with_conditions_of(req: Request, a: EffectiveMatcher) -> Request | None:
+    """`req` extended with `a`'s method/header/query conditions (for a partial-overlap witness)."""
+    headers = dict(req.headers)
+    method = req.method
+    if a.method:
+        method = a.method
+    for h in a.headers:
+        if h.invert:
+            continue
+        if h.name not in headers:
+            value = "1" if not h.value else (example_for_regex(h.value) if h.regex else h.value)
+            if value is None:
+                return None
+            headers[h.name] = value
+    path = req.path
+    extra = []
+    for q in a.query:
+        if q.name not in req.query:
+            value = "1" if not q.value else (example_for_regex(q.value) if q.regex else q.value)
+            if value is None:
+                return None
+            extra.append(f"{q.name}={value}")
+    if extra:
+        path += ("&" if "?" in path else "?") + "&".join(extra)
+    return Request(method=method, authority=req.authority, path=path, headers=headers, scheme=req.scheme)
+
+
+def describe_witness(req: Request) -> str:
+    text = f"{req.method} {req.path}"
+    for k, v in req.headers.items():
+        text += f" -H '{k}: {v}'"
+    return text
+
+
+# --- the analysis ------------------------------------------------------------------------------
+
+class _EarlierIndex:
+    """Matchers of the routes seen so far, indexed by the literal paths they can cover."""
+
+    def __init__(self) -> None:
+        self.prefix: dict[str, list[tuple[int, EffectiveMatcher]]] = defaultdict(list)
+        self.prefix_ci: dict[str, list[tuple[int, EffectiveMatcher]]] = defaultdict(list)
+        self.exact: dict[str, list[tuple[int, EffectiveMatcher]]] = defaultdict(list)
+        self.regex_by_literal: dict[str, list[tuple[int, EffectiveMatcher]]] = defaultdict(list)
+        self.regex_same: dict[str, list[tuple[int, EffectiveMatcher]]] = defaultdict(list)
+        self.suffix: list[tuple[int, EffectiveMatcher]] = []
+
+    def add(self, index: int, m: EffectiveMatcher) -> None:
+        entry = (index, m)
+        if m.path_kind == "prefix":
+            (self.prefix_ci[m.path.lower()] if m.ignore_case else self.prefix[m.path]).append(entry)
+        elif m.path_kind == "exact":
+            self.exact[m.path.lower()].append(entry)
+        elif m.path_kind == "regex":
+            self.regex_by_literal[_literal_prefix(m.path)].append(entry)
+            self.regex_same[m.path].append(entry)
+        else:
+            self.suffix.append(entry)
+
+    def candidates(self, m: EffectiveMatcher) -> Iterator[tuple[int, EffectiveMatcher]]:
+        yield from self.prefix.get("", ())
+        yield from self.prefix.get("/", ())
+        yield from self.prefix_ci.get("/", ())
+        if m.path_kind in ("exact", "prefix"):
+            s = m.path
+            low = s.lower()
+            for k in range(1, len(s) + 1):
+                if k > 1:
+                    yield from self.prefix.get(s[:k], ())
+                    yield from self.prefix_ci.get(low[:k], ())
+                if m.path_kind == "exact" or True:
+                    yield from self.regex_by_literal.get(s[:k], ())
+            yield from self.regex_by_literal.get("", ())
+            if m.path_kind == "exact":
+                yield from self.exact.get(low, ())
+                yield from self.suffix
+        elif m.path_kind == "suffix":
+            yield from self.suffix
+        else:
+            yield from self.regex_same.get(m.path, ())
+            yield from self.regex_by_literal.get(_literal_prefix(m.path), ())
+
+
+def _literal_prefix(pattern: str) -> str:
+    out = []
+    for i, c in enumerate(pattern):
+        if c in ".^$*+?()[]{}|\\":
+            # a quantifier makes the previous character optional
+            if c in "*?{" and out:
+                out.pop()
+            break
+        out.append(c)
+    return "".join(out)
+
+
+def analyse_shadowing(view: VirtualHostView) -> list[Finding]:
+    """Shadowed (warning) and partially shadowed (info) routes of one virtual host, each with a witness."""
+    findings: list[Finding] = []
+    routes = view.routes
+    index = _EarlierIndex()
+    authority = next((d for d in view.domains if "*" not in d), "example.com")
+    for bi, b in enumerate(routes):
+        if b.matchers and bi > 0:
+            finding = _analyse_one(view, routes, bi, b, index, authority)
+            if finding is not None:
+                findings.append(finding)
+        for m in b.matchers:
+            index.add(bi, m)
+    return findings
+
+
+def _analyse_one(view: VirtualHostView, routes: list[FlattenedRoute], bi: int, b: FlattenedRoute,
+                 index: _EarlierIndex, authority: str) -> Finding | None:
+    covering: list[int] = []
+    partial: tuple[int, Request] | None = None
+    for mb in b.matchers:
+        best: int | None = None
+        seen: set[int] = set()
+        for ai, ma in index.candidates(mb):
+            if ai in seen and best is not None and ai >= best:
+                continue
+            seen.add(ai)
+            if covers(ma, mb):
+                if best is None or ai < best:
+                    best = ai
+            elif partial is None:
+                partial = _partial_overlap(ma, mb, ai, authority)
+        if best is None:
+            covering = []
+            break
+        covering.append(best)
+    owner = b.owner
+    file, line, col = owner.locate(b.chain[-1].route_path)
+    label = b.name or b.chain[-1].ref
+    if covering:
+        witness = witness_for(b.matchers[0], authority)
+        if witness is None or first_failure(routes[covering[0]].matchers[0], witness) is not None:
+            witness = witness if witness is not None else None
+        taker = _first_taker(routes, witness) if witness is not None else covering[0]
+        if witness is None or taker is None or taker >= bi:
+            return None  # we could not prove it with a request: claim nothing
+        a = routes[taker]
+        return Finding(
+            Severity.WARNING, "shadowed-route",
+            f"route {label!r} is never used: every request it matches is taken first by route "
+            f"{a.name or a.chain[-1].ref!r} ({a.owner_ref}, position {taker}); witness: {describe_witness(witness)} "
+            f"goes to {a.name or a.chain[-1].ref!r}",
+            file=file, line=line, column=col, resource=owner.display,
+            path=format_path(b.chain[-1].route_path), routes=(b.id, a.id), witness=describe_witness(witness))
+    if partial is not None:
+        ai, witness = partial
+        taker = _first_taker(routes, witness)
+        if taker is None or taker >= bi:
+            return None
+        a = routes[taker]
+        return Finding(
+            Severity.INFO, "partially-shadowed",
+            f"route {label!r} loses some requests to earlier route {a.name or a.chain[-1].ref!r} "
+            f"({a.owner_ref}); for example {describe_witness(witness)}",
+            file=file, line=line, column=col, resource=owner.display,
+            path=format_path(b.chain[-1].route_path), routes=(b.id, a.id), witness=describe_witness(witness))
+    return None
+
+
+def _partial_overlap(ma: EffectiveMatcher, mb: EffectiveMatcher, ai: int, authority: str) -> tuple[int, Request] | None:
+    """A request b wants that a takes, plus proof that a does not take all of b's requests."""
+    base = witness_for(mb, authority)
+    if base is None:
+        return None
+    try:
+        if path_covers(ma, mb):
+            candidate = _with_conditions_of(base, ma)
+        elif ma.path_kind == "regex" and first_failure(ma, base) is None:
+            candidate = base
+            # sure it's partial: some path b takes must escape the regex
+            escaped = Request(method=base.method, authority=authority, path=base.path_only.rstrip("/") + "/~meshctl~",
+                              headers=base.headers)
+            if mb.path_kind != "prefix" or first_failure(mb, escaped) is not None or first_failure(ma, escaped) is None:
+                return None
+        else:
+            return None
+    except ValueError:
+        return None
+    if candidate is None or first_failure(ma, candidate) is not None or first_failure(mb, candidate) is not None:
+        return None
+    return ai, candidate
+
+
+def _first_taker(routes: list[FlattenedRoute], req: Request | None) -> int | None:
+    if req is None:
+        return None
+    for i, r in enumerate(routes):
+        if any(first_failure(m, req) is None for m in r.matchers):
+            return i
+    return None

@@ -1,0 +1,163 @@
+"""What the route engine produces: flattened routes in Envoy order with provenance, and the tree they came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ..model.common import DirectResponseAction, Policy, RedirectAction, Route, RouteAction
+from ..model.findings import Finding
+from ..model.resources import Resource, VirtualGateway
+from .matchers import EffectiveMatcher
+
+ActionType = Literal["route", "directResponse", "redirect", "delegate", "none"]
+
+
+@dataclass(frozen=True)
+class ChainLink:
+    """One step from the VirtualHost down: which resource, which of its routes, and that resource's weight."""
+
+    resource: Resource
+    route_index: int
+    route_name: str
+    route_path: tuple[Any, ...]  # field path of the route inside the resource, e.g. ('spec', 'routes', 2)
+    weight: int | None = None  # RouteTable weight (None for the VirtualHost / gateway)
+
+    @property
+    def owner(self) -> str:
+        return self.resource.ref
+
+    @property
+    def ref(self) -> str:
+        """"Kind/ns/name#routeName" (the route's index when it has no name)."""
+        return f"{self.resource.ref}#{self.route_name or self.route_index}"
+
+
+@dataclass
+class Position:
+    index: int  # position in the virtual host's Envoy route list
+    reason: str  # "written order", "table weight", "route specificity"
+    detail: str  # one sentence an operator can read
+
+
+@dataclass
+class FlattenedRoute:
+    """One route as Envoy will see it, with everything needed to explain where it came from."""
+
+    id: str  # unique within the virtual host: the chain refs joined by " > "
+    name: str
+    chain: tuple[ChainLink, ...]
+    matchers: tuple[EffectiveMatcher, ...]
+    route: Route
+    options: Policy
+    position: Position
+    valid: bool = True
+    problems: list[str] = field(default_factory=list)
+    replaced_by_direct_response: tuple[int, str] | None = None  # invalidRoutePolicy.directResponse
+    labels: dict[str, str] = field(default_factory=dict)
+    sort_method: str | None = None  # of the delegate that ordered it (None at the top level)
+    branch_weight: int | None = None
+
+    @property
+    def owner(self) -> Resource:
+        return self.chain[-1].resource
+
+    @property
+    def owner_ref(self) -> str:
+        return self.chain[-1].owner
+
+    @property
+    def action_type(self) -> ActionType:
+        if self.replaced_by_direct_response is not None:
+            return "directResponse"
+        r = self.route
+        if r.route_action is not None:
+            return "route"
+        if r.direct_response_action is not None:
+            return "directResponse"
+        if r.redirect_action is not None:
+            return "redirect"
+        return "none"
+
+    @property
+    def action(self) -> RouteAction | DirectResponseAction | RedirectAction | None:
+        if self.replaced_by_direct_response is not None:
+            code, body = self.replaced_by_direct_response
+            return DirectResponseAction(status=code, body=body)
+        r = self.route
+        return r.route_action or r.direct_response_action or r.redirect_action
+
+    def describe_match(self) -> str:
+        return " | ".join(m.describe() for m in self.matchers) or "(nothing)"
+
+
+@dataclass
+class TableNode:
+    """A RouteTable as reached from one delegating route."""
+
+    table: Resource
+    weight: int
+    via: str  # "ref 1" / "selector"
+    routes: list["TreeNode"] = field(default_factory=list)
+
+
+@dataclass
+class TreeNode:
+    """A route as written, with the flattened routes it produced; delegating routes hold their tables."""
+
+    link: ChainLink
+    route: Route
+    matchers: tuple[EffectiveMatcher, ...]
+    flat_ids: list[str] = field(default_factory=list)
+    tables: list[TableNode] = field(default_factory=list)
+    sort_method: str | None = None  # effective sort method, for delegating routes
+    sort_overridden: bool = False
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def is_delegate(self) -> bool:
+        return self.route.delegate_action is not None
+
+
+@dataclass
+class VirtualHostView:
+    owner: Resource  # the VirtualHost, or the VirtualGateway for an inline virtual host
+    name: str  # "ns/name" (inline: "ns/gateway-name/inline-N")
+    domains: list[str]
+    routes: list[FlattenedRoute]  # Envoy order
+    tree: list[TreeNode]
+    spec_path: tuple[Any, ...]
+    invalid: bool = False  # invalid routes and no invalidRoutePolicy: no routes produced
+    invalid_policy: str | None = None  # None / "drop" / "directResponse"
+    all_routes: list[FlattenedRoute] = field(default_factory=list)  # including dropped invalid ones
+
+    def route_by_id(self, route_id: str) -> FlattenedRoute | None:
+        for r in self.all_routes:
+            if r.id == route_id:
+                return r
+        return None
+
+
+@dataclass
+class GatewayView:
+    gateway: VirtualGateway
+    virtual_hosts: list[VirtualHostView]
+
+    @property
+    def name(self) -> str:
+        return f"{self.gateway.namespace}/{self.gateway.name}"
+
+
+@dataclass
+class RoutingView:
+    gateways: list[GatewayView]
+    diagnostics: list[Finding]
+
+    def gateway(self, name: str) -> GatewayView | None:
+        for g in self.gateways:
+            if g.name == name:
+                return g
+        return None
+
+    def all_routes(self) -> list[tuple[GatewayView, VirtualHostView, FlattenedRoute]]:
+        return [(g, v, r) for g in self.gateways for v in g.virtual_hosts for r in v.routes]
