@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from .common import HttpMatcher, Route, StringMatch, WeightedDestination
+from .common import ACTION_FIELDS, HttpMatcher, Route, StringMatch, WeightedDestination
 from .findings import Finding, Severity, format_path, sort_findings
 from .regex import regex_error
+from .schema import Model, camel
 from .resources import (
     ExternalService,
     Resource,
@@ -30,6 +31,14 @@ class _Reporter:
                                      resource=resource.display, path=format_path(path) or None))
 
 
+def _wrongly_typed(model: Model, *keys: str) -> bool:
+    """A key was written with a wrong type: already reported as wrong-type, so it is not also 'missing'."""
+    return any(model._unread.get(k) is not None for k in keys)
+
+
+DESTINATION_KEYS = ("kubeService", "virtualDestination", "staticDestination", "clusterHeader")
+
+
 def validate(snapshot: Snapshot) -> list[Finding]:
     """Every problem found by loading and checking the snapshot, sorted by location."""
     rep = _Reporter()
@@ -51,7 +60,7 @@ def validate(snapshot: Snapshot) -> list[Finding]:
 
 def _check_vhost_spec(rep: _Reporter, snapshot: Snapshot, owner: Resource, spec: VirtualHostSpec,
                       path: tuple[Any, ...]) -> None:
-    if not spec.domains:
+    if not spec.domains and not _wrongly_typed(spec, "domains"):
         rep.add(owner, Severity.WARNING, "no-domains", "a VirtualHost without domains never receives a request",
                 path + ("domains",))
     _check_routes(rep, snapshot, owner, spec.routes, path + ("routes",))
@@ -66,13 +75,11 @@ def _check_routes(rep: _Reporter, snapshot: Snapshot, owner: Resource, routes: l
 def _check_route(rep: _Reporter, snapshot: Snapshot, owner: Resource, route: Route, path: tuple[Any, ...]) -> None:
     actions = route.actions_set()
     label = f"route {route.name!r}" if route.name else "route"
-    if not actions:
+    if not actions and not _wrongly_typed(route, *(camel(a) for a in ACTION_FIELDS)):
         rep.add(owner, Severity.ERROR, "route-no-action",
                 f"{label} has no action; expected exactly one of routeAction, redirectAction, "
                 "directResponseAction, delegateAction", path)
     elif len(actions) > 1:
-        from .schema import camel
-
         names = ", ".join(camel(a) for a in actions)
         rep.add(owner, Severity.ERROR, "route-multiple-actions",
                 f"{label} has {len(actions)} actions ({names}); a route takes exactly one", path)
@@ -95,7 +102,7 @@ def _check_route(rep: _Reporter, snapshot: Snapshot, owner: Resource, route: Rou
                 rep.add(owner, Severity.ERROR, "dangling-delegate-ref",
                         f"delegateAction refers to RouteTable {ns}/{ref.name}, which does not exist",
                         path + ("delegateAction", "refs", j))
-        if not delegate.refs and delegate.selector is None:
+        if not delegate.refs and delegate.selector is None and not _wrongly_typed(delegate, "refs", "selector"):
             rep.add(owner, Severity.ERROR, "delegate-no-target",
                     "delegateAction needs refs or a selector to name its RouteTables", path + ("delegateAction",))
 
@@ -103,8 +110,14 @@ def _check_route(rep: _Reporter, snapshot: Snapshot, owner: Resource, route: Rou
         for j, dest in enumerate(route.route_action.destinations):
             _check_destination(rep, owner, dest, path + ("routeAction", "destinations", j))
     if route.direct_response_action is not None:
-        status = route.direct_response_action.status
-        if not 100 <= status <= 599:
+        direct = route.direct_response_action
+        status = direct.status
+        if _wrongly_typed(direct, "status"):
+            pass
+        elif status == 0 and ("status" not in direct._keys or "status" in direct._unread):  # absent or null
+            rep.add(owner, Severity.ERROR, "missing-field", "directResponseAction needs a status (100 to 599)",
+                    path + ("directResponseAction",))
+        elif not 100 <= status <= 599:
             rep.add(owner, Severity.ERROR, "bad-status",
                     f"directResponseAction.status must be an HTTP status from 100 to 599; got {status}",
                     path + ("directResponseAction", "status"))
@@ -117,7 +130,7 @@ def _check_route(rep: _Reporter, snapshot: Snapshot, owner: Resource, route: Rou
 
 def _check_destination(rep: _Reporter, owner: Resource, dest: WeightedDestination, path: tuple[Any, ...]) -> None:
     kinds = dest.kinds_set()
-    if not kinds:
+    if not kinds and not _wrongly_typed(dest, *DESTINATION_KEYS):
         rep.add(owner, Severity.ERROR, "destination-no-target",
                 "destination needs one of kubeService, virtualDestination, staticDestination", path)
     elif len(kinds) > 1:
@@ -146,7 +159,7 @@ def _check_matcher(rep: _Reporter, owner: Resource, m: HttpMatcher, path: tuple[
     if m.uri is not None:
         _check_string_match(rep, owner, m.uri, path + ("uri",))
     for k, h in enumerate(m.headers):
-        if not h.name:
+        if not h.name and not _wrongly_typed(h, "name"):
             rep.add(owner, Severity.ERROR, "missing-field", "header matcher needs a name", path + ("headers", k))
         if h.regex and h.value:
             err = regex_error(h.value)
@@ -154,7 +167,7 @@ def _check_matcher(rep: _Reporter, owner: Resource, m: HttpMatcher, path: tuple[
                 rep.add(owner, Severity.ERROR, "bad-regex", f"RE2 rejects regex {h.value!r}: {err}",
                         path + ("headers", k, "value"))
     for k, q in enumerate(m.query_parameters):
-        if not q.name:
+        if not q.name and not _wrongly_typed(q, "name"):
             rep.add(owner, Severity.ERROR, "missing-field", "query parameter matcher needs a name",
                     path + ("queryParameters", k))
         if q.regex and q.value:
