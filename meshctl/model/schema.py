@@ -147,7 +147,7 @@ def _int(value: Any, path: Path, problems: Problems) -> Any:
 
 def _float(value: Any, path: Path, problems: Problems) -> Any:
     if type(value) in (int, float):
-        return float(value)
+        return value  # an int stays an int, so `50` is written back as `50`, not `50.0`
     problems.add(path, f"expected a number, got {describe_type(value)}")
     return _BAD
 
