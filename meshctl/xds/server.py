@@ -487,7 +487,7 @@ class XdsServer:
         return [response] if response is not None else []
 
     def _delta_response(self, stream: _Stream, type_url: str, state: _TypeState, prepared: PreparedSnapshot,
-                        force: bool, resend: set[str] = frozenset()) -> bytes | None:  # type: ignore[assignment]
+                        force: bool, resend: frozenset[str] | set[str] = frozenset()) -> bytes | None:
         assert stream.node is not None
         resources = prepared.types.get(type_url)
         if resources is None:

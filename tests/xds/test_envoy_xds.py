@@ -113,6 +113,30 @@ def test_envoy_killed_and_restarted_resyncs(xds, events, envoys, mesh, http_get,
     assert len(events.of("connect")) == 2
 
 
+def test_control_plane_restart_on_same_port_resyncs_envoy(builder, envoys, mesh, http_get, get_until):
+    first = BackgroundXdsServer(builder, "127.0.0.1:0").start()
+    port = first.bound_port
+    try:
+        envoy = envoys("edge-1", port)
+        envoy.wait_live(10)
+        first.wait_synced(10)
+        old_versions = {t: s.acked_version for t, s in first.status()[0].per_type.items()}
+    finally:
+        first.stop()
+    assert http_get(mesh.listener_port, "/direct") == (200, "hello")  # Envoy keeps serving without a server
+
+    mesh.direct_body = "from the new control plane"
+    second = BackgroundXdsServer(builder, f"127.0.0.1:{port}").start()
+    try:
+        [client] = second.wait_synced(15, node_ids=["edge-1"])
+        assert second.server.boot_id != first.server.boot_id
+        assert all(client.per_type[t].acked_version != old_versions[t] for t in PUSH_ORDER)
+        expected = (200, "from the new control plane")
+        assert get_until(mesh.listener_port, "/direct", expected) == expected
+    finally:
+        second.stop()
+
+
 def test_delta_xds_with_real_envoy(xds, events, envoys, mesh, http_get, get_until):
     envoy = envoys("edge-delta", xds.bound_port, delta=True)
     envoy.wait_live(10)
