@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, TypeVar
 
 from .findings import Finding, Severity
+from .gcpause import gc_paused
 from .loader import resource_from_document
 from .resources import Resource
 from .yamldoc import Document, LoadedFiles, load_files, parse_text
@@ -76,12 +77,13 @@ def snapshot_from_documents(documents: Iterable[Document], findings: Iterable[Fi
                             files: Iterable[str] = ()) -> Snapshot:
     problems = list(findings)
     resources: list[Resource] = []
-    for doc in documents:
-        resource, found = resource_from_document(doc)
-        problems.extend(found)
-        if resource is not None:
-            resources.append(resource)
-    return Snapshot(resources, problems, files)
+    with gc_paused():
+        for doc in documents:
+            resource, found = resource_from_document(doc)
+            problems.extend(found)
+            if resource is not None:
+                resources.append(resource)
+        return Snapshot(resources, problems, files)
 
 
 def demo_data_dir() -> Path:
@@ -97,10 +99,12 @@ def load_snapshot(paths: Iterable[str | os.PathLike[str]] = (), demo: bool = Fal
     targets: list[str | os.PathLike[str]] = list(paths)
     if demo:
         targets = [*map(str, demo_files()), *targets]
-    loaded: LoadedFiles = load_files(targets)
-    return snapshot_from_documents(loaded.documents, loaded.findings, loaded.files)
+    with gc_paused():
+        loaded: LoadedFiles = load_files(targets)
+        return snapshot_from_documents(loaded.documents, loaded.findings, loaded.files)
 
 
 def snapshot_from_text(text: str, name: str = "<text>") -> Snapshot:
-    docs, findings = parse_text(text, name)
-    return snapshot_from_documents(docs, findings, [name])
+    with gc_paused():
+        docs, findings = parse_text(text, name)
+        return snapshot_from_documents(docs, findings, [name])

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..model.common import POLICY_FIELDS, Policy, Route
 from ..model.findings import Finding, Severity, format_path
+from ..model.gcpause import gc_paused
 from ..model.regex import regex_error
 from ..model.resources import Resource, RouteTable, VirtualGateway, VirtualHost, VirtualHostSpec
 from ..model.selection import select
@@ -379,4 +380,5 @@ def _ordinal(n: int) -> str:
 
 
 def build_routing_view(snapshot: Snapshot) -> RoutingView:
-    return RouteEngine(snapshot).build()
+    with gc_paused():
+        return RouteEngine(snapshot).build()

@@ -6,6 +6,7 @@ import os
 import threading
 from pathlib import Path
 
+from ..model.gcpause import gc_paused
 from ..model.loader import resource_from_document
 from ..model.snapshot import demo_files
 from ..model.yamldoc import expand_paths, load_files
@@ -38,13 +39,14 @@ class FileSource(Source):
 
     def load(self) -> None:
         self._stamp = self._stamps()
-        loaded = load_files(self.paths)
-        resources, findings = [], list(loaded.findings)
-        for doc in loaded.documents:
-            resource, found = resource_from_document(doc)
-            findings.extend(found)
-            if resource is not None:
-                resources.append(resource)
+        with gc_paused():
+            loaded = load_files(self.paths)
+            resources, findings = [], list(loaded.findings)
+            for doc in loaded.documents:
+                resource, found = resource_from_document(doc)
+                findings.extend(found)
+                if resource is not None:
+                    resources.append(resource)
         self.status.state = "ok"
         self.status.reason = ""
         self._publish(resources, findings, loaded.files)
