@@ -1,0 +1,102 @@
+"""`meshctl tui`: the operator console over files (watched), the demo mesh, and an optional xDS server."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from .common import EXIT_OK, UsageError
+
+EXAMPLE = """example:
+  meshctl tui --demo
+  meshctl tui ./gloo-config --theme colorblind
+  meshctl tui ./gloo-config --read-only --xds 127.0.0.1:18000
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("tui", help="open the interactive operator console",
+                       description="Browse merged route trees, test requests, edit with validation and preview, "
+                                   "watch xDS sync and locality failover.",
+                       epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("paths", nargs="*", metavar="PATH", help="YAML files or directories (watched for changes)")
+    p.add_argument("--demo", action="store_true", help="the built-in demo mesh (with an in-process xDS server "
+                                                         "when available), torn down on exit")
+    # also a global flag; SUPPRESS keeps `meshctl --read-only tui` from being reset by this default
+    p.add_argument("--read-only", action="store_true", default=argparse.SUPPRESS,
+                   help="forbid edits, applies and failovers")
+    p.add_argument("--theme", default=os.environ.get("MESHCTL_THEME", "dark"), metavar="NAME",
+                   help="dark (default), light, colorblind, or any Textual theme")
+    p.add_argument("--theme-dir", action="append", default=[], metavar="DIR",
+                   help="more theme files (*.yaml; same format as the shipped themes/)")
+    p.add_argument("--xds", metavar="ADDR", help="show the sync status of the xDS server at ADDR (CSDS)")
+    p.add_argument("--tests-file", default="meshctl-tests.yaml", metavar="FILE",
+                   help="where 'save as test case' appends (default ./meshctl-tests.yaml)")
+    p.add_argument("--requests-file", metavar="FILE", help="saved sandbox requests (default: none, in memory)")
+    p.set_defaults(func=run)
+
+
+def build_app(args: argparse.Namespace) -> tuple[Any, list[Any]]:
+    """The app and what to tear down after it exits (demo servers). Separate from run() for tests."""
+    from ..sources.files import DemoSource, FileSource
+    from ..sources.workspace import Workspace
+    from ..tui.app import MeshctlApp
+    from ..tui.integrations import RemoteXdsLink, default_failover_control, start_local_xds
+    from ..tui.sandbox_adapter import RequestStore
+    from ..tui.themes import ThemeError, load_themes
+
+    paths = list(args.paths or [])
+    for path in paths:
+        if not Path(path).exists():
+            raise UsageError(f"no such file or directory: {path}")
+    if not paths and not args.demo:
+        raise UsageError("no configuration given: name files or directories (PATH...), or use --demo")
+    try:
+        themes = load_themes([Path(d) for d in args.theme_dir])
+    except ThemeError as exc:
+        raise UsageError(str(exc)) from exc
+    from textual.theme import BUILTIN_THEMES
+
+    if args.theme not in themes and args.theme not in BUILTIN_THEMES:
+        raise UsageError(f"unknown theme {args.theme!r} (known: {', '.join(sorted({*themes, *BUILTIN_THEMES}))})")
+
+    sources: list[Any] = []
+    if args.demo:
+        sources.append(DemoSource())
+    if paths:
+        sources.append(FileSource(paths))
+    workspace = Workspace(sources)
+    teardown: list[Any] = []
+    xds = None
+    note = "no xDS server"
+    if args.xds:
+        xds = RemoteXdsLink(args.xds)
+        note = f"xDS {args.xds} (remote)"
+    elif args.demo:
+        xds, note = start_local_xds(workspace)
+        if xds is not None:
+            teardown.append(getattr(xds, "server", None))
+    requests_file = Path(args.requests_file) if args.requests_file else None
+    app = MeshctlApp(workspace, read_only=bool(getattr(args, "read_only", False)), theme=args.theme, xds=xds,
+                     xds_note=note, failover=default_failover_control(), request_store=RequestStore(requests_file),
+                     tests_file=Path(args.tests_file),
+                     theme_dirs=[Path(d) for d in args.theme_dir])
+    return app, [t for t in teardown if t is not None]
+
+
+def run(args: argparse.Namespace) -> int:
+    app, teardown = build_app(args)
+    try:
+        app.run()
+    finally:
+        app.workspace.stop()
+        for thing in teardown:
+            stop = getattr(thing, "stop", None)
+            if callable(stop):
+                try:
+                    stop()
+                except Exception:  # tearing down the demo must not hide the app's own exit
+                    pass
+    return EXIT_OK

@@ -1,0 +1,239 @@
+"""What the console talks to besides the workspace: an xDS server (local or remote), Envoy admin APIs and
+the failover trigger. Small interfaces, so panes stay thin and tests can hand in real implementations.
+
+All calls here block (network, other threads' event loops): panes call them from Textual thread workers.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol, runtime_checkable
+
+from ..xds.status import ClientStatus
+
+
+# --- xDS -------------------------------------------------------------------------------------------
+
+@dataclass
+class PushResult:
+    ok: bool
+    message: str
+    clients: list[ClientStatus] = field(default_factory=list)
+    latency_ms: float | None = None
+    nacks: list[str] = field(default_factory=list)  # "node type: reason"
+
+
+class XdsLink(Protocol):
+    address: str
+    can_push: bool
+
+    def status(self) -> list[ClientStatus]: ...
+
+    def push(self, timeout: float = 10.0) -> PushResult: ...
+
+
+def _settled(clients: list[ClientStatus]) -> bool:
+    return all(t.state in ("SYNCED", "NACKED", "NOT SENT") for c in clients for t in c.per_type.values())
+
+
+def _nacks(clients: list[ClientStatus], before: dict[tuple[str, str], str | None]) -> list[str]:
+    """NACKs of versions sent by this push (a NACK left over from earlier pushes does not count)."""
+    out = []
+    for c in clients:
+        for type_url, t in c.per_type.items():
+            if t.state == "NACKED" and t.nacked_version != before.get((c.node_id, type_url)):
+                out.append(f"{c.node_id} {type_url.rsplit('.', 1)[-1]}: {t.nack_reason or 'rejected'}")
+    return out
+
+
+class LocalXdsLink:
+    """An in-process server (meshctl.xds.server.BackgroundXdsServer or anything with the same methods)."""
+
+    can_push = True
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+
+    @property
+    def address(self) -> str:
+        return str(self.server.address)
+
+    def status(self) -> list[ClientStatus]:
+        return list(self.server.status())
+
+    def push(self, timeout: float = 10.0) -> PushResult:
+        before = {(c.node_id, t): s.nacked_version for c in self.status() for t, s in c.per_type.items()}
+        started = time.monotonic()
+        result = self.server.refresh().result(timeout)
+        errors = getattr(result, "errors", None)
+        if errors:
+            message = "; ".join(f"{group}: {error}" for group, error in errors.items())
+            return PushResult(False, f"translation failed: {message}", self.status())
+        inner = getattr(self.server, "server", None)
+        if inner is not None and hasattr(self.server, "wait_for"):
+            try:
+                self.server.wait_for(lambda: _settled(inner.status()), timeout)
+            except TimeoutError:
+                return PushResult(False, "clients did not answer in time", self.status(),
+                                  (time.monotonic() - started) * 1000)
+        clients = self.status()
+        latency = (time.monotonic() - started) * 1000
+        nacks = _nacks(clients, before)
+        if nacks:
+            return PushResult(False, "NACKed: " + "; ".join(nacks), clients, latency, nacks)
+        if not clients:
+            return PushResult(True, "pushed (no client connected)", clients, latency)
+        return PushResult(True, f"pushed to {len(clients)} client(s), all acknowledged", clients, latency)
+
+
+class RemoteXdsLink:
+    """A control plane elsewhere (`--xds ADDR`): status over CSDS; it serves its own sources, so no push."""
+
+    can_push = False
+
+    def __init__(self, address: str, timeout: float = 3.0) -> None:
+        self.address = address
+        self.timeout = timeout
+
+    def status(self) -> list[ClientStatus]:
+        from ..xds.status import fetch_status
+
+        return fetch_status(self.address, timeout=self.timeout)
+
+    def push(self, timeout: float = 10.0) -> PushResult:
+        return PushResult(False, f"{self.address} serves its own configuration; meshctl cannot push to it")
+
+
+def start_local_xds(workspace: Any, listen: str = "127.0.0.1:0") -> tuple[XdsLink | None, str]:
+    """An in-process xDS server for the workspace when the glue (meshctl.xds.service) exists.
+
+    Returns (link, note). Expected glue: `meshctl.xds.service.serve_workspace(workspace, listen=...)` returning a
+    started BackgroundXdsServer-like object (status/refresh/wait_for/stop).
+    """
+    try:
+        service = importlib.import_module("meshctl.xds.service")
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("meshctl.xds.service"):
+            return None, "no xDS server (meshctl.xds.service not available in this build)"
+        return None, f"no xDS server ({exc})"
+    for name in ("serve_workspace", "start_workspace_server", "start_server"):
+        factory = getattr(service, name, None)
+        if callable(factory):
+            try:
+                server = factory(workspace, listen=listen)
+            except Exception as exc:  # show why, keep the console usable
+                return None, f"xDS server failed to start: {exc}"
+            return LocalXdsLink(server), f"xDS server on {getattr(server, 'address', listen)}"
+    return None, "no xDS server (meshctl.xds.service has no serve_workspace)"
+
+
+# --- failover --------------------------------------------------------------------------------------
+
+@runtime_checkable
+class FailoverControl(Protocol):
+    """What the failover pane's buttons call. `target` is a VirtualDestination "namespace/name"."""
+
+    modes: tuple[str, ...]
+
+    def trigger(self, target: str, mode: str) -> str: ...  # returns a line for the operator
+
+    def restore(self, target: str) -> str: ...
+
+
+def default_failover_control() -> FailoverControl | None:
+    """The real implementation when the failover package provides one (meshctl.failover.control)."""
+    try:
+        module = importlib.import_module("meshctl.failover.control")
+    except ModuleNotFoundError:
+        return None
+    factory = getattr(module, "console_control", None)
+    return factory() if callable(factory) else None
+
+
+# --- Envoy observation ---------------------------------------------------------------------------
+
+@dataclass
+class HostHealth:
+    cluster: str
+    address: str
+    locality: str
+    priority: int
+    healthy: bool
+    ejected: bool
+    flags: list[str]
+    rq_total: int
+
+
+def parse_clusters(data: dict[str, Any]) -> list[HostHealth]:
+    """Hosts from Envoy's /clusters?format=json with health flags, outlier ejection and request totals."""
+    out: list[HostHealth] = []
+    for cluster in data.get("cluster_statuses", []):
+        name = cluster.get("name", "")
+        for host in cluster.get("host_statuses", []):
+            sock = (host.get("address") or {}).get("socket_address") or {}
+            address = f"{sock.get('address', '?')}:{sock.get('port_value', '?')}"
+            loc = host.get("locality") or {}
+            locality = "/".join(p for p in (loc.get("region"), loc.get("zone"), loc.get("sub_zone")) if p)
+            health = host.get("health_status") or {}
+            flags = [k for k, v in health.items() if v is True]
+            eds = health.get("eds_health_status", "HEALTHY")
+            ejected = bool(health.get("failed_outlier_check"))
+            healthy = not flags and eds in ("HEALTHY", "UNKNOWN", None)
+            rq_total = 0
+            for stat in host.get("stats", []):
+                if stat.get("name") == "rq_total":
+                    rq_total = int(stat.get("value", 0) or 0)
+            out.append(HostHealth(name, address, locality or "(unknown)", int(host.get("priority", 0) or 0),
+                                  healthy, ejected, flags, rq_total))
+    return out
+
+
+class TrafficHistory:
+    """Requests per locality per sample over the last minute (for sparklines), from rq_total deltas."""
+
+    def __init__(self, window_seconds: float = 60.0, interval: float = 1.0) -> None:
+        self.samples: dict[str, deque[float]] = {}
+        self.size = max(2, int(window_seconds / interval))
+        self._last: dict[tuple[str, str], int] = {}
+
+    def add(self, hosts: list[HostHealth]) -> None:
+        per_locality: dict[str, float] = {}
+        for h in hosts:
+            key = (h.cluster, h.address)
+            prev = self._last.get(key)
+            self._last[key] = h.rq_total
+            delta = 0 if prev is None else max(0, h.rq_total - prev)
+            per_locality[h.locality] = per_locality.get(h.locality, 0) + delta
+        for loc in set(per_locality) | set(self.samples):
+            series = self.samples.setdefault(loc, deque([0.0] * self.size, maxlen=self.size))
+            series.append(per_locality.get(loc, 0.0))
+
+    def shares(self) -> dict[str, float]:
+        totals = {loc: sum(s) for loc, s in self.samples.items()}
+        grand = sum(totals.values())
+        return {loc: (t / grand if grand else 0.0) for loc, t in totals.items()}
+
+
+class EnvoyObserver:
+    """Polls the admin APIs of running Envoys (meshctl.envoy.admin.AdminClient or compatible)."""
+
+    def __init__(self, admins: list[Any]) -> None:
+        self.admins = list(admins)
+        self.history = TrafficHistory()
+
+    def poll(self) -> tuple[list[HostHealth], list[str]]:
+        hosts: list[HostHealth] = []
+        errors: list[str] = []
+        for admin in self.admins:
+            try:
+                hosts.extend(parse_clusters(admin.clusters_json()))
+            except Exception as exc:  # one unreachable Envoy must not blank the others
+                errors.append(f"{getattr(admin, 'base_url', admin)}: {exc}")
+        self.history.add(hosts)
+        return hosts, errors
+
+
+Clock = Callable[[], float]

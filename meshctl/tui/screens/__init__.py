@@ -1,0 +1,1 @@
+"""Screens of the meshctl console (detail, editor, preview, help, confirmation)."""

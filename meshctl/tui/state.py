@@ -1,0 +1,130 @@
+"""The console's read model: one snapshot's routing view, lint findings and a search index, built off the UI thread."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from ..model.findings import Finding
+from ..model.snapshot import Snapshot
+from ..routing.actions import describe_action
+from ..routing.flatten import build_routing_view
+from ..routing.lint import lint
+from ..routing.render import findings_by_route
+from ..routing.types import FlattenedRoute, GatewayView, RoutingView, VirtualHostView
+
+FILTER_FIELDS = ("path", "name", "dest", "label", "owner")
+
+
+@dataclass
+class RouteEntry:
+    """A flattened route with the text the filter searches, per field (lower-case)."""
+
+    gateway: str
+    vhost: str
+    route: FlattenedRoute
+    fields: dict[str, str]
+    everything: str
+
+
+@dataclass
+class ConsoleModel:
+    version: int
+    snapshot: Snapshot
+    view: RoutingView
+    findings: list[Finding]
+    by_route: dict[str, list[Finding]]
+    entries: list[RouteEntry]
+    built_in: float  # seconds
+    sources: list[dict[str, object]] = field(default_factory=list)
+    route_maps: dict[tuple[str, str], dict[str, FlattenedRoute]] = field(default_factory=dict)
+    served: set[tuple[str, str, str]] = field(default_factory=set)  # (gateway, vhost, id) Envoy really gets
+
+    def gateway(self, name: str | None) -> GatewayView | None:
+        if name is None:
+            return self.view.gateways[0] if self.view.gateways else None
+        return self.view.gateway(name)
+
+    def vhost(self, gateway: str, vhost: str) -> VirtualHostView | None:
+        g = self.view.gateway(gateway)
+        if g is None:
+            return None
+        return next((v for v in g.virtual_hosts if v.name == vhost), None)
+
+    def route(self, gateway: str, vhost: str, route_id: str) -> FlattenedRoute | None:
+        return self.route_maps.get((gateway, vhost), {}).get(route_id)
+
+    def is_served(self, gateway: str, vhost: str, route_id: str) -> bool:
+        return (gateway, vhost, route_id) in self.served
+
+    def locate_route(self, route_id: str) -> tuple[str, str] | None:
+        """(gateway, vhost) of a route id (ids are unique per virtual host; the first hit wins)."""
+        for e in self.entries:
+            if e.route.id == route_id:
+                return e.gateway, e.vhost
+        return None
+
+    def marks(self, route: FlattenedRoute) -> list[str]:
+        """"shadowed" / "partial" / "invalid" for a route, from lint findings and validity."""
+        out = []
+        codes = {f.code for f in self.by_route.get(route.id, [])}
+        if "shadowed-route" in codes:
+            out.append("shadowed")
+        if "partially-shadowed" in codes:
+            out.append("partial")
+        if not route.valid or route.problems:
+            out.append("invalid")
+        return out
+
+
+def _entry(g: GatewayView, v: VirtualHostView, r: FlattenedRoute) -> RouteEntry:
+    labels = " ".join(f"{k}={val}" for k, val in r.labels.items())
+    for link in r.chain:
+        labels += " " + " ".join(f"{k}={val}" for k, val in link.resource.labels.items())
+    fields = {
+        "path": " ".join(m.path for m in r.matchers).lower(),
+        "name": f"{r.name} {r.id}".lower(),
+        "dest": describe_action(r).lower(),
+        "label": labels.lower(),
+        "owner": " ".join(link.owner for link in r.chain).lower(),
+    }
+    everything = " ".join([*fields.values(), r.describe_match().lower()])
+    return RouteEntry(g.name, v.name, r, fields, everything)
+
+
+def build_model(snapshot: Snapshot, version: int, view: RoutingView | None = None,
+                sources: list[dict[str, object]] | None = None) -> ConsoleModel:
+    started = time.perf_counter()
+    view = view if view is not None else build_routing_view(snapshot)
+    findings = lint(snapshot, view)
+    entries = [_entry(g, v, r) for g in view.gateways for v in g.virtual_hosts for r in v.all_routes]
+    route_maps = {(g.name, v.name): {r.id: r for r in v.all_routes} for g in view.gateways for v in g.virtual_hosts}
+    served = {(g.name, v.name, r.id) for g in view.gateways for v in g.virtual_hosts for r in v.routes}
+    return ConsoleModel(version, snapshot, view, findings, findings_by_route(findings), entries,
+                        time.perf_counter() - started, sources or [], route_maps, served)
+
+
+def parse_query(query: str) -> list[tuple[str | None, str]]:
+    """"path:/api name:v1 reviews" → [("path", "/api"), ("name", "v1"), (None, "reviews")] (lower-cased)."""
+    terms: list[tuple[str | None, str]] = []
+    for word in query.lower().split():
+        key, sep, value = word.partition(":")
+        if sep and key in FILTER_FIELDS and value:
+            terms.append((key, value))
+        elif sep and key in ("destination", "to"):
+            terms.append(("dest", value))
+        else:
+            terms.append((None, word))
+    return terms
+
+
+def filter_entries(entries: list[RouteEntry], query: str, gateway: str | None = None) -> list[RouteEntry]:
+    """Routes whose fields contain every term (a term without a field matches any field)."""
+    terms = parse_query(query)
+    out = []
+    for e in entries:
+        if gateway is not None and e.gateway != gateway:
+            continue
+        if all((value in e.fields[key]) if key else (value in e.everything) for key, value in terms):
+            out.append(e)
+    return out

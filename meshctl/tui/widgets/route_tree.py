@@ -1,0 +1,350 @@
+"""The merged route tree of one gateway, populated lazily: only expanded nodes get children, a page at a time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Union
+
+from rich.text import Text
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode as UINode
+
+from ...routing.actions import describe_action
+from ...routing.types import FlattenedRoute, TableNode, TreeNode, VirtualHostView
+from ..state import ConsoleModel, RouteEntry, filter_entries
+from ..themes import SemanticColors
+
+PAGE = 200  # children added per expansion / per "more" click: keeps any single UI step small
+
+
+@dataclass
+class VhostData:
+    gateway: str
+    vhost: str
+    loaded: bool = False
+
+
+@dataclass
+class DelegateData:
+    gateway: str
+    vhost: str
+    node: TreeNode
+    loaded: bool = False
+
+
+@dataclass
+class TableData:
+    gateway: str
+    vhost: str
+    table: TableNode
+    loaded: bool = False
+
+
+@dataclass
+class RouteData:
+    gateway: str
+    vhost: str
+    route_id: str
+    source: Any = None  # the core TreeNode / FlattenedRoute it was made from (for jumps)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.gateway, self.vhost, self.route_id)
+
+
+@dataclass
+class MoreData:
+    items: list[Any]
+    make: Any = field(repr=False, default=None)
+
+
+NodeData = Union[VhostData, DelegateData, TableData, RouteData, MoreData, None]
+
+
+class RouteTree(Tree[NodeData]):
+    """Gateway → virtual hosts → routes (as written, delegation nested; or Envoy order; or filtered)."""
+
+    DEFAULT_CSS = """
+    RouteTree { background: $surface; }
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("no gateway", **kwargs)
+        self.model: ConsoleModel | None = None
+        self.gateway: str | None = None
+        self.mode = "tree"  # "tree" (as written) | "envoy" (flat, Envoy order)
+        self.query = ""
+        self.matched: tuple[str, str, str] | None = None
+        self.semantic = SemanticColors()
+        self.route_nodes: dict[tuple[str, str, str], UINode[NodeData]] = {}
+        self.shown_matches = 0  # routes matching the filter (all pages)
+        self.guide_depth = 3
+        self.pending_cursor: UINode[NodeData] | None = None
+
+    # -- building ----------------------------------------------------------------------------------
+    def show(self, model: ConsoleModel | None, gateway: str | None, query: str | None = None,
+             mode: str | None = None, keep_state: bool = True) -> None:
+        """Rebuild for a model/gateway/filter; expanded virtual hosts stay expanded when `keep_state`."""
+        expanded = self._expanded_vhosts() if keep_state else set()
+        self.model = model
+        self.gateway = gateway
+        if query is not None:
+            self.query = query
+        if mode is not None:
+            self.mode = mode
+        self.route_nodes = {}
+        self.clear()
+        g = model.gateway(gateway) if model else None
+        if g is None:
+            self.root.set_label(Text("no VirtualGateway loaded" if model else "loading…", style="italic"))
+            return
+        self.gateway = g.name
+        self.root.set_label(self._gateway_label(g.name, len(g.virtual_hosts)))
+        self.root.data = None
+        matches: dict[str, list[RouteEntry]] = {}
+        if self.query.strip():
+            for e in filter_entries(model.entries, self.query, g.name) if model else []:
+                matches.setdefault(e.vhost, []).append(e)
+            self.shown_matches = sum(len(v) for v in matches.values())
+        first = True
+        for vh in g.virtual_hosts:
+            if self.query.strip() and vh.name not in matches:
+                continue
+            node = self.root.add(self._vhost_label(vh, len(matches.get(vh.name, [])) if self.query.strip() else None),
+                                 VhostData(g.name, vh.name), allow_expand=True)
+            if first or vh.name in expanded or self.query.strip():
+                self._populate(node)
+                node.expand()
+            first = False
+        self.root.expand()
+
+    def _expanded_vhosts(self) -> set[str]:
+        return {n.data.vhost for n in self.root.children if isinstance(n.data, VhostData) and n.is_expanded}
+
+    def _children(self, data: NodeData) -> list[Any]:
+        model = self.model
+        if model is None or data is None:
+            return []
+        if isinstance(data, VhostData):
+            vh = model.vhost(data.gateway, data.vhost)
+            if vh is None:
+                return []
+            if self.query.strip():
+                return [e.route for e in filter_entries(model.entries, self.query, data.gateway)
+                        if e.vhost == data.vhost]
+            return list(vh.routes) if self.mode == "envoy" else list(vh.tree)
+        if isinstance(data, DelegateData):
+            return list(data.node.tables)
+        if isinstance(data, TableData):
+            return list(data.table.routes)
+        return []
+
+    def _populate(self, node: UINode[NodeData]) -> None:
+        data = node.data
+        if not isinstance(data, (VhostData, DelegateData, TableData)) or data.loaded:
+            return
+        data.loaded = True
+        self._add_items(node, data.gateway, data.vhost, self._children(data))
+
+    def _add_items(self, parent: UINode[NodeData], gateway: str, vhost: str, items: list[Any]) -> None:
+        for item in items[:PAGE]:
+            self._add_item(parent, gateway, vhost, item)
+        rest = items[PAGE:]
+        if rest:
+            label = Text(f"… {len(rest):,} more (enter to show {min(PAGE, len(rest))})", style="italic")
+            parent.add_leaf(label, MoreData(rest, (gateway, vhost)))
+
+    def _add_item(self, parent: UINode[NodeData], gateway: str, vhost: str, item: Any) -> None:
+        model = self.model
+        assert model is not None
+        if isinstance(item, TableNode):
+            parent.add(self._table_label(item), TableData(gateway, vhost, item), allow_expand=True)
+            return
+        if isinstance(item, TreeNode) and item.is_delegate:
+            parent.add(self._delegate_label(item), DelegateData(gateway, vhost, item), allow_expand=True)
+            return
+        if isinstance(item, TreeNode):
+            rid = item.flat_ids[0] if item.flat_ids else ""
+            flat = model.route(gateway, vhost, rid)
+        else:
+            flat = item
+            rid = flat.id
+        data = RouteData(gateway, vhost, rid, item)
+        leaf = parent.add_leaf(self._route_label(data, flat, item), data)
+        self.route_nodes[data.key] = leaf
+
+    def load_more(self, node: UINode[NodeData]) -> None:
+        data = node.data
+        if not isinstance(data, MoreData) or node.parent is None:
+            return
+        parent = node.parent
+        node.remove()
+        gateway, vhost = data.make
+        self._add_items(parent, gateway, vhost, data.items)
+
+    # -- labels --------------------------------------------------------------------------------------
+    def _gateway_label(self, name: str, count: int) -> Text:
+        return Text.assemble(("VirtualGateway ", "bold"), (name, "bold"), (f"  {count} virtual host(s)",
+                                                                            self.semantic.muted))
+
+    def _vhost_label(self, vh: VirtualHostView, matches: int | None) -> Text:
+        text = Text.assemble(("VirtualHost ", "bold"), (vh.name, "bold"),
+                             ("  " + ", ".join(vh.domains), self.semantic.muted),
+                             (f"  {len(vh.routes)} routes", self.semantic.muted))
+        if matches is not None:
+            text.append(f"  {matches} match(es)", style=self.semantic.matched)
+        if vh.invalid:
+            text.append("  ✗ invalid: no routes produced", style=self.semantic.invalid)
+        return text
+
+    def _delegate_label(self, node: TreeNode) -> Text:
+        name = node.route.name or f"#{node.link.route_index}"
+        match = " | ".join(m.describe() for m in node.matchers) or "(no matcher)"
+        sort = node.sort_method or "TABLE_WEIGHT"
+        text = Text.assemble(("↳ ", self.semantic.delegated), (name, "bold"), f"  {match}  ",
+                             (f"delegate, sorted by {sort}", self.semantic.delegated))
+        if node.problems:
+            text.append("  ✗ " + "; ".join(node.problems), style=self.semantic.invalid)
+        return text
+
+    def _table_label(self, t: TableNode) -> Text:
+        return Text.assemble(("RouteTable ", self.semantic.delegated), (f"{t.table.namespace}/{t.table.name}", "bold"),
+                             (f"  weight {t.weight}, via {t.via}, {len(t.routes)} route(s)", self.semantic.muted))
+
+    def _route_label(self, data: RouteData, flat: FlattenedRoute | None, item: Any) -> Text:
+        model = self.model
+        assert model is not None
+        c = self.semantic
+        served = flat is not None and model.is_served(data.gateway, data.vhost, data.route_id)
+        matched = self.matched == data.key
+        text = Text()
+        text.append("▶ " if matched else "  ", style=f"bold {c.matched}")
+        text.append(f"[{flat.position.index}] " if served and flat else "[-] ", style=c.muted)
+        if isinstance(item, TreeNode):
+            name = item.route.name or f"#{item.link.route_index}"
+        else:
+            name = flat.name if flat else data.route_id
+        text.append(name or "(unnamed)", style=f"bold {c.matched}" if matched else "bold")
+        if flat is None:
+            return text
+        text.append(f"  {flat.describe_match()}  ")
+        text.append(describe_action(flat))
+        if self.mode == "envoy" or self.query.strip():
+            text.append(f"  {flat.owner_ref}", style=c.muted)
+        if flat.position.reason:
+            text.append(f"  ({flat.position.reason})", style=c.muted)
+        for mark in model.marks(flat):
+            if mark == "shadowed":
+                text.append("  ⚠ shadowed", style=f"bold {c.shadowed}")
+            elif mark == "partial":
+                text.append("  ◐ partially shadowed", style=c.partial)
+            elif mark == "invalid":
+                why = "; ".join(flat.problems) if flat.problems else "invalid"
+                text.append(f"  ✗ {why}", style=f"bold {c.invalid}")
+        return text
+
+    def relabel(self, keys: Iterable[tuple[str, str, str] | None]) -> None:
+        if self.model is None:
+            return
+        for key in keys:
+            node = self.route_nodes.get(key) if key else None
+            if node is not None and isinstance(node.data, RouteData):
+                flat = self.model.route(*key)  # type: ignore[misc]
+                node.set_label(self._route_label(node.data, flat, node.data.source))
+
+    def set_matched(self, key: tuple[str, str, str] | None) -> None:
+        old, self.matched = self.matched, key
+        self.relabel([old, key])
+
+    # -- navigation ----------------------------------------------------------------------------------
+    def selected_route(self) -> RouteData | None:
+        node = self.cursor_node
+        return node.data if node is not None and isinstance(node.data, RouteData) else None
+
+    def _path_to(self, vh: VirtualHostView, route_id: str) -> list[Any] | None:
+        def walk(nodes: list[TreeNode]) -> list[Any] | None:
+            for n in nodes:
+                if n.is_delegate:
+                    for t in n.tables:
+                        sub = walk(t.routes)
+                        if sub is not None:
+                            return [n, t, *sub]
+                elif route_id in n.flat_ids:
+                    return [n]
+            return None
+        return walk(vh.tree)
+
+    def _find_child(self, parent: UINode[NodeData], target: Any) -> UINode[NodeData] | None:
+        while True:
+            more = None
+            for child in parent.children:
+                d = child.data
+                if isinstance(d, RouteData) and (d.source is target or (isinstance(target, str) and d.route_id == target)):
+                    return child
+                if isinstance(d, DelegateData) and d.node is target:
+                    return child
+                if isinstance(d, TableData) and d.table is target:
+                    return child
+                if isinstance(d, MoreData):
+                    more = child
+            if more is None:
+                return None
+            self.load_more(more)
+
+    def reveal(self, gateway: str, vhost: str, route_id: str) -> bool:
+        """Expand down to a route (populating lazily) and put the cursor on it."""
+        model = self.model
+        if model is None or gateway != self.gateway:
+            return False
+        vh_node = next((n for n in self.root.children if isinstance(n.data, VhostData) and n.data.vhost == vhost), None)
+        vh = model.vhost(gateway, vhost)
+        if vh_node is None or vh is None:
+            return False
+        self._populate(vh_node)
+        vh_node.expand()
+        if self.mode == "envoy" or self.query.strip():
+            path: list[Any] = [route_id]
+        else:
+            found = self._path_to(vh, route_id)
+            if found is None:
+                return False
+            path = found
+        node = vh_node
+        for step in path:
+            child = self._find_child(node, step)
+            if child is None:
+                return False
+            self._populate(child)
+            if child.allow_expand:
+                child.expand()
+            node = child
+        self.pending_cursor = node
+        # line numbers of new nodes exist only after the tree has rebuilt its lines
+        self._move_to_pending(5)
+        return True
+
+    def _move_to_pending(self, tries: int) -> None:
+        node = self.pending_cursor
+        if node is None:
+            return
+        _ = self.last_line  # rebuilds the line index when nodes were added
+        if node._line >= 0:
+            self.pending_cursor = None
+            self.move_cursor(node)
+            self.scroll_to_node(node, animate=False)
+        elif tries > 0:
+            self.call_after_refresh(self._move_to_pending, tries - 1)
+
+    # -- events --------------------------------------------------------------------------------------
+    def on_tree_node_expanded(self, event: Tree.NodeExpanded[NodeData]) -> None:
+        self._populate(event.node)
+
+    def expand_all_loaded(self) -> None:
+        """Expand every node down to the routes (populating as it goes; pages stay paged)."""
+        def expand(node: UINode[NodeData]) -> None:
+            self._populate(node)
+            if node.allow_expand:
+                node.expand()
+            for child in node.children:
+                expand(child)
+        expand(self.root)
