@@ -37,7 +37,7 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
     parser = _Parser(prog="meshctl", description="A terminal console for service-mesh operators.",
                      epilog="example:\n  meshctl tui --demo\n  meshctl routes --demo",
                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -52,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # command not built yet
             raise
         module.register(sub)
+    if with_plugins:
+        from ..extend.cli import add_plugin_commands
+        from ..extend.discovery import discover
+
+        add_plugin_commands(sub, discover(), set(sub.choices))
     return parser
 
 
@@ -60,6 +65,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
+        from ..config import load_settings
+
+        settings = load_settings()
+        args.read_only = bool(args.read_only or settings.read_only)
+        args.settings = settings
         if not getattr(args, "func", None):
             parser.print_help()
             return EXIT_USAGE
