@@ -1,0 +1,38 @@
+"""RE2 (Envoy's regex engine), not Python's `re`: what RE2 rejects is rejected here too."""
+
+from __future__ import annotations
+
+import pytest
+
+from meshctl.model.regex import compile_re2, full_match, regex_error
+
+
+@pytest.mark.parametrize("pattern", ["/api/v[0-9]+", "(?i)abc", "a{2,3}", "^/(users|items)/\\d+$", ""])
+def test_valid_patterns_compile(pattern: str) -> None:
+    assert regex_error(pattern) is None
+
+
+@pytest.mark.parametrize("pattern, says", [
+    ("(a", "missing )"),
+    ("a)", "unexpected )"),
+    ("[a-", "missing ]"),
+    ("(a)\\1", "invalid escape"),  # Python's re accepts backreferences; RE2 does not
+    ("(?=x)", "invalid perl operator"),  # lookahead
+    ("a**", "bad repetition"),
+])
+def test_patterns_re2_rejects(pattern: str, says: str) -> None:
+    err = regex_error(pattern)
+    assert err is not None and says in err
+
+
+def test_full_match_is_anchored_and_optionally_case_insensitive() -> None:
+    assert full_match("/v[0-9]+", "/v12")
+    assert not full_match("/v[0-9]+", "/v12/more")
+    assert not full_match("/api", "/API")
+    assert full_match("/api", "/API", ignore_case=True)
+
+
+def test_compile_re2_raises_value_error_with_re2s_reason() -> None:
+    with pytest.raises(ValueError, match="missing \\)"):
+        compile_re2("(unclosed")
+    assert compile_re2("a+").fullmatch("aaa") is not None
