@@ -11,16 +11,6 @@ from meshctl.model.findings import Finding
 from meshctl.model.snapshot import Snapshot, load_snapshot
 from meshctl.model.validate import validate
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-# Header of a Gloo routing resource; tests append the kind-specific part.
-GLOO = "networking.enterprise.mesh.gloo.solo.io/v1beta1"
-
-
-@pytest.fixture
-def repo_root() -> Path:
-    return REPO_ROOT
-
 
 @pytest.fixture
 def write_file(tmp_path: Path) -> Callable[[str | bytes, str], Path]:
@@ -48,8 +38,3 @@ def check_file(write_file: Callable[[str | bytes, str], Path]) -> Callable[..., 
         return path, snapshot, validate(snapshot)
 
     return check
-
-
-@pytest.fixture
-def gloo_api() -> str:
-    return GLOO
