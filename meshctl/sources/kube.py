@@ -126,6 +126,8 @@ class KubeSource(Source):
         self._threads: list[threading.Thread] = []
         self._streams: dict[str, WatchStream] = {}
         self._stale_since: float | None = None
+        self._last_event_at: float | None = None  # last list or watch event received
+        self._last_sync_at: float | None = None  # last successful list
         if self._config_error:
             self.status.state = "error"
             self.status.reason = self._config_error
@@ -233,6 +235,7 @@ class KubeSource(Source):
             watch.missing = False
             watch.error = ""
             watch.relists += 1
+            self._last_event_at = self._last_sync_at = time.time()
         self._dirty.set()
 
     def _watch(self, watch: _KindWatch) -> None:
@@ -256,9 +259,10 @@ class KubeSource(Source):
                 self._apply_event(watch, event)
                 if self._stopping.is_set():
                     break
-        except Exception as exc:  # a broken stream (server gone) just ends this watch; reconnect decides
-            if isinstance(exc, (_Gone, KubeError)):
-                raise
+        except (_Gone, KubeError):
+            raise
+        except Exception:  # a broken stream (server gone) just ends this watch; reconnecting tells us more
+            pass
         finally:
             with self._state_lock:
                 self._streams.pop(watch.info.kind, None)
@@ -295,7 +299,7 @@ class KubeSource(Source):
                     watch.findings.pop(key, None)
             else:
                 return
-        self.status.last_event_at = time.time()
+        self._last_event_at = time.time()
         self._dirty.set()
 
     def _run_kind(self, watch: _KindWatch) -> None:
@@ -416,10 +420,10 @@ class KubeSource(Source):
                     findings.extend(found)
                 if watch.missing and self.management:
                     findings.append(self._missing_finding(watch.info))
-        last_event = self.status.last_event_at
         self._publish(resources, findings, [])
-        if last_event is not None:
-            self.status.last_event_at = last_event  # last *watch event*, not last publish
+        # _publish stamps "now"; what the operator wants is when the cluster last told us something
+        self.status.last_event_at = self._last_event_at
+        self.status.last_sync_at = self._last_sync_at
 
     def _missing_finding(self, info: KindInfo) -> Finding:
         return Finding(Severity.WARNING, "kube-crd-missing",

@@ -161,3 +161,17 @@ def test_unreachable_cluster_is_reported(kubeconfig_path: Path, east: FakeApiSer
     east.stop()
     result = apply_resource("east", route_table("reviews", "bookinfo"), None, kubeconfig=str(kubeconfig_path))
     assert not result.ok and result.action == "error" and "cannot reach API server" in result.message
+
+
+def test_merge_patch_between_sets_changes_and_nulls_removals() -> None:
+    from meshctl.sources.kube_apply import merge_patch_between
+
+    from .fakeapi import merge_patch
+
+    source = {"spec": {"weight": 1, "routes": [{"name": "a"}], "keep": {"x": 1, "y": 2}}, "gone": True}
+    target = {"spec": {"weight": 2, "routes": [{"name": "a"}, {"name": "b"}], "keep": {"x": 1}}, "new": "yes"}
+    patch = merge_patch_between(source, target)
+    assert patch == {"gone": None, "new": "yes",
+                     "spec": {"weight": 2, "routes": [{"name": "a"}, {"name": "b"}], "keep": {"y": None}}}
+    assert merge_patch(source, patch) == target
+    assert merge_patch_between(target, target) == {}

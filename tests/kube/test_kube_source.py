@@ -234,6 +234,17 @@ def test_access_denied_is_stale_with_the_server_message_and_recovers(kubeconfig_
     wait_until(lambda: source.status.state == "ok" and "productpage" in _names(source, "Service"))
 
 
+def test_rejected_credentials_are_stale_until_accepted(kubeconfig_path: Path, east: FakeApiServer, closing) -> None:
+    east.tokens.clear()
+    source = _source(kubeconfig_path, closing=closing)
+    source.load()
+    assert source.status.state == "stale" and "not authenticated" in source.status.reason
+    assert "Unauthorized" in source.status.reason
+    source.start()
+    east.tokens["token-admin"] = "admin"
+    wait_until(lambda: source.status.state == "ok" and "productpage" in _names(source, "Service"))
+
+
 def test_watches_request_bookmarks_and_follow_them(kubeconfig_path: Path, east: FakeApiServer, closing) -> None:
     source = _source(kubeconfig_path, closing=closing)
     source.load()
