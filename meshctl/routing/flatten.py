@@ -77,6 +77,8 @@ class RouteEngine:
         self.diags = _Diagnostics()
         self.route_tables = snapshot.typed(RouteTable)
         self.reached_tables: set[tuple[str, str, str]] = set()
+        # route names that do not identify one route of their list: (resource key, path of the list) -> names
+        self._ambiguous_names: dict[tuple[Any, ...], set[str]] = {}
         self._vhost_cache: dict[tuple[str, str, str], VirtualHostView] = {}
 
     # -- gateways and virtual hosts --------------------------------------------------------------
@@ -177,16 +179,28 @@ class RouteEngine:
 
     def _check_route_names(self, owner: Resource, routes: list[Route], path: tuple[Any, ...]) -> None:
         seen: dict[str, int] = {}
+        ambiguous = self._ambiguous_names.setdefault((owner.key, path), set())
         for i, r in enumerate(routes):
             if not r.name:
                 continue
             if r.name in seen:
+                ambiguous.add(r.name)
                 self.diags.add(owner, Severity.WARNING, "duplicate-route-name",
                                f"route name {r.name!r} is also used by route {seen[r.name]} of this resource; "
                                "route names identify routes in Envoy stats and meshctl output",
                                path + (i, "name"))
             else:
                 seen[r.name] = i
+
+    def _link_id(self, link: ChainLink) -> str:
+        """The link's ref, plus "@index" when its name alone could be mistaken for another route of its list."""
+        name = link.route_name
+        if not name:
+            return link.ref  # "#index"
+        if name.isdigit() or "@" in name or name in self._ambiguous_names.get((link.resource.key,
+                                                                                 link.route_path[:-1]), ()):
+            return f"{link.ref}@{link.route_index}"
+        return link.ref
 
     # -- one route (recursive through delegation) ------------------------------------------------
     def _expand(
@@ -255,7 +269,7 @@ class RouteEngine:
                 return node, produced
 
         leaf = FlattenedRoute(
-            id=" > ".join(l.ref for l in chain),
+            id=" > ".join(self._link_id(l) for l in chain),
             name=route.name,
             chain=chain,
             matchers=tuple(matchers),

@@ -44,7 +44,7 @@ class Position:
 class FlattenedRoute:
     """One route as Envoy will see it, with everything needed to explain where it came from."""
 
-    id: str  # unique within the virtual host: the chain refs joined by " > "
+    id: str  # unique within the virtual host: the chain refs joined by " > " ("@index" added to ambiguous names)
     name: str
     chain: tuple[ChainLink, ...]
     matchers: tuple[EffectiveMatcher, ...]
