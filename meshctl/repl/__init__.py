@@ -1,0 +1,1 @@
+"""The interactive request sandbox (prompt_toolkit): completer, commands registry, toolbar, session."""

@@ -1,0 +1,351 @@
+"""Envoy router_check_tool test files (plus meshctl assertions): strict loading, and appending new cases."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import yaml
+
+from ..model.regex import regex_error
+from ..routing.evaluate import Request
+from .request import RequestError, build_request, check_authority, check_header, check_method, check_path
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class CaseFileError(ValueError):
+    """A test file that cannot be used; the message names the file, the case index and the field."""
+
+
+@dataclass
+class TestCase:
+    __test__ = False  # not a pytest class
+
+    index: int
+    name: str
+    request: Request
+    validate: dict[str, Any]
+    random_value: int | None = None
+
+
+@dataclass
+class CaseFile:
+    path: str
+    cases: list[TestCase]
+
+
+# -- field types ---------------------------------------------------------------------------------
+
+def _is_str(v: Any) -> bool:
+    return isinstance(v, str)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_bool(v: Any) -> bool:
+    return isinstance(v, bool)
+
+
+def _is_list(v: Any) -> bool:
+    return isinstance(v, list)
+
+
+def _is_map(v: Any) -> bool:
+    return isinstance(v, dict)
+
+
+_TYPE_NAMES: dict[Callable[[Any], bool], str] = {
+    _is_str: "a string", _is_int: "an integer", _is_bool: "true or false", _is_list: "a list", _is_map: "a mapping",
+}
+
+INPUT_FIELDS: dict[str, Callable[[Any], bool]] = {
+    "authority": _is_str, "path": _is_str, "method": _is_str, "additional_request_headers": _is_list,
+    "additional_response_headers": _is_list, "ssl": _is_bool, "internal": _is_bool, "random_value": _is_int,
+    "runtime": _is_str, "dynamic_metadata": _is_list,
+}
+
+VALIDATE_FIELDS: dict[str, Callable[[Any], bool]] = {
+    # router_check_tool
+    "cluster_name": _is_str, "virtual_cluster_name": _is_str, "virtual_host_name": _is_str, "host_rewrite": _is_str,
+    "path_rewrite": _is_str, "path_redirect": _is_str, "code_redirect": _is_int,
+    "request_header_matches": _is_list, "response_header_matches": _is_list,
+    "request_header_fields": _is_list, "response_header_fields": _is_list,
+    # meshctl
+    "route_name": _is_str, "route_owner": _is_str, "direct_response_status": _is_int,
+    "direct_response_body": _is_str, "destination": _is_map, "no_match": _is_bool, "gateway": _is_str,
+    "delegation_chain": _is_list,
+}
+
+DESTINATION_FIELDS: dict[str, Callable[[Any], bool]] = {
+    "kind": _is_str, "name": _is_str, "namespace": _is_str, "cluster": _is_str,
+    "subset": lambda v: v is None or (isinstance(v, dict) and all(isinstance(x, str) for x in v.values())),
+}
+
+_STRING_MATCH_KINDS = ("exact", "prefix", "suffix", "contains", "safe_regex")
+_HEADER_MATCH_KINDS = ("exact_match", "prefix_match", "suffix_match", "contains_match", "safe_regex_match",
+                       "present_match", "range_match", "string_match")
+
+
+def _describe(value: Any) -> str:
+    kind = {bool: "boolean", int: "integer", float: "number", str: "string", list: "list", dict: "mapping",
+            type(None): "null"}.get(type(value), type(value).__name__)
+    text = repr(value) if not isinstance(value, (list, dict)) else ""
+    return f"{kind} {text[:40]}".rstrip()
+
+
+class _Checker:
+    def __init__(self, source: str, index: int | None = None, name: str | None = None) -> None:
+        self.source, self.index, self.name = source, index, name
+
+    def fail(self, field: str, message: str) -> CaseFileError:
+        where = f"{self.source}: "
+        if self.index is not None:
+            where += f"tests[{self.index}]" + (f" ({self.name!r})" if self.name else "") + ": "
+        return CaseFileError(f"{where}{field}: {message}")
+
+    def typed(self, field: str, value: Any, check: Callable[[Any], bool]) -> Any:
+        if not check(value):
+            expected = _TYPE_NAMES.get(check, "a different value")
+            raise self.fail(field, f"must be {expected}, got {_describe(value)}")
+        return value
+
+    def mapping(self, field: str, value: Any, allowed: dict[str, Callable[[Any], bool]]) -> dict[str, Any]:
+        self.typed(field, value, _is_map)
+        for key, item in value.items():
+            if key not in allowed:
+                raise self.fail(f"{field}.{key}", f"unknown field (known: {', '.join(sorted(allowed))})")
+            self.typed(f"{field}.{key}", item, allowed[key])
+        return value
+
+
+def _check_header_matcher(ck: _Checker, field: str, hm: Any) -> None:
+    ck.typed(field, hm, _is_map)
+    allowed = {"name", "invert_match", "treat_missing_header_as_empty", *_HEADER_MATCH_KINDS}
+    for key in hm:
+        if key not in allowed:
+            raise ck.fail(f"{field}.{key}", f"unknown field (known: {', '.join(sorted(allowed))})")
+    ck.typed(f"{field}.name", hm.get("name"), _is_str)
+    kinds = [k for k in _HEADER_MATCH_KINDS if k in hm]
+    if len(kinds) > 1:
+        raise ck.fail(field, f"give one match kind, got {', '.join(kinds)}")
+    for flag in ("invert_match", "treat_missing_header_as_empty", "present_match"):
+        if flag in hm:
+            ck.typed(f"{field}.{flag}", hm[flag], _is_bool)
+    for key in ("exact_match", "prefix_match", "suffix_match", "contains_match"):
+        if key in hm:
+            ck.typed(f"{field}.{key}", hm[key], _is_str)
+    if "safe_regex_match" in hm:
+        _check_regex(ck, f"{field}.safe_regex_match", hm["safe_regex_match"])
+    if "range_match" in hm:
+        r = ck.typed(f"{field}.range_match", hm["range_match"], _is_map)
+        for key in ("start", "end"):
+            ck.typed(f"{field}.range_match.{key}", r.get(key), _is_int)
+    if "string_match" in hm:
+        sm = ck.typed(f"{field}.string_match", hm["string_match"], _is_map)
+        present = [k for k in _STRING_MATCH_KINDS if k in sm]
+        if len(present) != 1:
+            raise ck.fail(f"{field}.string_match", f"give exactly one of {', '.join(_STRING_MATCH_KINDS)}")
+        for key in sm:
+            if key not in (*_STRING_MATCH_KINDS, "ignore_case"):
+                raise ck.fail(f"{field}.string_match.{key}", "unknown field")
+        if "ignore_case" in sm:
+            ck.typed(f"{field}.string_match.ignore_case", sm["ignore_case"], _is_bool)
+        if "safe_regex" in sm:
+            _check_regex(ck, f"{field}.string_match.safe_regex", sm["safe_regex"])
+        else:
+            ck.typed(f"{field}.string_match.{present[0]}", sm[present[0]], _is_str)
+
+
+def _check_regex(ck: _Checker, field: str, value: Any) -> None:
+    ck.typed(field, value, _is_map)
+    regex = ck.typed(f"{field}.regex", value.get("regex"), _is_str)
+    err = regex_error(regex)
+    if err:
+        raise ck.fail(f"{field}.regex", f"RE2 rejects {regex!r}: {err}")
+
+
+def _key_values(ck: _Checker, field: str, items: list[Any]) -> list[tuple[str, str]]:
+    out = []
+    for i, item in enumerate(items):
+        f = f"{field}[{i}]"
+        ck.typed(f, item, _is_map)
+        for key in item:
+            if key not in ("key", "value"):
+                raise ck.fail(f"{f}.{key}", "unknown field (known: key, value)")
+        out.append((ck.typed(f"{f}.key", item.get("key"), _is_str), ck.typed(f"{f}.value", item.get("value", ""), _is_str)))
+    return out
+
+
+def parse_case(ck: _Checker, raw: Any) -> TestCase:
+    index = ck.index or 0
+    ck.typed("test", raw, _is_map)
+    for key in raw:
+        if key not in ("test_name", "input", "validate"):
+            raise ck.fail(key, "unknown field (known: test_name, input, validate)")
+    name = ck.typed("test_name", raw.get("test_name"), _is_str)
+    ck.name = name
+    if "input" not in raw:
+        raise ck.fail("input", "missing")
+    inp = ck.mapping("input", raw["input"], INPUT_FIELDS)
+    for required in ("authority", "path"):
+        if required not in inp:
+            raise ck.fail(f"input.{required}", "missing")
+    try:
+        method = check_method(inp.get("method", "GET"))
+    except RequestError as exc:
+        raise ck.fail("input.method", str(exc)) from None
+    try:
+        authority = check_authority(inp["authority"], "authority")
+    except RequestError as exc:
+        raise ck.fail("input.authority", str(exc)) from None
+    try:
+        path = check_path(inp["path"])
+    except RequestError as exc:
+        raise ck.fail("input.path", str(exc)) from None
+    headers: list[tuple[str, str]] = []
+    for i, (key, value) in enumerate(_key_values(ck, "input.additional_request_headers",
+                                                   inp.get("additional_request_headers", []))):
+        try:
+            headers.append(check_header(key, value))
+        except RequestError as exc:
+            raise ck.fail(f"input.additional_request_headers[{i}]", str(exc)) from None
+    scheme = "http"
+    if "ssl" in inp:  # router_check sets x-forwarded-proto from ssl
+        scheme = "https" if inp["ssl"] else "http"
+        headers.append(("x-forwarded-proto", scheme))
+    if inp.get("internal"):
+        headers.append(("x-envoy-internal", "true"))
+    random_value = inp.get("random_value")
+    if random_value is not None and random_value < 0:
+        raise ck.fail("input.random_value", "must not be negative")
+    try:
+        request = build_request(method, scheme, authority, path, headers)
+    except RequestError as exc:
+        raise ck.fail("input", str(exc)) from None
+
+    if "validate" not in raw:
+        raise ck.fail("validate", "missing (router_check needs at least one assertion)")
+    validate = ck.mapping("validate", raw["validate"], VALIDATE_FIELDS)
+    if not validate:
+        raise ck.fail("validate", "is empty: give at least one assertion")
+    if "destination" in validate:
+        ck.mapping("validate.destination", validate["destination"], DESTINATION_FIELDS)
+    for key in ("request_header_matches", "response_header_matches"):
+        for i, hm in enumerate(validate.get(key, [])):
+            _check_header_matcher(ck, f"validate.{key}[{i}]", hm)
+    for key in ("request_header_fields", "response_header_fields"):
+        if key in validate:
+            _key_values(ck, f"validate.{key}", validate[key])
+    for i, item in enumerate(validate.get("delegation_chain", [])):
+        ck.typed(f"validate.delegation_chain[{i}]", item, _is_str)
+    return TestCase(index, name, request, validate, random_value)
+
+
+def parse_cases(data: Any, source: str) -> list[TestCase]:
+    top = _Checker(source)
+    if not isinstance(data, dict):
+        raise top.fail("top level", f"must be a mapping with a 'tests' list, got {_describe(data)}")
+    for key in data:
+        if key not in ("tests", "runtime"):
+            raise top.fail(str(key), "unknown top-level field (known: tests, runtime)")
+    tests = top.typed("tests", data.get("tests"), _is_list)
+    if not tests:
+        raise top.fail("tests", "is empty")
+    return [parse_case(_Checker(source, i), raw) for i, raw in enumerate(tests)]
+
+
+def read_data(path: str | os.PathLike[str]) -> Any:
+    """YAML or JSON; a JSON document (also valid YAML) takes the much faster JSON parser."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CaseFileError(f"{path}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise CaseFileError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise CaseFileError(f"{path}: cannot read: {exc.strerror}") from None
+    stripped = text.lstrip()
+    if stripped.startswith("{") or p.suffix == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            if p.suffix == ".json":
+                raise CaseFileError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+    try:
+        docs = [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise CaseFileError(f"{where}: invalid YAML: {problem}") from None
+    if len(docs) != 1:
+        raise CaseFileError(f"{path}: expected one YAML document with a 'tests' list, found {len(docs)}")
+    return docs[0]
+
+
+def load_case_file(path: str | os.PathLike[str]) -> CaseFile:
+    return CaseFile(str(path), parse_cases(read_data(path), str(path)))
+
+
+# -- writing ---------------------------------------------------------------------------------------
+
+def dump_case(case: dict[str, Any], indent: int = 0) -> str:
+    """One test case as a YAML list item, indented to sit under an existing `tests:` key."""
+    text = yaml.dump([case], Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=False,
+                     width=1000)
+    pad = " " * indent
+    return "".join(pad + line if line.strip() else line for line in text.splitlines(keepends=True))
+
+
+def _tests_item_column(text: str) -> int | None:
+    """Column of the `- ` items of a block-style top-level `tests` list that ends the file, else None."""
+    node = yaml.compose(text, Loader=_Loader)
+    if not isinstance(node, yaml.MappingNode) or not node.value:
+        return None
+    key, value = node.value[-1]
+    if getattr(key, "value", None) != "tests" or not isinstance(value, yaml.SequenceNode) or value.flow_style:
+        return None
+    if not value.value:
+        return None
+    return value.value[0].start_mark.column - 2
+
+
+def append_case(path: str | os.PathLike[str], case: dict[str, Any]) -> int:
+    """Add a case to a test file (created when missing), keeping the file's comments; returns the case count."""
+    p = Path(path)
+    if not p.exists() or not p.read_text(encoding="utf-8").strip():
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("tests:\n" + dump_case(case), encoding="utf-8")
+        return 1
+    before = parse_cases(read_data(p), str(p))  # refuse to touch a file that is not a valid test file
+    text = p.read_text(encoding="utf-8")
+    for new_text in _appended_texts(text, case, p):
+        try:
+            after = parse_cases(yaml.load(new_text, Loader=_Loader), str(p))
+        except (yaml.YAMLError, CaseFileError):
+            continue
+        if len(after) == len(before) + 1:
+            p.write_text(new_text, encoding="utf-8")
+            return len(after)
+    raise CaseFileError(f"{p}: could not add the case without breaking the file; file left unchanged")
+
+
+def _appended_texts(text: str, case: dict[str, Any], path: Path) -> Iterator[str]:
+    """Candidates, best first: append under the existing list (keeps comments), else rewrite the document."""
+    try:
+        column = None if text.lstrip().startswith("{") else _tests_item_column(text)
+    except yaml.YAMLError:
+        column = None
+    if column is not None and column >= 0:
+        yield text + ("" if text.endswith("\n") else "\n") + dump_case(case, column)
+    data = read_data(path)
+    data["tests"].append(case)
+    yield yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1000)

@@ -1,0 +1,291 @@
+"""Running router_check test cases against the sandbox: assertions, failures with explanations, route coverage."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..mesh.index import Locality
+from ..model.regex import compile_re2
+from ..model.common import RouteAction
+from .casefile import TestCase
+from .engine import Sandbox, SandboxResult
+from .explain import route_label
+from .outcome import response_headers, upstream_headers
+
+MISSING = object()
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    field: str
+    expected: Any
+    actual: Any
+
+    def render(self) -> str:
+        return f"{self.field}: expected {self.expected!r}, actual {self.actual!r}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"field": self.field, "expected": self.expected, "actual": self.actual}
+
+
+@dataclass
+class CaseOutcome:
+    case: TestCase
+    result: SandboxResult
+    mismatches: list[Mismatch]
+
+    @property
+    def passed(self) -> bool:
+        return not self.mismatches
+
+
+@dataclass
+class BatchReport:
+    source: str
+    outcomes: list[CaseOutcome]
+    all_routes: list[tuple[str, str, str, str, str]]  # (gateway, vhost, route id, label, owner)
+    covered: set[tuple[str, str, str]]
+    seconds: float = 0.0
+    fail_under: float | None = None
+
+    @property
+    def passed(self) -> int:
+        return sum(1 for o in self.outcomes if o.passed)
+
+    @property
+    def failed(self) -> list[CaseOutcome]:
+        return [o for o in self.outcomes if not o.passed]
+
+    @property
+    def coverage_percent(self) -> float:
+        if not self.all_routes:
+            return 100.0
+        hit = sum(1 for g, v, rid, _, _ in self.all_routes if (g, v, rid) in self.covered)
+        return 100.0 * hit / len(self.all_routes)
+
+    @property
+    def covered_count(self) -> int:
+        return sum(1 for g, v, rid, _, _ in self.all_routes if (g, v, rid) in self.covered)
+
+    def uncovered(self) -> list[tuple[str, str, str, str, str]]:
+        return [r for r in self.all_routes if (r[0], r[1], r[2]) not in self.covered]
+
+    @property
+    def coverage_ok(self) -> bool:
+        return self.fail_under is None or self.coverage_percent + 1e-9 >= self.fail_under
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and self.coverage_ok
+
+
+# -- header assertions (Envoy HeaderMatcher semantics) ---------------------------------------------
+
+def _string_match(spec: dict[str, Any], value: str) -> bool:
+    ignore = bool(spec.get("ignore_case"))
+    if "safe_regex" in spec:
+        return compile_re2(spec["safe_regex"]["regex"]).fullmatch(value) is not None
+    target, have = value, ""
+    for kind in ("exact", "prefix", "suffix", "contains"):
+        if kind in spec:
+            have = spec[kind]
+            if ignore:
+                target, have = value.lower(), have.lower()
+            if kind == "exact":
+                return target == have
+            if kind == "prefix":
+                return target.startswith(have)
+            if kind == "suffix":
+                return target.endswith(have)
+            return have in target
+    return False
+
+
+def header_matcher_holds(hm: dict[str, Any], headers: dict[str, str]) -> bool:
+    """Envoy's HeaderUtility::matchHeaders for one HeaderMatcher from a test file."""
+    value = headers.get(str(hm["name"]).lower())
+    invert = bool(hm.get("invert_match"))
+    is_present_kind = "present_match" in hm
+    if value is None and hm.get("treat_missing_header_as_empty"):
+        value = ""
+    if value is None:
+        if invert:
+            return not is_present_kind
+        return is_present_kind and not hm["present_match"]
+    if is_present_kind:
+        match = bool(hm["present_match"])
+    elif "exact_match" in hm:
+        match = value == hm["exact_match"]
+    elif "prefix_match" in hm:
+        match = value.startswith(hm["prefix_match"])
+    elif "suffix_match" in hm:
+        match = value.endswith(hm["suffix_match"])
+    elif "contains_match" in hm:
+        match = hm["contains_match"] in value
+    elif "safe_regex_match" in hm:
+        match = compile_re2(hm["safe_regex_match"]["regex"]).fullmatch(value) is not None
+    elif "range_match" in hm:
+        try:
+            number = int(value)
+        except ValueError:
+            match = False
+        else:
+            match = hm["range_match"]["start"] <= number < hm["range_match"]["end"]
+    elif "string_match" in hm:
+        match = _string_match(hm["string_match"], value)
+    else:
+        match = True  # name only: present
+    return match != invert
+
+
+def _describe_matcher(hm: dict[str, Any]) -> str:
+    kinds = {k: v for k, v in hm.items() if k != "name"}
+    return f"{hm['name']} " + ", ".join(f"{k}={v}" for k, v in kinds.items()) if kinds else f"{hm['name']} present"
+
+
+# -- one case --------------------------------------------------------------------------------------
+
+def _actual_cluster(result: SandboxResult, case: TestCase) -> str:
+    if result.action_type != "route":
+        return ""
+    if case.random_value is not None:
+        return result.weighted_cluster(case.random_value)
+    return result.envoy_cluster
+
+
+def _first_destination(result: SandboxResult) -> dict[str, Any] | None:
+    dests = result.destinations
+    return dests[0] if dests else None
+
+
+ACTUALS: dict[str, Callable[[SandboxResult, TestCase], Any]] = {
+    "cluster_name": _actual_cluster,
+    "virtual_cluster_name": lambda r, c: "",  # Gloo v1beta1 defines no virtual clusters
+    "virtual_host_name": lambda r, c: r.virtual_host.name if r.matched and r.virtual_host is not None else "",
+    "host_rewrite": lambda r, c: r.request.authority if r.action_type == "route" else "",
+    "path_rewrite": lambda r, c: r.upstream_path if r.action_type == "route" else "",
+    "path_redirect": lambda r, c: r.location or "",
+    "code_redirect": lambda r, c: r.status if r.action_type in ("redirect", "directResponse") else None,
+    "route_name": lambda r, c: route_label(r.route) if r.route is not None else "",
+    "route_owner": lambda r, c: r.route.owner_ref if r.route is not None else "",
+    "direct_response_status": lambda r, c: r.status if r.action_type == "directResponse" else None,
+    "direct_response_body": lambda r, c: (r.body or "") if r.action_type == "directResponse" else None,
+    "gateway": lambda r, c: r.gateway.name,
+    "delegation_chain": lambda r, c: [link.ref for link in r.route.chain] if r.route is not None else [],
+}
+
+
+def _request_headers_after(result: SandboxResult) -> dict[str, str]:
+    route = result.route
+    if route is None or result.action_type != "route":
+        return upstream_headers(result.request, result.request.path, None)
+    action = route.action
+    extra = [d.options.header_manipulation for d in action.destinations
+             if d.options is not None and d.options.header_manipulation is not None] \
+        if isinstance(action, RouteAction) else []
+    return upstream_headers(result.request, result.upstream_path or result.request.path, route.options, extra[:1])
+
+
+def check_case(result: SandboxResult, case: TestCase) -> list[Mismatch]:
+    out: list[Mismatch] = []
+    v = case.validate
+    for key, expected in v.items():
+        if key in ACTUALS:
+            actual = ACTUALS[key](result, case)
+            if actual != expected:
+                out.append(Mismatch(key, expected, actual))
+        elif key == "no_match":
+            if expected != (not result.matched):
+                out.append(Mismatch(key, expected, not result.matched))
+        elif key == "destination":
+            first = _first_destination(result)
+            if first is None:
+                out.append(Mismatch(key, expected, None))
+                continue
+            for dk, dv in expected.items():
+                have = first.get(dk)
+                if dk == "subset":
+                    have = have or None
+                    dv = dv or None
+                if have != dv:
+                    out.append(Mismatch(f"destination.{dk}", dv, have))
+        elif key in ("request_header_matches", "request_header_fields"):
+            headers = _request_headers_after(result)
+            out.extend(_header_checks(key, expected, headers))
+        elif key in ("response_header_matches", "response_header_fields"):
+            route = result.route
+            headers = response_headers(route.options if route is not None else None, result.location)
+            out.extend(_header_checks(key, expected, headers))
+    return out
+
+
+def _header_checks(key: str, expected: list[dict[str, Any]], headers: dict[str, str]) -> list[Mismatch]:
+    out = []
+    for i, item in enumerate(expected):
+        if key.endswith("_fields"):  # deprecated {key, value}: the header equals value
+            name = item["key"].lower()
+            if headers.get(name) != item.get("value", ""):
+                out.append(Mismatch(f"{key}[{i}]", f"{name}: {item.get('value', '')}", headers.get(name)))
+        elif not header_matcher_holds(item, headers):
+            out.append(Mismatch(f"{key}[{i}]", _describe_matcher(item), headers.get(item["name"].lower())))
+    return out
+
+
+# -- a whole file ----------------------------------------------------------------------------------
+
+def run_cases(sandbox: Sandbox, cases: list[TestCase], source: str = "", gateway: str | None = None,
+              locality: Locality | None = None, fail_under: float | None = None) -> BatchReport:
+    started = time.perf_counter()
+    outcomes: list[CaseOutcome] = []
+    covered: set[tuple[str, str, str]] = set()
+    evaluate = sandbox.evaluate
+    for case in cases:
+        result = evaluate(case.request, gateway, locality)
+        route = result.route
+        if route is not None and result.virtual_host is not None:
+            covered.add((result.gateway.name, result.virtual_host.name, route.id))
+        outcomes.append(CaseOutcome(case, result, check_case(result, case)))
+    all_routes = [(g.name, v.name, r.id, route_label(r), r.owner_ref) for g, v, r in sandbox.all_routes(gateway)]
+    return BatchReport(source, outcomes, all_routes, covered, time.perf_counter() - started, fail_under)
+
+
+# -- recording a case from an answer (REPL :save) ---------------------------------------------------
+
+def case_from_result(result: SandboxResult, name: str | None = None, with_gateway: bool = False) -> dict[str, Any]:
+    """A router_check test case asserting what actually happened to this request."""
+    req = result.request
+    inp: dict[str, Any] = {"authority": req.authority, "path": req.path, "method": req.method}
+    headers = [{"key": k, "value": v} for k, v in req.headers.items() if k not in ("x-forwarded-proto",)]
+    if headers:
+        inp["additional_request_headers"] = headers
+    if req.scheme == "https" or "x-forwarded-proto" in req.headers:
+        inp["ssl"] = req.scheme == "https"
+    validate: dict[str, Any] = {}
+    if with_gateway:
+        validate["gateway"] = result.gateway.name
+    route = result.route
+    if route is None:
+        validate["no_match"] = True
+        validate["cluster_name"] = ""
+    else:
+        validate["route_name"] = route_label(route)
+        validate["route_owner"] = route.owner_ref
+        assert result.virtual_host is not None
+        validate["virtual_host_name"] = result.virtual_host.name
+        kind = result.action_type
+        if kind == "route":
+            validate["cluster_name"] = result.envoy_cluster
+            validate["path_rewrite"] = result.upstream_path
+            first = _first_destination(result)
+            if first is not None:
+                validate["destination"] = {k: first[k] for k in ("kind", "name", "namespace", "cluster", "subset")
+                                           if first.get(k) is not None}
+        elif kind == "directResponse":
+            validate["direct_response_status"] = result.status
+            validate["direct_response_body"] = result.body or ""
+        elif kind == "redirect":
+            validate["path_redirect"] = result.location
+            validate["code_redirect"] = result.status
+    return {"test_name": name or f"{req.method} {req.authority}{req.path}", "input": inp, "validate": validate}
