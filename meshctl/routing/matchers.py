@@ -150,7 +150,8 @@ def merge(parent: EffectiveMatcher, child: HttpMatcher | None, parent_is_root: b
                 path = join_paths(parent.path, own.path)
             elif own.path_kind == "regex":
                 base = parent.path[:-1] if parent.path.endswith("/") else parent.path
-                path = re2_escape(base) + own.path
+                # grouped, so a top-level "|" in the child cannot escape the parent prefix
+                path = re2_escape(base) + "(?:" + own.path + ")" if base else own.path
             else:  # suffix
                 if parent.path not in ("", "/"):
                     result.problems.append(("unsupported-combination",
