@@ -1,0 +1,173 @@
+"""The xDS service: keeps Envoys in step with the workspace (translate on every change, push through ADS).
+
+Workspace change (file edit, TUI edit, cluster watch) → new snapshot → `refresh()` on the ADS server →
+the builder translates the snapshot for each connected node group → changed resources are pushed.
+Health overrides (from the failover work) re-push endpoints only.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+import time
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any
+
+from envoy_data_plane.envoy.config.core.v3 import HealthStatus
+
+from ..mesh.index import MeshIndex
+from ..routing.flatten import build_routing_view
+from ..sources.workspace import Workspace
+from . import codec
+from .cache import NodeInfo, Snapshot
+from .server import BackgroundXdsServer, ServerTls, XdsEvent
+from .translate import NodeRole, TranslateOptions, Translator, metadata_port
+from .translate_clusters import ClusterMemo
+
+DEFAULT_LISTEN = "127.0.0.1:18000"
+# Workspace.derived keys, so the TUI, sandbox and xDS share one routing view and mesh index per snapshot.
+ROUTING_VIEW_KEY = "routing-view"
+MESH_INDEX_KEY = "mesh-index"
+_TRANSLATOR_KEY = "xds-translator"
+
+
+def node_group(node: NodeInfo) -> Hashable:
+    """Nodes with the same role, locality and listener port get the same resources."""
+    return (node.cluster, node.locality, metadata_port(node))
+
+
+class XdsService:
+    """An ADS server (own thread) whose snapshots are translated from a Workspace, re-pushed on change."""
+
+    def __init__(self, workspace: Workspace, options: TranslateOptions | None = None,
+                 listen: str = DEFAULT_LISTEN, tls: ServerTls | None = None) -> None:
+        self.workspace = workspace
+        self.options = options or TranslateOptions()
+        self.memo = ClusterMemo()
+        self._overrides: dict[tuple[str, int], HealthStatus] = {}
+        self._lock = threading.Lock()
+        self.server = BackgroundXdsServer(self.build, listen, tls, group_by=node_group)
+        self._unsubscribe: Callable[[], None] | None = None
+        self.last_change_at: float | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    def start(self) -> "XdsService":
+        self.server.start()
+        self._unsubscribe = self.workspace.subscribe(self._workspace_changed)
+        return self
+
+    def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self.server.stop()
+
+    def __enter__(self) -> "XdsService":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def address(self) -> str:
+        return self.server.address
+
+    @property
+    def bound_port(self) -> int:
+        return self.server.bound_port
+
+    # -- translation ----------------------------------------------------------------------------------
+    def translator(self) -> Translator:
+        """The translator of the workspace's current snapshot (built once per snapshot)."""
+        ws = self.workspace
+
+        def make(snapshot: Any) -> Translator:
+            current = ws.snapshot is snapshot  # share the views only if no newer snapshot arrived meanwhile
+            view = ws.derived(ROUTING_VIEW_KEY, build_routing_view) if current else None
+            index = ws.derived(MESH_INDEX_KEY, MeshIndex) if current else None
+            return Translator(snapshot, self.options, view=view, index=index, memo=self.memo)
+
+        return ws.derived(_TRANSLATOR_KEY, make)
+
+    def build(self, node: NodeInfo) -> Snapshot:
+        """The snapshot builder the ADS server calls for each node group."""
+        with self._lock:
+            overrides = dict(self._overrides)
+        return self.translator().snapshot_for(node, overrides, version=f"ws{self.workspace.version}")
+
+    def resources_for(self, node: NodeInfo) -> Any:
+        with self._lock:
+            overrides = dict(self._overrides)
+        return self.translator().node_resources(node, overrides)
+
+    # -- changes --------------------------------------------------------------------------------------
+    def _workspace_changed(self, _: Workspace) -> None:
+        self.last_change_at = time.monotonic()
+        self.memo.sweep()
+        self.server.refresh()
+
+    def refresh(self) -> concurrent.futures.Future[Any]:
+        """Rebuild every connected node group's snapshot and push what changed."""
+        return self.server.refresh()
+
+    def set_health_overrides(self, overrides: Mapping[tuple[str, int], HealthStatus]) -> concurrent.futures.Future[Any]:
+        """Replace the EDS health overrides ((address, port) → HealthStatus) and push the affected endpoints."""
+        with self._lock:
+            self._overrides = dict(overrides)
+        self.memo.sweep()
+        return self.server.refresh()
+
+    def mark_endpoint(self, address: str, port: int, status: HealthStatus | None) -> concurrent.futures.Future[Any]:
+        """Override one endpoint's EDS health (None removes the override)."""
+        with self._lock:
+            if status is None:
+                self._overrides.pop((address, port), None)
+            else:
+                self._overrides[(address, port)] = status
+        return self.server.refresh()
+
+    @property
+    def health_overrides(self) -> dict[tuple[str, int], HealthStatus]:
+        with self._lock:
+            return dict(self._overrides)
+
+    # -- observing ------------------------------------------------------------------------------------
+    def add_listener(self, callback: Callable[[XdsEvent], None]) -> Callable[[], None]:
+        return self.server.add_listener(callback)
+
+    def status(self) -> list[Any]:
+        return self.server.status()
+
+    def wait_synced(self, timeout: float = 10.0, **kwargs: Any) -> list[Any]:
+        return self.server.wait_synced(timeout, **kwargs)
+
+    def refresh_and_wait(self, timeout: float = 10.0, **kwargs: Any) -> list[Any]:
+        return self.server.refresh_and_wait(timeout, **kwargs)
+
+
+def format_event(event: XdsEvent, roles: Mapping[str, str] | None = None) -> str:
+    """One log line for a server event (serve's output)."""
+    stamp = time.strftime("%H:%M:%S", time.localtime(event.at)) + f".{int(event.at * 1000) % 1000:03d}"
+    kind = event.kind.upper()
+    what = codec.short_name(event.type_url) if event.type_url else ""
+    latency = f" in {event.latency_ms:.1f} ms" if event.latency_ms is not None else ""
+    node = event.node_id
+    if event.kind == "connect":
+        return f"{stamp} CONNECT    {node} ({roles.get(node, '') if roles else ''}) {event.message}".replace(" () ", " ")
+    if event.kind == "disconnect":
+        return f"{stamp} DISCONNECT {node}"
+    if event.kind == "push":
+        return f"{stamp} PUSH       {node} {what} version {event.version} ({event.message})"
+    if event.kind == "ack":
+        return f"{stamp} ACK        {node} {what} version {event.version}{latency}"
+    if event.kind == "nack":
+        return f"{stamp} NACK       {node} {what} version {event.version}{latency}: {event.message}"
+    if event.kind == "refresh":
+        return f"{stamp} REBUILT    snapshots for connected nodes"
+    if event.kind == "error":
+        return f"{stamp} ERROR      {node + ': ' if node else ''}{event.message}"
+    return f"{stamp} {kind:<10} {node} {what} {event.message}".rstrip()
+
+
+def describe_role(node: NodeInfo) -> str:
+    return str(NodeRole.parse(node.cluster))

@@ -1,0 +1,55 @@
+"""Differential test: random route trees through real Envoy vs the sandbox's first-match answer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from meshctl.envoy.ports import free_port
+from meshctl.routing.evaluate import Request, first_failure
+from meshctl.routing.matchers import EffectiveMatcher, HeaderCondition
+
+from fixtures_e2e import DIFF_NS, mesh_harness, run_differential  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.envoy
+
+CONFIGS = 20
+REQUESTS_PER_CONFIG = 110
+
+
+def test_envoy_answers_like_the_sandbox(tmp_path: Path, mesh_harness) -> None:  # noqa: F811
+    config = tmp_path / "config.yaml"
+    config.write_text("")
+    port = free_port()
+    harness = mesh_harness([tmp_path], listener_ports={f"{DIFF_NS}/gw": port})
+    harness.envoy("diff-1")
+    client = harness.client(port)
+    total, disagreements = run_differential(harness, config, client, range(1, CONFIGS + 1), REQUESTS_PER_CONFIG)
+    assert total >= 2000
+    unexplained = [d for d in disagreements if d.known is None]
+    report = "\n".join(f"config {d.config}: {d.request.describe()}: sandbox {d.sandbox}, envoy {d.envoy}"
+                       for d in unexplained[:10])
+    assert not unexplained, f"{len(unexplained)} of {total} answers differ:\n{report}"
+    known = [d for d in disagreements if d.known]
+    # The known divergence must stay rare and come only from inverted header matches (see the xfail below).
+    assert all(d.known == "inverted-header-missing" for d in known)
+    print(f"{total} requests over {CONFIGS} configs; {len(known)} explained by the known inverted-header divergence")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "meshctl/routing/evaluate.py first_failure lets an inverted value header match pass when the header is "
+    "missing; Envoy 1.40 (and so Gloo) fails it. Remove this xfail (and the `known` handling above) once fixed."))
+def test_sandbox_fails_inverted_value_match_on_missing_header() -> None:
+    matcher = EffectiveMatcher("prefix", "/", headers=(HeaderCondition("x-a", "1", invert=True),))
+    assert first_failure(matcher, Request(path="/")) is not None  # Envoy: no match (checked in the run above)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "meshctl/routing/evaluate.py Request.query percent-decodes parameter values; Envoy 1.40 matches "
+    "query parameters on the raw (undecoded) value (q=x%20y matches value 'x%20y', not 'x y')."))
+def test_sandbox_matches_query_values_undecoded() -> None:
+    from meshctl.routing.matchers import QueryCondition
+
+    matcher = EffectiveMatcher("prefix", "/", query=(QueryCondition("q", "x%20y"),))
+    assert first_failure(matcher, Request(path="/?q=x%20y")) is None
