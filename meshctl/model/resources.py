@@ -67,6 +67,12 @@ class Resource(Model):
         return (self.kind, self.metadata.namespace, self.metadata.name)
 
     @property
+    def snapshot_key(self) -> tuple[str, str, str, str]:
+        """Identity within a snapshot: discovery objects also carry their cluster (same Service, two clusters)."""
+        cluster = self.cluster if self.kind in DISCOVERY_KINDS else ""
+        return (self.kind, self.metadata.namespace, self.metadata.name, cluster)
+
+    @property
     def ref(self) -> str:
         """"Kind/namespace/name" — the owner form used in JSON output and route names."""
         if self.NAMESPACED:
@@ -75,10 +81,11 @@ class Resource(Model):
 
     @property
     def display(self) -> str:
-        """"Kind namespace/name" — the form used in findings."""
+        """"Kind namespace/name" — the form used in findings ("@cluster" added for discovery objects)."""
+        where = f"@{self.cluster}" if self.kind in DISCOVERY_KINDS and self.cluster else ""
         if self.NAMESPACED:
-            return f"{self.kind} {self.metadata.namespace}/{self.metadata.name}"
-        return f"{self.kind} {self.metadata.name}"
+            return f"{self.kind} {self.metadata.namespace}/{self.metadata.name}{where}"
+        return f"{self.kind} {self.metadata.name}{where}"
 
     @property
     def cluster(self) -> str:

@@ -30,12 +30,13 @@ class Snapshot:
         self.files: tuple[str, ...] = tuple(files)
         kept: list[Resource] = []
         problems = list(findings)
-        self._index: dict[tuple[str, str, str], Resource] = {}
+        # discovery objects of the same name live in several clusters: the cluster is part of their identity
+        self._index: dict[tuple[str, str, str, str], Resource] = {}
         for r in resources:
             if not r.name:
                 kept.append(r)  # already reported as missing-field; nameless ones are not duplicates
                 continue
-            existing = self._index.get(r.key)
+            existing = self._index.get(r.snapshot_key)
             if existing is not None:
                 file, line, col = r.locate(("metadata", "name"))
                 first = existing.locate(("metadata", "name"))
@@ -45,7 +46,7 @@ class Snapshot:
                     f"{r.display} is defined twice; the first definition ({where}) is used",
                     file=file, line=line, column=col, resource=r.display, path="metadata.name"))
                 continue
-            self._index[r.key] = r
+            self._index[r.snapshot_key] = r
             kept.append(r)
         self.resources: tuple[Resource, ...] = tuple(kept)
         self.findings: tuple[Finding, ...] = tuple(problems)
@@ -53,8 +54,8 @@ class Snapshot:
         for r in kept:
             self._by_kind.setdefault(r.kind, []).append(r)
 
-    def get(self, kind: str, namespace: str, name: str) -> Resource | None:
-        return self._index.get((kind, namespace, name))
+    def get(self, kind: str, namespace: str, name: str, cluster: str = "") -> Resource | None:
+        return self._index.get((kind, namespace, name, cluster))
 
     def of_kind(self, kind: str) -> list[Resource]:
         return self._by_kind.get(kind, [])

@@ -90,8 +90,6 @@ def test_workload_cluster_without_gloo_crds_is_ok_and_silent(kubeconfig_path: Pa
     assert f"routetables.{GROUP}" in west.describe()["missingKinds"]
 
 
-@pytest.mark.xfail(strict=True, reason="Snapshot keys resources by (kind, namespace, name): the same Service in a "
-                                       "second cluster is dropped as a duplicate. Needs the cluster in the key.")
 def test_same_service_in_two_clusters_is_kept_per_cluster(kubeconfig_path: Path, west: FakeApiServer,
                                                           closing) -> None:
     west.create(service("productpage", "bookinfo"))
