@@ -12,7 +12,10 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, runtime_checkable
 
-from ..xds.status import ClientStatus
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the xDS stack (protobuf classes) loads only when a server is attached
+    from ..xds.status import ClientStatus
 
 
 # --- xDS -------------------------------------------------------------------------------------------

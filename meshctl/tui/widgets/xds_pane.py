@@ -11,7 +11,10 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from ...xds.status import ClientStatus
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the xDS stack (protobuf classes) loads only when a server is attached
+    from ...xds.status import ClientStatus
 from ..actions import bindings
 from ..themes import SemanticColors
 

@@ -74,10 +74,11 @@ class YamlArea(TextArea):
     def __init__(self, text: str = "", **kwargs: Any) -> None:
         kwargs.setdefault("show_line_numbers", True)
         kwargs.setdefault("tab_behavior", "indent")
-        super().__init__(text, **kwargs)
+        # set before TextArea.__init__: it builds the highlight map and theme already
         self.marks: dict[int, str] = {}
         self.mark_styles: dict[str, Style] = {"meshctl.error": Style(bgcolor="#5a1e1e", underline=True),
                                               "meshctl.focus": Style(bgcolor="#1e3a5a")}
+        super().__init__(text, **kwargs)
 
     def set_marks(self, marks: dict[int, str], styles: dict[str, Style] | None = None) -> None:
         self.marks = dict(marks)
@@ -105,7 +106,7 @@ class YamlArea(TextArea):
             return
         for index, line in enumerate(document.lines):
             items = list(highlight_line(line))
-            mark = getattr(self, "marks", {}).get(index)
+            mark = self.marks.get(index)
             if mark:
                 items.insert(0, (0, None, mark))
             if items:

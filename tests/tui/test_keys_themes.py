@@ -1,0 +1,132 @@
+"""Key bindings as data (ids, keymaps, destructive rules), help, command line, palette, themes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from meshctl.tui.actions import ACTIONS, KeymapError, check_defaults, validate_keymap
+from meshctl.tui.themes import ThemeError, load_themes, packaged_theme_dir, parse_theme
+from meshctl.tui.widgets.command_line import parse_command_line
+from meshctl.tui.widgets.route_tree import RouteTree
+
+from .conftest import SIZE, loaded, wait_until
+
+REPO = Path(__file__).resolve().parents[2]
+SEMANTIC = {"matched", "shadowed", "invalid", "delegated", "synced", "stale", "nacked", "healthy", "ejected"}
+
+
+def test_action_ids_unique_dotted_and_safe() -> None:
+    ids = [a.id for a in ACTIONS]
+    assert len(ids) == len(set(ids))
+    assert all("." in i for i in ids)
+    assert check_defaults() == []  # no destructive default on a bare key
+
+
+def test_keymap_validation() -> None:
+    assert validate_keymap({"tree.filter": "f3"}) == {"tree.filter": "f3"}
+    with pytest.raises(KeymapError, match="unknown action id 'tree.nope'"):
+        validate_keymap({"tree.nope": "x"})
+    with pytest.raises(KeymapError, match="editor.apply is destructive"):
+        validate_keymap({"editor.apply": "a"})
+    with pytest.raises(KeymapError, match="failover.trigger is destructive"):
+        validate_keymap({"failover.trigger": "shift+t"})
+    validate_keymap({"failover.trigger": "ctrl+t,f9"})
+
+
+async def test_keymap_override_rebinds_by_id(make_app) -> None:
+    app = make_app(keymap={"tree.filter": "f3"})
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("slash")
+        await pilot.pause(0.05)
+        assert not app.main_query("#filter").has_class("-open")
+        await pilot.press("f3")
+        await pilot.pause(0.05)
+        assert app.main_query("#filter").has_class("-open")
+
+
+async def test_help_lists_current_screen_bindings(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("question_mark")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "HelpScreen", what="help")
+        ids = {row[2] for row in app.screen.rows}
+        assert {"tree.filter", "tree.order", "tree.sandbox", "app.quit", "app.command_line"} <= ids
+        assert "editor.apply" not in ids  # not on this screen
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "MainScreen", what="closed")
+
+
+def test_command_line_parsing() -> None:
+    assert parse_command_line(":gw gloo-mesh/demo-gateway").args == ["gloo-mesh/demo-gateway"]
+    cmd = parse_command_line(":test GET '/a b' -H 'x: 1'")
+    assert (cmd.name, cmd.args) == ("test", ["GET", "/a b", "-H", "x: 1"])
+    assert parse_command_line("quit").name == "q"
+    with pytest.raises(ValueError, match="unknown command"):
+        parse_command_line(":frobnicate")
+
+
+async def test_command_line_switches_panes_and_theme(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        tabs = app.main_query("TabbedContent")
+        for command, tab in (("xds", "xds"), ("failover", "failover"), ("diag", "diagnostics"), ("routes", "routes")):
+            await pilot.press("colon", *command, "enter")
+            await pilot.pause(0.05)
+            assert tabs.active == tab
+        await pilot.press("colon", *"theme colorblind", "enter")
+        await pilot.pause(0.1)
+        assert app.theme == "colorblind"
+        assert app.semantic.matched == "#56B4E9"
+        tree = app.main_query(RouteTree)
+        assert tree.semantic.matched == "#56B4E9"  # labels re-rendered with the new colours
+        await pilot.press("colon", *"theme no-such-theme", "enter")
+        await pilot.pause(0.05)
+        assert app.theme == "colorblind"
+        await pilot.press("colon", "q", "enter")
+        await pilot.pause(0.1)
+    assert app.return_code == 0
+
+
+async def test_palette_has_context_commands(make_app) -> None:
+    from meshctl.tui.commands import EditorCommands, RoutesCommands, ThemeCommands
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        names = [n for n, _, _ in RoutesCommands(app.screen).commands()]
+        assert "routes: Filter" in names and "gateway: Show gloo-mesh/demo-gateway" in names
+        assert "routes: Open detail" not in names  # nothing selected yet
+        assert [n for n, _, _ in EditorCommands(app.screen).commands()] == []
+        themes = [n for n, _, _ in ThemeCommands(app.screen).commands()]
+        assert "theme: Use light" in themes and "theme: Use dark" not in themes
+        await pilot.press("ctrl+p")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "CommandPalette", what="palette")
+        await pilot.press(*"theme: Use light")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.theme == "light", what="theme from the palette")
+
+
+def test_themes_ship_in_package_and_match_repo() -> None:
+    themes = load_themes()
+    assert {"dark", "light", "colorblind"} <= set(themes)
+    for name in ("dark", "light", "colorblind"):
+        repo_copy = REPO / "themes" / f"{name}.yaml"
+        assert repo_copy.read_text() == (packaged_theme_dir() / f"{name}.yaml").read_text()
+        data = yaml.safe_load(repo_copy.read_text())
+        assert SEMANTIC <= set(data["semantic"])
+    cb = themes["colorblind"].semantic
+    assert len({cb.matched, cb.shadowed, cb.invalid}) == 3
+
+
+def test_theme_errors_are_clear() -> None:
+    with pytest.raises(ThemeError, match="name is required"):
+        parse_theme({"base": {"primary": "#fff"}})
+    with pytest.raises(ThemeError, match="unknown semantic colours"):
+        parse_theme({"name": "x", "base": {"primary": "#fff"}, "semantic": {"mached": "#fff"}})
