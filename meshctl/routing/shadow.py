@@ -312,7 +312,34 @@ class _EarlierIndex:
             yield from self.regex_by_literal.get(_literal_prefix(m.path), ())
 
 
+def _has_top_level_alternation(pattern: str) -> bool:
+    depth, i, in_class = 0, 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+            if pattern[i + 1: i + 2] == "]" or pattern[i + 1: i + 3] == "^]":  # "[]...]": that ']' is literal
+                i += 2 if pattern[i + 1] == "]" else 3
+                continue
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            return True
+        i += 1
+    return False
+
+
 def _literal_prefix(pattern: str) -> str:
+    """Characters every full match must start with; '' when unsure (then the regex is a candidate for every path)."""
+    if _has_top_level_alternation(pattern):
+        return ""
     out = []
     for i, c in enumerate(pattern):
         if c in ".^$*+?()[]{}|\\":
