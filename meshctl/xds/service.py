@@ -46,13 +46,14 @@ class XdsService:
         self.memo = ClusterMemo()
         self._overrides: dict[tuple[str, int], HealthStatus] = {}
         self._lock = threading.Lock()
-        self.server = BackgroundXdsServer(self.build, listen, tls, group_by=node_group)
+        self.background = BackgroundXdsServer(self.build, listen, tls, group_by=node_group)
+        self.server = self.background.server  # the XdsServer itself (its methods run on its event loop)
         self._unsubscribe: Callable[[], None] | None = None
         self.last_change_at: float | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------------
     def start(self) -> "XdsService":
-        self.server.start()
+        self.background.start()
         self._unsubscribe = self.workspace.subscribe(self._workspace_changed)
         return self
 
@@ -60,7 +61,7 @@ class XdsService:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        self.server.stop()
+        self.background.stop()
 
     def __enter__(self) -> "XdsService":
         return self.start()
@@ -70,11 +71,11 @@ class XdsService:
 
     @property
     def address(self) -> str:
-        return self.server.address
+        return self.background.address
 
     @property
     def bound_port(self) -> int:
-        return self.server.bound_port
+        return self.background.bound_port
 
     # -- translation ----------------------------------------------------------------------------------
     def translator(self) -> Translator:
@@ -104,18 +105,18 @@ class XdsService:
     def _workspace_changed(self, _: Workspace) -> None:
         self.last_change_at = time.monotonic()
         self.memo.sweep()
-        self.server.refresh()
+        self.background.refresh()
 
     def refresh(self) -> concurrent.futures.Future[Any]:
         """Rebuild every connected node group's snapshot and push what changed."""
-        return self.server.refresh()
+        return self.background.refresh()
 
     def set_health_overrides(self, overrides: Mapping[tuple[str, int], HealthStatus]) -> concurrent.futures.Future[Any]:
         """Replace the EDS health overrides ((address, port) → HealthStatus) and push the affected endpoints."""
         with self._lock:
             self._overrides = dict(overrides)
         self.memo.sweep()
-        return self.server.refresh()
+        return self.background.refresh()
 
     def mark_endpoint(self, address: str, port: int, status: HealthStatus | None) -> concurrent.futures.Future[Any]:
         """Override one endpoint's EDS health (None removes the override)."""
@@ -124,7 +125,7 @@ class XdsService:
                 self._overrides.pop((address, port), None)
             else:
                 self._overrides[(address, port)] = status
-        return self.server.refresh()
+        return self.background.refresh()
 
     @property
     def health_overrides(self) -> dict[tuple[str, int], HealthStatus]:
@@ -133,16 +134,28 @@ class XdsService:
 
     # -- observing ------------------------------------------------------------------------------------
     def add_listener(self, callback: Callable[[XdsEvent], None]) -> Callable[[], None]:
-        return self.server.add_listener(callback)
+        """Server events (connect, push, ack, nack, ...), called on the server's event loop."""
+        return self.background.add_listener(callback)
 
     def status(self) -> list[Any]:
-        return self.server.status()
+        """Every connected client's per-type sync state (thread-safe)."""
+        return self.background.status()
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Wait until `predicate()` holds; it is evaluated on the server's loop, so it may call self.server."""
+        self.background.wait_for(predicate, timeout)
 
     def wait_synced(self, timeout: float = 10.0, **kwargs: Any) -> list[Any]:
-        return self.server.wait_synced(timeout, **kwargs)
+        return self.background.wait_synced(timeout, **kwargs)
 
     def refresh_and_wait(self, timeout: float = 10.0, **kwargs: Any) -> list[Any]:
-        return self.server.refresh_and_wait(timeout, **kwargs)
+        return self.background.refresh_and_wait(timeout, **kwargs)
+
+
+def serve_workspace(workspace: Workspace, listen: str = "127.0.0.1:0",
+                    options: TranslateOptions | None = None, tls: ServerTls | None = None) -> XdsService:
+    """A started XdsService for a workspace (what the TUI attaches to)."""
+    return XdsService(workspace, options, listen, tls).start()
 
 
 def format_event(event: XdsEvent, roles: Mapping[str, str] | None = None) -> str:
@@ -169,5 +182,6 @@ def format_event(event: XdsEvent, roles: Mapping[str, str] | None = None) -> str
     return f"{stamp} {kind:<10} {node} {what} {event.message}".rstrip()
 
 
-def describe_role(node: NodeInfo) -> str:
+def describe_role(node: Any) -> str:
+    """The role a node (NodeInfo or ClientStatus: anything with .cluster) is served as."""
     return str(NodeRole.parse(node.cluster))

@@ -462,8 +462,9 @@ class RouteTreeGenerator:
         rng = self.rng
         if m.path_kind == "regex":
             for pattern, samples in _REGEXES.items():
-                if m.path.endswith(pattern):
-                    return m.path[: -len(pattern)].replace("\\", "") + rng.choice(samples)
+                for written in (f"(?:{pattern})", pattern):  # under a delegating prefix the child is grouped
+                    if m.path.endswith(written):
+                        return m.path[: -len(written)].replace("\\", "") + rng.choice(samples)
             return "/a"
         if m.path_kind == "suffix":
             return "/" + rng.choice(_SEGMENTS) + m.path
@@ -509,10 +510,10 @@ class RouteTreeGenerator:
         return DiffRequest(method, host, path + ("?" + query if query else ""), headers)
 
 
-def sandbox_answer(view: Any, request: DiffRequest, envoy_missing_inverted: bool = False
-                   ) -> tuple[int, str, str | None]:
-    """(status, body, flattened route id) the sandbox predicts: the virtual host by Envoy's domain rules, then
-    the first flattened route with a matcher that `meshctl.routing.evaluate.first_failure` lets through.
+def first_match_answer(view: Any, request: DiffRequest, envoy_missing_inverted: bool = False
+                       ) -> tuple[int, str, str | None]:
+    """(status, body, flattened route id) by brute force: the virtual host by Envoy's domain rules, then the first
+    flattened route with a matcher that `meshctl.routing.evaluate.first_failure` lets through.
 
     `envoy_missing_inverted` applies Envoy's rule that an inverted value match fails on a missing header,
     where evaluate.py (today) lets it pass — used only to label a disagreement as that known one."""
@@ -538,6 +539,16 @@ def sandbox_answer(view: Any, request: DiffRequest, envoy_missing_inverted: bool
     return 404, "", None
 
 
+def sandbox_answer(sandbox: Any, request: DiffRequest) -> tuple[int, str, str | None]:
+    """(status, body, flattened route id) from meshctl's request sandbox (meshctl.sandbox.Sandbox)."""
+    from meshctl.routing.evaluate import Request
+
+    result = sandbox.evaluate(Request(method=request.method, authority=request.host, path=request.path,
+                                      headers=dict(request.headers)))
+    route = result.route
+    return int(result.status or 0), result.body or "", route.id if route is not None else None
+
+
 @dataclasses.dataclass
 class Disagreement:
     config: int
@@ -549,8 +560,10 @@ class Disagreement:
 
 def run_differential(harness: MeshHarness, config_file: Path, client: HttpClient, seeds: Iterable[int],
                      requests_per_config: int) -> tuple[int, list[Disagreement]]:
-    """Push config after config through the running harness and compare every answer; (requests, disagreements)."""
+    """Push config after config through the running harness and compare every answer with the sandbox's (which
+    must also equal the brute-force first match); (requests, disagreements)."""
     from meshctl.routing.flatten import build_routing_view
+    from meshctl.sandbox import Sandbox
 
     total = 0
     found: list[Disagreement] = []
@@ -558,14 +571,19 @@ def run_differential(harness: MeshHarness, config_file: Path, client: HttpClient
         gen = RouteTreeGenerator(seed)
         config_file.write_text(yaml.safe_dump_all(gen.config(), sort_keys=False))
         harness.reload()
-        view = build_routing_view(harness.workspace.snapshot)
+        snapshot = harness.workspace.snapshot
+        view = build_routing_view(snapshot)
+        sandbox = Sandbox(snapshot, view)
         for _ in range(requests_per_config):
             req = gen.request(view)
             status, body, _ = client.request(req.path, req.host, req.method, req.headers)
             total += 1
-            expected = sandbox_answer(view, req)
+            expected = sandbox_answer(sandbox, req)
+            brute = first_match_answer(view, req)
+            if expected != brute:
+                found.append(Disagreement(seed, req, expected, brute[:2], "sandbox-index-vs-first-match"))
             if (status, body) != expected[:2]:
-                alt = sandbox_answer(view, req, envoy_missing_inverted=True)
+                alt = first_match_answer(view, req, envoy_missing_inverted=True)
                 known = "inverted-header-missing" if (status, body) == alt[:2] else None
                 found.append(Disagreement(seed, req, expected, (status, body), known))
     return total, found
