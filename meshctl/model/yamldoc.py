@@ -45,6 +45,14 @@ def _timestamp_as_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
 _FastLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
 
 
+_DOC_START = re.compile(r"^---(\s|$)")
+
+
+def _is_content(line: str) -> bool:
+    stripped = line.strip()
+    return bool(stripped) and not stripped.startswith("#") and not stripped.startswith("%")
+
+
 class SourceText:
     """The text of one file; composes it into position-carrying nodes on first demand."""
 
@@ -52,6 +60,53 @@ class SourceText:
         self.name = name
         self.text = text
         self._nodes: list[yaml.Node | None] | None = None
+        self._chunks: list[tuple[int, int]] | None = None
+        self._lines: list[str] | None = None
+        self._doc_nodes: dict[int, tuple[yaml.Node | None, int]] = {}
+
+    def document_node(self, index: int) -> tuple[yaml.Node | None, int]:
+        """The composed node of one document and the line offset to add to its marks.
+
+        Composing a whole large file costs seconds; a finding needs only its own document. YAML forbids a
+        line starting with `---` inside content, so such lines split the text into documents. If the split
+        does not line up with what the parser saw, we compose the whole file instead.
+        """
+        hit = self._doc_nodes.get(index)
+        if hit is not None:
+            return hit
+        chunks = self._document_chunks()
+        result: tuple[yaml.Node | None, int] | None = None
+        if index < len(chunks):
+            start, end = chunks[index]
+            chunk = "\n".join(self._text_lines()[start:end])
+            try:
+                composed = list(yaml.compose_all(chunk, Loader=yaml.CSafeLoader))
+            except yaml.YAMLError:
+                composed = []
+            if len(composed) == 1:
+                result = (composed[0], start)
+        if result is None:
+            nodes = self.nodes()
+            result = (nodes[index] if index < len(nodes) else None, 0)
+        self._doc_nodes[index] = result
+        return result
+
+    def _text_lines(self) -> list[str]:
+        if self._lines is None:
+            self._lines = self.text.splitlines()
+        return self._lines
+
+    def _document_chunks(self) -> list[tuple[int, int]]:
+        if self._chunks is None:
+            lines = self._text_lines()
+            starts: list[int] = []
+            first_content = next((i for i, line in enumerate(lines) if _is_content(line)), None)
+            markers = [i for i, line in enumerate(lines) if _DOC_START.match(line)]
+            if first_content is not None and (not markers or first_content < markers[0]):
+                starts.append(0)
+            starts.extend(markers)
+            self._chunks = [(a, b) for a, b in zip(starts, starts[1:] + [len(lines)])]
+        return self._chunks
 
     def nodes(self) -> list[yaml.Node | None]:
         if self._nodes is None:
@@ -90,15 +145,14 @@ class Document:
         hit = self._located.get(full)
         if hit is not None:
             return hit
-        nodes = self.source.nodes()
-        node = nodes[self.index] if self.index < len(nodes) else None
-        pos = (1, 1) if node is None else (node.start_mark.line + 1, node.start_mark.column + 1)
+        node, offset = self.source.document_node(self.index)
+        pos = (1, 1) if node is None else (node.start_mark.line + 1 + offset, node.start_mark.column + 1)
         for part in full:
             child = _child(node, part)
             if child is None:
                 break
             node = child
-            pos = (node.start_mark.line + 1, node.start_mark.column + 1)
+            pos = (node.start_mark.line + 1 + offset, node.start_mark.column + 1)
         self._located[full] = pos
         return pos
 

@@ -387,37 +387,35 @@ def _analyse_one(view: VirtualHostView, routes: list[FlattenedRoute], bi: int, b
             covering = []
             break
         covering.append(best)
-    owner = b.owner
-    file, line, col = owner.locate(b.chain[-1].route_path)
     label = b.name or b.chain[-1].ref
     if covering:
         witness = witness_for(b.matchers[0], authority)
-        if witness is None or first_failure(routes[covering[0]].matchers[0], witness) is not None:
-            witness = witness if witness is not None else None
-        taker = _first_taker(routes, witness) if witness is not None else covering[0]
+        taker = _first_taker(routes, witness)
         if witness is None or taker is None or taker >= bi:
             return None  # we could not prove it with a request: claim nothing
         a = routes[taker]
-        return Finding(
-            Severity.WARNING, "shadowed-route",
-            f"route {label!r} is never used: every request it matches is taken first by route "
-            f"{a.name or a.chain[-1].ref!r} ({a.owner_ref}, position {taker}); witness: {describe_witness(witness)} "
-            f"goes to {a.name or a.chain[-1].ref!r}",
-            file=file, line=line, column=col, resource=owner.display,
-            path=format_path(b.chain[-1].route_path), routes=(b.id, a.id), witness=describe_witness(witness))
+        return _finding(b, a, witness, Severity.WARNING, "shadowed-route",
+                        f"route {label!r} is never used: every request it matches is taken first by route "
+                        f"{a.name or a.chain[-1].ref!r} ({a.owner_ref}, position {taker}); witness: "
+                        f"{describe_witness(witness)} goes to {a.name or a.chain[-1].ref!r}")
     if partial is not None:
-        ai, witness = partial
+        witness = partial[1]
         taker = _first_taker(routes, witness)
         if taker is None or taker >= bi:
             return None
         a = routes[taker]
-        return Finding(
-            Severity.INFO, "partially-shadowed",
-            f"route {label!r} loses some requests to earlier route {a.name or a.chain[-1].ref!r} "
-            f"({a.owner_ref}); for example {describe_witness(witness)}",
-            file=file, line=line, column=col, resource=owner.display,
-            path=format_path(b.chain[-1].route_path), routes=(b.id, a.id), witness=describe_witness(witness))
+        return _finding(b, a, witness, Severity.INFO, "partially-shadowed",
+                        f"route {label!r} loses some requests to earlier route {a.name or a.chain[-1].ref!r} "
+                        f"({a.owner_ref}); for example {describe_witness(witness)}")
     return None
+
+
+def _finding(b: FlattenedRoute, a: FlattenedRoute, witness: Request, severity: Severity, code: str,
+             message: str) -> Finding:
+    # located only here: a position lookup composes YAML, too costly to do for every route analysed
+    file, line, col = b.owner.locate(b.chain[-1].route_path)
+    return Finding(severity, code, message, file=file, line=line, column=col, resource=b.owner.display,
+                   path=format_path(b.chain[-1].route_path), routes=(b.id, a.id), witness=describe_witness(witness))
 
 
 def _partial_overlap(ma: EffectiveMatcher, mb: EffectiveMatcher, ai: int, authority: str) -> tuple[int, Request] | None:
