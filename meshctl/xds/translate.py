@@ -9,8 +9,10 @@ snapshots (same message object, so the pack cache does not encode them again).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -117,6 +119,20 @@ class _RouteSet:
     config: RouteConfiguration
     backends: dict[str, Backend]
     notes: list[str]
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Translation allocates tens of thousands of small objects; with a large configuration in memory every
+    collection they trigger walks all of it (4-5x the translation time at 10,000 routes). Cycles made meanwhile
+    are collected once the collector is back on."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _dest_key(d: WeightedDestination, owner_ns: str) -> tuple[Any, ...]:
@@ -267,6 +283,10 @@ class Translator:
 
     # -- per node ----------------------------------------------------------------------------------------
     def node_resources(self, node: NodeInfo, health_overrides: HealthOverrides | None = None) -> NodeResources:
+        with _gc_paused():
+            return self._node_resources(node, health_overrides)
+
+    def _node_resources(self, node: NodeInfo, health_overrides: HealthOverrides | None) -> NodeResources:
         role = NodeRole.parse(node.cluster)
         locality = node_locality(node)
         listeners: list[Listener] = []

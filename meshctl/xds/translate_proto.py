@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import betterproto2
@@ -71,9 +72,29 @@ def validating(on: bool = True) -> Iterator[None]:
         set_validating(previous)
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def shared(function: F) -> F:
+    """Memoize a builder of small option messages (hashable arguments): routes with the same retry policy share one
+    message object. The construction mode is part of the key, so validating runs never get unvalidated objects."""
+    cached = functools.lru_cache(maxsize=4096)(lambda mode, *args: function(*args))
+
+    @functools.wraps(function)
+    def wrapper(*args: Any) -> Any:
+        return cached(_validate, *args)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@functools.lru_cache(maxsize=4096)
+def _seconds(text: str) -> float:
+    return duration_seconds(text)
+
+
 def duration(text: str | float | None) -> datetime.timedelta | None:
     """A Gloo duration ("5s", "100ms") or seconds as a timedelta; None stays None."""
     if text is None:
         return None
-    seconds = float(text) if isinstance(text, (int, float)) else duration_seconds(text)
+    seconds = float(text) if isinstance(text, (int, float)) else _seconds(text)
     return datetime.timedelta(seconds=seconds)

@@ -57,7 +57,7 @@ from ..routing.actions import effective_weights
 from ..routing.matchers import EffectiveMatcher, re2_escape
 from ..routing.types import FlattenedRoute
 from . import codec
-from .translate_proto import duration, msg
+from .translate_proto import duration, msg, shared
 
 FAULT_FILTER = "envoy.filters.http.fault"
 CORS_FILTER = "envoy.filters.http.cors"
@@ -186,13 +186,17 @@ def per_filter_config(options: Policy) -> dict[str, AnyMessage]:
 def retry_policy(r: RetryPolicy) -> EnvoyRetryPolicy | None:
     if not r.attempts:
         return None
+    return _retry_policy(r.attempts, r.per_try_timeout, r.retry_on or DEFAULT_RETRY_ON, r.retry_previous_hosts is not False)
+
+
+@shared
+def _retry_policy(attempts: int, per_try_timeout: str | None, retry_on: str, previous_hosts: bool) -> EnvoyRetryPolicy:
     predicates = []
-    if r.retry_previous_hosts is not False:
+    if previous_hosts:
         predicates.append(msg(RetryPolicyRetryHostPredicate, name=PREVIOUS_HOSTS,
                               typed_config=_any(msg(PreviousHostsPredicate))))
-    return msg(EnvoyRetryPolicy, retry_on=r.retry_on or DEFAULT_RETRY_ON, num_retries=r.attempts,
-               per_try_timeout=duration(r.per_try_timeout), retry_host_predicate=predicates,
-               host_selection_retry_max_attempts=5 if predicates else 0)
+    return msg(EnvoyRetryPolicy, retry_on=retry_on, num_retries=attempts, per_try_timeout=duration(per_try_timeout),
+               retry_host_predicate=predicates, host_selection_retry_max_attempts=5 if predicates else 0)
 
 
 def _mirror(m: Mirror, owner_ns: str, ctx: RouteContext) -> RouteActionRequestMirrorPolicy | None:
