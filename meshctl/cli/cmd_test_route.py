@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import re
 import sys
 from pathlib import Path
@@ -84,7 +85,7 @@ def split_positionals(tokens: list[str]) -> tuple[list[str], list[str]]:
         raise UsageError(f"unexpected argument after the request URL: {tokens[url_at + 1][:80]!r}")
     words = [tokens[url_at]]
     paths = tokens[:url_at]
-    if len(tokens[url_at].split()) == 1 and paths and _METHOD_WORD.match(paths[-1]) and not Path(paths[-1]).exists():
+    if len([w for w in tokens[url_at].split(" ") if w]) == 1 and paths and _METHOD_WORD.match(paths[-1]) and not Path(paths[-1]).exists():
         words.insert(0, paths.pop())
     return words, paths
 
@@ -155,6 +156,9 @@ def _run_batch(args: argparse.Namespace, locality: Any) -> int:
     sandbox = Sandbox(_load(args))
     if args.gateway:
         sandbox.gateway(args.gateway)
+    # the loaded configuration lives until exit: keep the cyclic collector from re-walking it on every pass
+    gc.collect()
+    gc.freeze()
     report = run_cases(sandbox, cases.cases, args.file, args.gateway, locality, args.fail_under)
     if args.output == "json":
         emit(render_json(report), "json")

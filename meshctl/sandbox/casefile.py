@@ -39,53 +39,31 @@ class CaseFile:
     cases: list[TestCase]
 
 
-# -- field types ---------------------------------------------------------------------------------
+# -- field types (exact Python types as YAML/JSON produce them: bool is not an integer here) ----------
 
-def _is_str(v: Any) -> bool:
-    return isinstance(v, str)
+_TYPE_NAMES: dict[type, str] = {str: "a string", int: "an integer", bool: "true or false", list: "a list",
+                                dict: "a mapping", type(None): "null"}
 
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_bool(v: Any) -> bool:
-    return isinstance(v, bool)
-
-
-def _is_list(v: Any) -> bool:
-    return isinstance(v, list)
-
-
-def _is_map(v: Any) -> bool:
-    return isinstance(v, dict)
-
-
-_TYPE_NAMES: dict[Callable[[Any], bool], str] = {
-    _is_str: "a string", _is_int: "an integer", _is_bool: "true or false", _is_list: "a list", _is_map: "a mapping",
+INPUT_FIELDS: dict[str, type] = {
+    "authority": str, "path": str, "method": str, "additional_request_headers": list,
+    "additional_response_headers": list, "ssl": bool, "internal": bool, "random_value": int,
+    "runtime": str, "dynamic_metadata": list,
 }
 
-INPUT_FIELDS: dict[str, Callable[[Any], bool]] = {
-    "authority": _is_str, "path": _is_str, "method": _is_str, "additional_request_headers": _is_list,
-    "additional_response_headers": _is_list, "ssl": _is_bool, "internal": _is_bool, "random_value": _is_int,
-    "runtime": _is_str, "dynamic_metadata": _is_list,
-}
-
-VALIDATE_FIELDS: dict[str, Callable[[Any], bool]] = {
+VALIDATE_FIELDS: dict[str, type] = {
     # router_check_tool
-    "cluster_name": _is_str, "virtual_cluster_name": _is_str, "virtual_host_name": _is_str, "host_rewrite": _is_str,
-    "path_rewrite": _is_str, "path_redirect": _is_str, "code_redirect": _is_int,
-    "request_header_matches": _is_list, "response_header_matches": _is_list,
-    "request_header_fields": _is_list, "response_header_fields": _is_list,
+    "cluster_name": str, "virtual_cluster_name": str, "virtual_host_name": str, "host_rewrite": str,
+    "path_rewrite": str, "path_redirect": str, "code_redirect": int,
+    "request_header_matches": list, "response_header_matches": list,
+    "request_header_fields": list, "response_header_fields": list,
     # meshctl
-    "route_name": _is_str, "route_owner": _is_str, "direct_response_status": _is_int,
-    "direct_response_body": _is_str, "destination": _is_map, "no_match": _is_bool, "gateway": _is_str,
-    "delegation_chain": _is_list,
+    "route_name": str, "route_owner": str, "direct_response_status": int,
+    "direct_response_body": str, "destination": dict, "no_match": bool, "gateway": str,
+    "delegation_chain": list,
 }
 
-DESTINATION_FIELDS: dict[str, Callable[[Any], bool]] = {
-    "kind": _is_str, "name": _is_str, "namespace": _is_str, "cluster": _is_str,
-    "subset": lambda v: v is None or (isinstance(v, dict) and all(isinstance(x, str) for x in v.values())),
+DESTINATION_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "kind": str, "name": str, "namespace": str, "cluster": str, "subset": (dict, type(None)),
 }
 
 _STRING_MATCH_KINDS = ("exact", "prefix", "suffix", "contains", "safe_regex")
@@ -100,6 +78,10 @@ def _describe(value: Any) -> str:
     return f"{kind} {text[:40]}".rstrip()
 
 
+def _fits(value: Any, expected: type | tuple[type, ...]) -> bool:
+    return type(value) in expected if isinstance(expected, tuple) else type(value) is expected
+
+
 class _Checker:
     def __init__(self, source: str, index: int | None = None, name: str | None = None) -> None:
         self.source, self.index, self.name = source, index, name
@@ -110,45 +92,48 @@ class _Checker:
             where += f"tests[{self.index}]" + (f" ({self.name!r})" if self.name else "") + ": "
         return CaseFileError(f"{where}{field}: {message}")
 
-    def typed(self, field: str, value: Any, check: Callable[[Any], bool]) -> Any:
-        if not check(value):
-            expected = _TYPE_NAMES.get(check, "a different value")
-            raise self.fail(field, f"must be {expected}, got {_describe(value)}")
+    def typed(self, field: str, value: Any, expected: type | tuple[type, ...]) -> Any:
+        if not _fits(value, expected):
+            names = " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in
+                                (expected if isinstance(expected, tuple) else (expected,)))
+            raise self.fail(field, f"must be {names}, got {_describe(value)}")
         return value
 
-    def mapping(self, field: str, value: Any, allowed: dict[str, Callable[[Any], bool]]) -> dict[str, Any]:
-        self.typed(field, value, _is_map)
+    def mapping(self, field: str, value: Any, allowed: dict[str, Any]) -> dict[str, Any]:
+        self.typed(field, value, dict)
         for key, item in value.items():
-            if key not in allowed:
+            expected = allowed.get(key)
+            if expected is None:
                 raise self.fail(f"{field}.{key}", f"unknown field (known: {', '.join(sorted(allowed))})")
-            self.typed(f"{field}.{key}", item, allowed[key])
+            if type(item) is not expected and not _fits(item, expected):
+                self.typed(f"{field}.{key}", item, expected)
         return value
 
 
 def _check_header_matcher(ck: _Checker, field: str, hm: Any) -> None:
-    ck.typed(field, hm, _is_map)
+    ck.typed(field, hm, dict)
     allowed = {"name", "invert_match", "treat_missing_header_as_empty", *_HEADER_MATCH_KINDS}
     for key in hm:
         if key not in allowed:
             raise ck.fail(f"{field}.{key}", f"unknown field (known: {', '.join(sorted(allowed))})")
-    ck.typed(f"{field}.name", hm.get("name"), _is_str)
+    ck.typed(f"{field}.name", hm.get("name"), str)
     kinds = [k for k in _HEADER_MATCH_KINDS if k in hm]
     if len(kinds) > 1:
         raise ck.fail(field, f"give one match kind, got {', '.join(kinds)}")
     for flag in ("invert_match", "treat_missing_header_as_empty", "present_match"):
         if flag in hm:
-            ck.typed(f"{field}.{flag}", hm[flag], _is_bool)
+            ck.typed(f"{field}.{flag}", hm[flag], bool)
     for key in ("exact_match", "prefix_match", "suffix_match", "contains_match"):
         if key in hm:
-            ck.typed(f"{field}.{key}", hm[key], _is_str)
+            ck.typed(f"{field}.{key}", hm[key], str)
     if "safe_regex_match" in hm:
         _check_regex(ck, f"{field}.safe_regex_match", hm["safe_regex_match"])
     if "range_match" in hm:
-        r = ck.typed(f"{field}.range_match", hm["range_match"], _is_map)
+        r = ck.typed(f"{field}.range_match", hm["range_match"], dict)
         for key in ("start", "end"):
-            ck.typed(f"{field}.range_match.{key}", r.get(key), _is_int)
+            ck.typed(f"{field}.range_match.{key}", r.get(key), int)
     if "string_match" in hm:
-        sm = ck.typed(f"{field}.string_match", hm["string_match"], _is_map)
+        sm = ck.typed(f"{field}.string_match", hm["string_match"], dict)
         present = [k for k in _STRING_MATCH_KINDS if k in sm]
         if len(present) != 1:
             raise ck.fail(f"{field}.string_match", f"give exactly one of {', '.join(_STRING_MATCH_KINDS)}")
@@ -156,16 +141,16 @@ def _check_header_matcher(ck: _Checker, field: str, hm: Any) -> None:
             if key not in (*_STRING_MATCH_KINDS, "ignore_case"):
                 raise ck.fail(f"{field}.string_match.{key}", "unknown field")
         if "ignore_case" in sm:
-            ck.typed(f"{field}.string_match.ignore_case", sm["ignore_case"], _is_bool)
+            ck.typed(f"{field}.string_match.ignore_case", sm["ignore_case"], bool)
         if "safe_regex" in sm:
             _check_regex(ck, f"{field}.string_match.safe_regex", sm["safe_regex"])
         else:
-            ck.typed(f"{field}.string_match.{present[0]}", sm[present[0]], _is_str)
+            ck.typed(f"{field}.string_match.{present[0]}", sm[present[0]], str)
 
 
 def _check_regex(ck: _Checker, field: str, value: Any) -> None:
-    ck.typed(field, value, _is_map)
-    regex = ck.typed(f"{field}.regex", value.get("regex"), _is_str)
+    ck.typed(field, value, dict)
+    regex = ck.typed(f"{field}.regex", value.get("regex"), str)
     err = regex_error(regex)
     if err:
         raise ck.fail(f"{field}.regex", f"RE2 rejects {regex!r}: {err}")
@@ -175,21 +160,21 @@ def _key_values(ck: _Checker, field: str, items: list[Any]) -> list[tuple[str, s
     out = []
     for i, item in enumerate(items):
         f = f"{field}[{i}]"
-        ck.typed(f, item, _is_map)
+        ck.typed(f, item, dict)
         for key in item:
             if key not in ("key", "value"):
                 raise ck.fail(f"{f}.{key}", "unknown field (known: key, value)")
-        out.append((ck.typed(f"{f}.key", item.get("key"), _is_str), ck.typed(f"{f}.value", item.get("value", ""), _is_str)))
+        out.append((ck.typed(f"{f}.key", item.get("key"), str), ck.typed(f"{f}.value", item.get("value", ""), str)))
     return out
 
 
 def parse_case(ck: _Checker, raw: Any) -> TestCase:
     index = ck.index or 0
-    ck.typed("test", raw, _is_map)
+    ck.typed("test", raw, dict)
     for key in raw:
         if key not in ("test_name", "input", "validate"):
             raise ck.fail(key, "unknown field (known: test_name, input, validate)")
-    name = ck.typed("test_name", raw.get("test_name"), _is_str)
+    name = ck.typed("test_name", raw.get("test_name"), str)
     ck.name = name
     if "input" not in raw:
         raise ck.fail("input", "missing")
@@ -237,6 +222,8 @@ def parse_case(ck: _Checker, raw: Any) -> TestCase:
         raise ck.fail("validate", "is empty: give at least one assertion")
     if "destination" in validate:
         ck.mapping("validate.destination", validate["destination"], DESTINATION_FIELDS)
+        for label, value in (validate["destination"].get("subset") or {}).items():
+            ck.typed(f"validate.destination.subset.{label}", value, str)
     for key in ("request_header_matches", "response_header_matches"):
         for i, hm in enumerate(validate.get(key, [])):
             _check_header_matcher(ck, f"validate.{key}[{i}]", hm)
@@ -244,7 +231,7 @@ def parse_case(ck: _Checker, raw: Any) -> TestCase:
         if key in validate:
             _key_values(ck, f"validate.{key}", validate[key])
     for i, item in enumerate(validate.get("delegation_chain", [])):
-        ck.typed(f"validate.delegation_chain[{i}]", item, _is_str)
+        ck.typed(f"validate.delegation_chain[{i}]", item, str)
     return TestCase(index, name, request, validate, random_value)
 
 
@@ -255,7 +242,7 @@ def parse_cases(data: Any, source: str) -> list[TestCase]:
     for key in data:
         if key not in ("tests", "runtime"):
             raise top.fail(str(key), "unknown top-level field (known: tests, runtime)")
-    tests = top.typed("tests", data.get("tests"), _is_list)
+    tests = top.typed("tests", data.get("tests"), list)
     if not tests:
         raise top.fail("tests", "is empty")
     return [parse_case(_Checker(source, i), raw) for i, raw in enumerate(tests)]

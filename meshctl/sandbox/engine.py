@@ -27,6 +27,17 @@ class SandboxError(ValueError):
 
 
 @dataclass(frozen=True)
+class RouteFacts:
+    """What assertions and output need of a route, computed once per route."""
+
+    label: str
+    owner_ref: str
+    chain: tuple[str, ...]
+    action_type: str
+    destinations: tuple[dict[str, Any], ...]  # stable action shape + effective namespace + envoyCluster
+
+
+@dataclass(frozen=True)
 class GatewayChoice:
     gateway: GatewayView
     note: str | None = None  # set when meshctl picked the gateway among several
@@ -42,6 +53,7 @@ class Sandbox:
         self._host_indexes: dict[str, HostIndex] = {}
         self._route_indexes: dict[int, RouteIndex] = {}
         self._backends: dict[int, tuple[FlattenedRoute, list[Backend]]] = {}
+        self._facts: dict[int, tuple[FlattenedRoute, RouteFacts]] = {}
         self._choices: dict[str, GatewayChoice] = {}
 
     # -- lookups --------------------------------------------------------------------------------
@@ -111,12 +123,30 @@ class Sandbox:
         self._backends[id(route)] = (route, backends)
         return backends
 
+    def facts(self, route: FlattenedRoute) -> RouteFacts:
+        cached = self._facts.get(id(route))
+        if cached is not None and cached[0] is route:
+            return cached[1]
+        dests: list[dict[str, Any]] = []
+        if route.action_type == "route":
+            for d, backend in zip(action_dict(route).get("destinations", []), self.backends_for(route)):
+                d = dict(d)
+                if not d.get("namespace") and d["kind"] != "clusterHeader":
+                    d["namespace"] = route.owner.namespace
+                d["envoyCluster"] = backend.envoy_cluster
+                dests.append(d)
+        facts = RouteFacts(route_label(route), route.owner_ref, tuple(link.ref for link in route.chain),
+                           route.action_type, tuple(dests))
+        self._facts[id(route)] = (route, facts)
+        return facts
+
     # -- the question ---------------------------------------------------------------------------
     def evaluate(self, req: Request, gateway: str | None = None, locality: Locality | None = None) -> "SandboxResult":
         choice = self.choose_gateway(req.authority, gateway)
         host = self.host_index(choice.gateway).select(req.authority)
         hit = self.route_index(host.virtual_host).first_match(req) if host is not None else None
-        return SandboxResult(self, req, choice.gateway, choice.note, host, hit, locality)
+        route = host.virtual_host.routes[hit.position] if hit is not None and host is not None else None
+        return SandboxResult(self, req, choice.gateway, choice.note, host, hit, locality, route)
 
     def all_routes(self, gateway: str | None = None) -> list[tuple[GatewayView, VirtualHostView, FlattenedRoute]]:
         gateways = [self.gateway(gateway)] if gateway else self.gateways
@@ -134,6 +164,7 @@ class SandboxResult:
     host: HostMatch | None
     hit: RouteHit | None
     locality: Locality | None = None
+    route: FlattenedRoute | None = None  # the matched route (hit.position in the virtual host's routes)
 
     # -- what matched ---------------------------------------------------------------------------
     @property
@@ -143,12 +174,6 @@ class SandboxResult:
     @property
     def virtual_host(self) -> VirtualHostView | None:
         return self.host.virtual_host if self.host is not None else None
-
-    @property
-    def route(self) -> FlattenedRoute | None:
-        if self.hit is None or self.host is None:
-            return None
-        return self.host.virtual_host.routes[self.hit.position]
 
     @property
     def matcher(self) -> EffectiveMatcher | None:
@@ -206,30 +231,26 @@ class SandboxResult:
         route = self.route
         return self.sandbox.backends_for(route) if route is not None else []
 
-    @cached_property
+    @property
     def destinations(self) -> list[dict[str, Any]]:
         """The route's destinations in the stable action shape, namespace defaulted, Envoy cluster added."""
         route = self.route
-        if route is None or route.action_type != "route":
+        if route is None:
             return []
-        out = []
-        for d, backend in zip(action_dict(route).get("destinations", []), self.backends):
-            d = dict(d)
-            if not d.get("namespace") and d["kind"] != "clusterHeader":
-                d["namespace"] = route.owner.namespace
-            d["envoyCluster"] = backend.envoy_cluster
-            out.append(d)
-        return out
+        return [dict(d) for d in self.sandbox.facts(route).destinations]
 
     @property
     def envoy_cluster(self) -> str:
         """Envoy cluster of the first destination ('' for no route, a direct response or a redirect)."""
-        backends = self.backends if self.action_type == "route" else []
-        return backends[0].envoy_cluster if backends else ""
+        route = self.route
+        if route is None:
+            return ""
+        dests = self.sandbox.facts(route).destinations
+        return str(dests[0]["envoyCluster"]) if dests else ""
 
     def weighted_cluster(self, random_value: int) -> str:
         """The cluster Envoy's weighted_clusters picks for `random_value` (router_check's input.random_value)."""
-        dests = self.destinations
+        dests = self.sandbox.facts(self.route).destinations if self.route is not None else ()
         total = sum(d["weight"] for d in dests)
         if not dests or total <= 0:
             return self.envoy_cluster

@@ -94,39 +94,49 @@ def literal_prefix(pattern: str) -> str:
 
 
 class _PrefixTable:
-    """Keys looked up by every prefix length of a string that some key has."""
+    """Keys looked up by every prefix length of a string that some key has.
+
+    `walk` maps every key cut at every key length (a "stem") to the positions of the routes whose key it is
+    (empty for a stem that is no key), so one lookup per length both finds hits and tells when to stop."""
 
     def __init__(self) -> None:
         self.by_key: dict[str, list[int]] = {}
         self.lengths: list[int] = []
+        self.walk: dict[str, tuple[int, ...]] = {}
 
     def add(self, key: str, position: int) -> None:
         bucket = self.by_key.setdefault(key, [])
         if not bucket or bucket[-1] != position:
             bucket.append(position)
 
-    def freeze(self) -> None:
+    def freeze(self, reverse: bool = False) -> None:
         self.lengths = sorted({len(k) for k in self.by_key})
+        walk: dict[str, tuple[int, ...]] = {}
+        for key in self.by_key:
+            text = key[::-1] if reverse else key
+            for length in self.lengths:
+                if length > len(text):
+                    break
+                walk.setdefault(text[:length], ())
+        for key, positions in self.by_key.items():
+            walk[key[::-1] if reverse else key] = tuple(positions)
+        self.walk = walk
 
     def prefixes_of(self, text: str, out: list[int]) -> None:
-        get = self.by_key.get
+        get = self.walk.get
         n = len(text)
         for length in self.lengths:
             if length > n:
                 break
             hit = get(text[:length])
+            if hit is None:
+                break  # no key starts with this, so no longer key can match either
             if hit:
                 out.extend(hit)
 
     def suffixes_of(self, text: str, out: list[int]) -> None:
-        get = self.by_key.get
-        n = len(text)
-        for length in self.lengths:
-            if length > n:
-                break
-            hit = get(text[n - length:] if length else "")
-            if hit:
-                out.extend(hit)
+        """Like prefixes_of, from the end (the walk holds reversed keys)."""
+        self.prefixes_of(text[::-1], out)
 
 
 class RouteIndex:
@@ -144,8 +154,10 @@ class RouteIndex:
         for pos, route in enumerate(self.routes):
             for m in route.matchers:
                 self._add(pos, m)
-        for table in (self.prefix, self.prefix_ci, self.suffix, self.suffix_ci):
+        for table in (self.prefix, self.prefix_ci):
             table.freeze()
+        for table in (self.suffix, self.suffix_ci):
+            table.freeze(reverse=True)
         self._has_exact_ci = bool(self.exact_ci)
         self._has_suffix = bool(self.suffix.by_key)
         self._has_suffix_ci = bool(self.suffix_ci.by_key)

@@ -149,7 +149,7 @@ def build_request(method: str, scheme: str, authority: str, path: str,
 
 def split_request_words(words: Sequence[str]) -> tuple[str, str]:
     """[METHOD] URL given as one argument ("GET http://x/") or two -> (method, url)."""
-    tokens = [t for w in words for t in w.split()]
+    tokens = [t for w in words for t in w.split(" ") if t]  # only spaces: a tab stays, to be reported
     if not tokens:
         raise RequestError("no request given: expected [METHOD] URL")
     if len(tokens) == 1:
