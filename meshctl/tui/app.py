@@ -149,7 +149,7 @@ class MeshctlApp(App[None]):
     def _compute_model(self) -> None:
         ws = self.workspace
         snapshot, version = ws.snapshot, ws.version
-        view = ws.derived("routing", build_routing_view)
+        view = ws.derived("routing-view", build_routing_view)  # the key meshctl.xds.service shares
         model = build_model(snapshot, version, view, ws.describe_sources())
         self.call_from_thread(self._apply_model, model)
 
@@ -231,8 +231,21 @@ class MeshctlApp(App[None]):
         while not isinstance(self.screen, MainScreen):
             self.pop_screen()
         self.main_query(TabbedContent).active = tab
-        if tab == "routes":
-            self.main_query(RouteTree).focus()
+        self.focus_active_pane()
+
+    PANE_FOCUS = {"routes": "#route-tree", "diagnostics": "#diag-table", "xds": "#xds-table", "failover": "#vd-list"}
+
+    def focus_active_pane(self) -> None:
+        """Put focus on the main widget of the visible tab (after a command, a tab switch)."""
+        try:
+            tab = self.main_query(TabbedContent).active
+            self.main_query(self.PANE_FOCUS.get(tab, "#route-tree")).focus()
+        except LookupError:
+            pass
+
+    def _leave_command_line(self) -> None:
+        if isinstance(self.focused, CommandLine):
+            self.focus_active_pane()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(binding_rows(self.screen), type(self.screen).__name__))
@@ -470,6 +483,7 @@ class MeshctlApp(App[None]):
 
     def run_command(self, cmd: ParsedCommand) -> None:
         name, args = cmd.name, cmd.args
+        self.call_after_refresh(self._leave_command_line)
         if name == "q":
             self.exit()
         elif name == "gw":

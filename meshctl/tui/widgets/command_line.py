@@ -52,8 +52,9 @@ class CommandLine(Input):
 
     BINDINGS = [Binding("escape", "close", "Close", show=False)]
     DEFAULT_CSS = """
-    CommandLine { dock: bottom; display: none; border: tall $accent; height: 3; }
-    CommandLine.-open { display: block; }
+    /* closed = zero height, not display:none, so it can take focus at once when ':' is pressed */
+    CommandLine { dock: bottom; height: 0; border: none; padding: 0; }
+    CommandLine.-open { height: 3; border: tall $accent; padding: 0 1; }
     """
 
     class Run(Message):
@@ -69,13 +70,13 @@ class CommandLine(Input):
     def open(self, text: str = "") -> None:
         self.value = text
         self.add_class("-open")
-        self.focus()
+        # focus now, not via call_later: keys typed right after ':' are already queued behind it
+        self.screen.set_focus(self)
 
     def action_close(self) -> None:
         self.value = ""
         self.remove_class("-open")
-        self.app.set_focus(None)
-        self.app.call_later(self.app.action_focus_next)
+        self.app.focus_active_pane()  # type: ignore[attr-defined]
 
     @on(Input.Submitted)
     def _run(self, event: Input.Submitted) -> None:
@@ -84,10 +85,12 @@ class CommandLine(Input):
         self.value = ""
         self.remove_class("-open")
         if not text.strip():
+            self.app.focus_active_pane()  # type: ignore[attr-defined]
             return
         try:
             parsed = parse_command_line(text)
         except ValueError as exc:
             self.notify(str(exc), severity="error")
+            self.app.focus_active_pane()  # type: ignore[attr-defined]
             return
         self.post_message(self.Run(parsed))
