@@ -25,7 +25,8 @@ from .actions import bindings, validate_keymap
 from .commands import PROVIDERS
 from .editing import AppliedEdit
 from .integrations import FailoverControl, XdsLink
-from .sandbox_adapter import RequestError, RequestStore, SandboxRequest, append_test_case, explain, parse_command, test_case
+from .sandbox_adapter import (RequestError, RequestStore, SandboxRequest, append_test_case, explain, make_engine,
+                              parse_command, test_case)
 from .screens.detail import RouteDetailScreen, node_span
 from .screens.editor import EditorScreen
 from .screens.help import HelpScreen, binding_rows
@@ -88,6 +89,7 @@ class MeshctlApp(App[None]):
         self.last_apply: AppliedEdit | None = None
         self.drafts: dict[str, str] = {}
         self.last_explanation: Any = None
+        self._engine: tuple[int, Any] | None = None  # (model version, sandbox engine)
         self.console_themes: dict[str, ConsoleTheme] = load_themes(theme_dirs or [])
         self._initial_theme = theme
         self._keymap = validate_keymap(keymap or {})
@@ -345,9 +347,9 @@ class MeshctlApp(App[None]):
             return
         tree = self.main_query(RouteTree)
         try:
-            ex = explain(model.view, model.snapshot, tree.gateway, req, self._default_authority())
+            ex = explain(model.view, model.snapshot, tree.gateway, req, self._default_authority(), self.engine())
             if ex.outcome.virtual_host is None:
-                other = explain(model.view, model.snapshot, None, req, self._default_authority())
+                other = explain(model.view, model.snapshot, None, req, self._default_authority(), self.engine())
                 ex = other if other.outcome.virtual_host is not None else ex
         except RequestError as exc:
             drawer.show_result(f"✗ {exc}")
@@ -378,12 +380,21 @@ class MeshctlApp(App[None]):
         if model is None:
             return
         try:
-            ex = explain(model.view, model.snapshot, None, req, self._default_authority())
+            ex = explain(model.view, model.snapshot, None, req, self._default_authority(), self.engine())
         except RequestError:
             return
         self.last_explanation = (req, ex)
         self.main_query(SandboxDrawer).show_result(render_explanation(ex, self.semantic))
         self._highlight(ex)
+
+    def engine(self) -> Any:
+        """The sandbox engine of the current model (built on first use, reused for every request)."""
+        model = self.model
+        if model is None:
+            return None
+        if self._engine is None or self._engine[0] != model.version:
+            self._engine = (model.version, make_engine(model.view, model.snapshot))
+        return self._engine[1]
 
     def _default_authority(self) -> str:
         model = self.model
@@ -406,14 +417,14 @@ class MeshctlApp(App[None]):
                 model = self.model
                 if model is None:
                     raise RequestError("configuration still loading")
-                ex = explain(model.view, model.snapshot, None, req, self._default_authority())
+                ex = explain(model.view, model.snapshot, None, req, self._default_authority(), self.engine())
                 name = f"{req.method} {req.url}"
                 count = append_test_case(self.tests_file, test_case(ex, name))
                 message = f"test case saved to {self.tests_file} ({count} case(s))"
             else:
                 self.store.save(req)
                 message = "request saved"
-        except (RequestError, OSError) as exc:
+        except (RequestError, OSError, ValueError) as exc:
             self.call_from_thread(self.notify, f"not saved: {exc}", severity="error")
             return
         self.call_from_thread(self.notify, message)

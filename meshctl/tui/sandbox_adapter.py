@@ -1,7 +1,8 @@
 """The one place the console asks "where does this request go": parse what the operator typed, explain it.
 
-Today it uses the core's matcher (`meshctl.routing.diff.outcome`); when `meshctl.sandbox` offers request
-explanation this adapter is the single switch point. Also: saved/recent requests and test-case files.
+Matching and the trace come from the request sandbox (`meshctl.sandbox.engine.Sandbox`, the same engine as
+`meshctl test-route`); `meshctl.routing.diff.outcome` is the fallback when the sandbox package is absent.
+Also: recent/saved requests and test cases in the sandbox's router_check file format.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import yaml
 
 from ..mesh.index import Backend, Locality, MeshIndex
 from ..model.common import RouteAction
-from ..routing.diff import Outcome, outcome
+from ..routing.diff import Outcome, TraceStep, outcome
 from ..routing.evaluate import Request
 from ..routing.types import RoutingView
 
@@ -136,8 +137,26 @@ class Explanation:
     destinations: list[Destination]
 
 
+def make_engine(view: RoutingView, snapshot: Any) -> Any:
+    """A sandbox engine for one snapshot (its compiled indexes are reused across requests); None if absent."""
+    try:
+        from ..sandbox.engine import Sandbox
+    except ImportError:
+        return None
+    return Sandbox(snapshot, view)
+
+
+def _from_engine(engine: Any, gateway: str, req: Request) -> Outcome:
+    result = engine.evaluate(req, gateway)
+    vh = result.virtual_host
+    steps = [TraceStep(entry.route, None if entry.matched else entry.reason) for entry in result.trace]
+    reason = "" if vh is not None else f"no domain takes {req.authority}"
+    return Outcome(result.gateway.name, vh.name if vh is not None else None, result.route, steps,
+                   reason or ("no route matched" if result.route is None else ""))
+
+
 def explain(view: RoutingView, snapshot: Any, gateway: str | None, sreq: SandboxRequest,
-            default_authority: str = "") -> Explanation:
+            default_authority: str = "", engine: Any = None) -> Explanation:
     """Match the request on one gateway (the first that has a virtual host for it when None)."""
     req = sreq.to_request(default_authority)
     client = sreq.client_locality()
@@ -146,7 +165,7 @@ def explain(view: RoutingView, snapshot: Any, gateway: str | None, sreq: Sandbox
         raise RequestError(f"no gateway {gateway}" if gateway else "no VirtualGateway loaded")
     result = None
     for g in candidates:
-        result = outcome(g, req)
+        result = _from_engine(engine, g.name, req) if engine is not None else outcome(g, req)
         if result.virtual_host is not None:
             break
     assert result is not None
@@ -208,26 +227,35 @@ class RequestStore:
 
 
 def test_case(explanation: Explanation, name: str) -> dict[str, Any]:
-    """A test case in router_check_tool's shape, with meshctl's route expectation alongside."""
+    """A router_check-style case that pins today's outcome (runs with `meshctl test-route`)."""
     req = explanation.request
     case: dict[str, Any] = {
         "test_name": name,
         "input": {"authority": req.authority, "path": req.path, "method": req.method},
-        "validate": {},
+        "validate": {"gateway": explanation.gateway},
     }
     if req.headers:
         case["input"]["additional_request_headers"] = [{"key": k, "value": v} for k, v in req.headers.items()]
     route = explanation.outcome.route
-    if explanation.outcome.virtual_host:
-        case["validate"]["virtual_host_name"] = explanation.outcome.virtual_host
-    case["meshctl"] = {"gateway": explanation.gateway, "route": route.id if route else None,
-                       "route_name": route.name if route else None}
+    if route is None:
+        case["validate"]["no_match"] = True
+    else:
+        case["validate"]["route_name"] = route.name or f"#{route.chain[-1].route_index}"
+        case["validate"]["route_owner"] = route.owner_ref
+        if explanation.outcome.virtual_host:
+            case["validate"]["virtual_host_name"] = explanation.outcome.virtual_host
     return case
 
 
 def append_test_case(path: Path, case: dict[str, Any]) -> int:
-    """Add a case to a tests file (created when missing); returns how many cases it now holds."""
-    from .editing import atomic_write
+    """Add a case to a test file (created when missing; comments kept); returns how many cases it holds."""
+    try:
+        from ..sandbox.casefile import append_case
+    except ImportError:
+        append_case = None
+    if append_case is not None:
+        return int(append_case(path, case))
+    from .editing import atomic_write  # fallback: plain rewrite
 
     data: dict[str, Any] = {}
     if path.exists():

@@ -76,5 +76,6 @@ async def test_save_request_and_test_case(make_app, tmp_path: Path) -> None:
     assert saved == {"requests": [{"method": "GET", "url": "http://www.example.com/ratings/1"}]}
     cases = yaml.safe_load((tmp_path / "tests.yaml").read_text())["tests"]
     assert cases[0]["input"] == {"authority": "www.example.com", "path": "/ratings/1", "method": "GET"}
-    assert cases[0]["meshctl"]["route_name"] == "ratings"
+    assert cases[0]["validate"]["route_name"] == "ratings"
+    assert cases[0]["validate"]["route_owner"] == "VirtualHost/gloo-mesh/demo-virtualhost"
     assert RequestStore(tmp_path / "requests.yaml").saved[0].url == "http://www.example.com/ratings/1"
