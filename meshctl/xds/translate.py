@@ -135,6 +135,11 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _has_port(domain: str) -> bool:
+    host = domain.rsplit("]", 1)[-1] if domain.startswith("[") else domain
+    return ":" in host
+
+
 def _dest_key(d: WeightedDestination, owner_ns: str) -> tuple[Any, ...]:
     if d.kube_service is not None:
         k = d.kube_service
@@ -247,6 +252,9 @@ class Translator:
                 continue
             claimed[low] = view.name
             domains.append(d)
+            if _has_port(d):
+                ctx.notes.append(f"{view.name}: domain {d!r} has a port; the listener strips ports from the Host "
+                                 "header before choosing a virtual host, so this domain never matches")
         if not domains:
             ctx.notes.append(f"{view.name}: no domain left to serve; virtual host left out")
             return None
