@@ -1,0 +1,99 @@
+"""UI-free editing logic: route-tree diff, requests whose route changes, text checks, atomic write and undo."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from meshctl.model.snapshot import load_snapshot
+from meshctl.routing.diff import changed_outcomes, diff_views, domain_rank, outcome, select_virtual_host
+from meshctl.routing.evaluate import Request
+from meshctl.routing.flatten import build_routing_view
+from meshctl.tui.editing import WriteError, atomic_write, check_text, preview_edit, undo
+
+
+def test_domain_rank_follows_envoy_precedence() -> None:
+    assert domain_rank("www.example.com", "www.example.com:8080") == (0, 0)
+    assert domain_rank("*.example.com", "api.example.com") == (1, -len(".example.com"))
+    assert domain_rank("*.example.com", "example.com") is None
+    assert domain_rank("api.*", "api.internal") == (2, -len("api."))
+    assert domain_rank("*", "anything") == (3, 0)
+    assert domain_rank("other.com", "www.example.com") is None
+
+
+def test_outcome_and_trace(config_dir: Path) -> None:
+    view = build_routing_view(load_snapshot([config_dir]))
+    gw = view.gateways[0]
+    assert select_virtual_host(gw, "reviews.global").name == "gloo-mesh/reviews-global"
+    result = outcome(gw, Request("GET", "www.example.com", "/reviews/v2/version"))
+    assert result.route is not None and result.route.name == "v2-version"
+    assert [s.failure is None for s in result.trace] == [False, False, True]
+    assert "exact /reviews/v1/version does not match" in (result.trace[1].failure or "")
+    nothing = outcome(gw, Request("GET", "unknown.example", "/"))
+    assert nothing.virtual_host is None and "no domain" in nothing.reason
+
+
+def test_diff_and_changed_outcomes(config_dir: Path) -> None:
+    old_snapshot = load_snapshot([config_dir])
+    gateway = config_dir / "gateway.yaml"
+    text = gateway.read_text()
+    # TABLE_WEIGHT instead of ROUTE_SPECIFICITY: demo-routetable (weight 10) now shadows the /version routes
+    edited = text.replace("sortMethod: ROUTE_SPECIFICITY", "sortMethod: TABLE_WEIGHT", 1)
+    assert edited != text
+    check = check_text(old_snapshot, str(gateway), edited)
+    assert check.ok and check.snapshot is not None
+    old_view, new_view = build_routing_view(old_snapshot), build_routing_view(check.snapshot)
+    changes = diff_views(old_view, new_view)
+    moved = {c.name for c in changes if c.kind == "moved"}
+    assert {"v1", "v2", "v1-version"} <= moved
+    probe = Request("GET", "www.example.com", "/reviews/v1/version")
+    (change,) = changed_outcomes(old_view, new_view, [probe, Request("GET", "www.example.com", "/ratings")])
+    assert change.old_route and change.old_route.endswith("#v1-version")
+    assert change.new_route and change.new_route.endswith("demo-routetable#v1")
+    assert diff_views(old_view, old_view) == []
+
+
+def test_preview_edit_uses_saved_requests_and_samples(config_dir: Path) -> None:
+    snapshot = load_snapshot([config_dir])
+    view = build_routing_view(snapshot)
+    gateway = config_dir / "gateway.yaml"
+    edited = gateway.read_text().replace("prefix: /ratings", "prefix: /stars", 1)
+    preview = preview_edit(snapshot, view, str(gateway), edited, [Request("GET", "www.example.com", "/ratings/9")])
+    assert any(c.kind == "changed" and c.name == "ratings" for c in preview.route_changes)
+    paths = {o.request.path for o in preview.outcome_changes}
+    assert "/ratings/9" in paths  # the saved request
+    assert "/stars" in paths  # a sample of the new route, previously going elsewhere
+    assert preview.probes >= 8
+
+
+def test_check_text_reports_errors_in_this_file_only(config_dir: Path, tmp_path: Path) -> None:
+    snapshot = load_snapshot([config_dir])
+    path = str(config_dir / "gateway.yaml")
+    check = check_text(snapshot, path, "kind: [unclosed\n")
+    assert not check.ok and check.snapshot is None and check.errors[0].code == "yaml-syntax"
+    text = (config_dir / "gateway.yaml").read_text().replace("status: 404", "status: 999", 1)
+    check = check_text(snapshot, path, text)
+    assert not check.ok and {f.code for f in check.errors} == {"bad-status"}
+    assert all(f.file == path for f in check.findings)
+    line = text.splitlines().index(next(ln for ln in text.splitlines() if "999" in ln)) + 1
+    assert abs(next(iter(check.error_lines())) - line) <= 1
+
+
+def test_atomic_write_backup_and_undo(tmp_path: Path) -> None:
+    target = tmp_path / "a.yaml"
+    target.write_text("old\n")
+    os.chmod(target, 0o640)
+    edit = atomic_write(target, "new\n")
+    assert target.read_text() == "new\n" and oct(target.stat().st_mode & 0o777) == "0o640"
+    assert Path(edit.backup_path or "").read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+    undo(edit)
+    assert target.read_text() == "old\n"
+    created = atomic_write(tmp_path / "b.yaml", "x: 1\n")
+    assert created.previous_text is None
+    undo(created)
+    assert not (tmp_path / "b.yaml").exists()
+    with pytest.raises(WriteError, match="cannot write"):
+        atomic_write(tmp_path / "missing-dir" / "c.yaml", "x\n")
