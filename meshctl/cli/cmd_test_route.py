@@ -25,6 +25,11 @@ Exit status: 0 answered (matched or not) / all cases passed; 1 a case failed or 
 2 bad request, bad test file or configuration error.
 """
 
+USAGE = """meshctl test-route [PATH...|--demo] [--gateway NS/NAME] [--from-locality R/Z] [-o text|json]
+                          [-H 'name: value']... [METHOD] URL
+       meshctl test-route [PATH...|--demo] --file CASES.yaml [--fail-under PCT] [-o text|json|junit]
+       meshctl test-route [PATH...|--demo]          (on a terminal: the interactive sandbox)"""
+
 # loader findings that mean part of the configuration could not be read at all
 FATAL_LOAD_CODES = {"yaml-syntax", "unreadable", "binary-file", "path-not-found", "too-deep", "not-a-mapping"}
 _METHOD_WORD = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
@@ -52,12 +57,16 @@ def _make_intermixed(parser: argparse.ArgumentParser) -> None:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("test-route", help="which route a request takes, and why (one-shot, batch, REPL)",
+                       usage=USAGE,
                        description="Match a request against the merged routes of a gateway by Envoy's rules: "
                                    "virtual host by authority, then the first route whose matchers hold. Shows the "
                                    "route, its delegation chain, the action and backends, and why every earlier "
                                    "route did not match. With --file, runs an Envoy router_check test file.",
                        epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_source_args(p)
+    for action in p._actions:  # PATH... and the REQUEST share the positionals (see split_positionals)
+        if action.dest == "paths":
+            action.help = "YAML files or directories to load, then the REQUEST: [METHOD] URL"
     p.add_argument("--gateway", metavar="NS/NAME", help="answer for this gateway (default: chosen by host)")
     p.add_argument("--from-locality", metavar="REGION[/ZONE]", help="client locality for endpoint priorities")
     p.add_argument("-H", "--header", action="append", default=[], metavar="'NAME: VALUE'",

@@ -50,11 +50,12 @@ class Sandbox:
         self.snapshot = snapshot
         self.view = view if view is not None else build_routing_view(snapshot)
         self._mesh = mesh
-        self._host_indexes: dict[str, HostIndex] = {}
+        self._host_indexes: dict[int, HostIndex] = {}  # by id() of a GatewayView the view keeps alive
         self._route_indexes: dict[int, RouteIndex] = {}
         self._backends: dict[int, tuple[FlattenedRoute, list[Backend]]] = {}
         self._facts: dict[int, tuple[FlattenedRoute, RouteFacts]] = {}
         self._choices: dict[str, GatewayChoice] = {}
+        self._only = GatewayChoice(self.view.gateways[0]) if len(self.view.gateways) == 1 else None
 
     # -- lookups --------------------------------------------------------------------------------
     @property
@@ -75,9 +76,9 @@ class Sandbox:
         return g
 
     def host_index(self, gateway: GatewayView) -> HostIndex:
-        index = self._host_indexes.get(gateway.name)
+        index = self._host_indexes.get(id(gateway))
         if index is None:
-            index = self._host_indexes[gateway.name] = HostIndex(gateway.virtual_hosts)
+            index = self._host_indexes[id(gateway)] = HostIndex(gateway.virtual_hosts)
         return index
 
     def route_index(self, vhost: VirtualHostView) -> RouteIndex:
@@ -90,10 +91,10 @@ class Sandbox:
         """The named gateway; else the only one; else the first (by name) whose virtual hosts claim the host."""
         if requested:
             return GatewayChoice(self.gateway(requested))
+        if self._only is not None:
+            return self._only
         if not self.gateways:
             raise SandboxError("the configuration has no VirtualGateway, so no request can be routed")
-        if len(self.gateways) == 1:
-            return GatewayChoice(self.gateways[0])
         host = normalise_host(authority)
         cached = self._choices.get(host)
         if cached is not None:
