@@ -4,7 +4,7 @@ resources a node would get."""
 from __future__ import annotations
 
 import argparse
-import json
+import ipaddress
 import signal
 import sys
 import threading
@@ -43,6 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     serve.add_argument("--gateway-port", action="append", default=[], metavar="NS/NAME=PORT",
                        help="listener port of one gateway, overriding discovery (repeatable)")
     serve.add_argument("--sidecar-port", type=int, metavar="PORT", help="sidecar listener port (default 15001)")
+    serve.add_argument("--listener-address", default="127.0.0.1", metavar="IP",
+                       help="address Envoy's listeners bind (default 127.0.0.1)")
     serve.add_argument("--watch", action="store_true", help="re-read the files when they change and push")
     serve.add_argument("--poll-interval", type=float, default=0.2, metavar="SECONDS",
                        help="how often --watch checks the files (default 0.2)")
@@ -69,6 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     dump.add_argument("--listener-port", type=int, metavar="PORT", help="as for serve")
     dump.add_argument("--gateway-port", action="append", default=[], metavar="NS/NAME=PORT", help="as for serve")
     dump.add_argument("--sidecar-port", type=int, metavar="PORT", help="as for serve")
+    dump.add_argument("--listener-address", default="127.0.0.1", metavar="IP", help="as for serve")
     dump.add_argument("--type", action="append", default=[], choices=("cds", "eds", "lds", "rds"),
                       help="only these resource types (repeatable)")
     add_output_arg(dump, ("json", "yaml"), "json")
@@ -97,8 +100,13 @@ def translate_options(args: argparse.Namespace) -> Any:
         port = getattr(args, what, None)
         if port is not None and not 0 < port < 65536:
             raise UsageError(f"--{what.replace('_', '-')} must be a port number (1-65535), got {port}")
-    return TranslateOptions(listener_port=args.listener_port or DEFAULT_LISTENER_PORT, listener_ports=ports,
-                            sidecar_port=args.sidecar_port or DEFAULT_SIDECAR_PORT)
+    address = getattr(args, "listener_address", "127.0.0.1")
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        raise UsageError(f"--listener-address must be an IP address, got {address!r}") from None
+    return TranslateOptions(listener_address=address, listener_port=args.listener_port or DEFAULT_LISTENER_PORT,
+                            listener_ports=ports, sidecar_port=args.sidecar_port or DEFAULT_SIDECAR_PORT)
 
 
 def parse_locality(text: str | None) -> tuple[str, str, str]:

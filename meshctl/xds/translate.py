@@ -188,17 +188,18 @@ class Translator:
                     return port
         return None
 
-    def gateway_ports(self, base_port: int | None = None) -> dict[str, int]:
-        """Listener port of every gateway: caller override, else `base_port` (node metadata) + i, else the
-        discovered ingress port, else the default port + i."""
+    def gateway_ports(self, base_port: int | None = None, gateways: list[GatewayView] | None = None) -> dict[str, int]:
+        """Listener port of each gateway (all, or the given ones): caller override, else `base_port` (a node's
+        metadata) + i over the given gateways, else the discovered ingress port, else the default port + i."""
         out: dict[str, int] = {}
-        for i, g in enumerate(self.view.gateways):
+        every = self.view.gateways
+        for i, g in enumerate(gateways if gateways is not None else every):
             if g.name in self.options.listener_ports:
                 out[g.name] = int(self.options.listener_ports[g.name])
             elif base_port is not None:
                 out[g.name] = base_port + i
             else:
-                out[g.name] = self.discovered_port(g.gateway) or (self.options.listener_port + i)
+                out[g.name] = self.discovered_port(g.gateway) or (self.options.listener_port + every.index(g))
         return out
 
     def gateway_locality(self, gateway: GatewayView) -> Locality | None:
@@ -314,7 +315,7 @@ class Translator:
             gateways = [g for g in self.view.gateways if not role.target or g.name == role.target]
             if role.target and not gateways:
                 notes.append(f"node {node.id}: no gateway {role.target} in the configuration")
-            ports = self.gateway_ports(metadata_port(node))
+            ports = self.gateway_ports(metadata_port(node), gateways)
             by_port: dict[int, list[GatewayView]] = {}
             for g in gateways:
                 by_port.setdefault(ports[g.name], []).append(g)

@@ -357,6 +357,9 @@ def test_listener_ports_per_gateway() -> None:
     assert t.gateway_ports(base_port=7000) == {"app/gw": 7000, "app/gw2": 7001}  # node metadata
     res = t.node_resources(NodeInfo("n", "gateway:app/gw2"))
     assert [l.name for l in res.listeners] == ["gateway_9001"]
+    # a node asking for a port (metadata) gets it for its first gateway, whichever that is
+    res = t.node_resources(NodeInfo("n", "gateway:app/gw2", metadata={"listener_port": 7000.0}))
+    assert [l.name for l in res.listeners] == ["gateway_7000"]
     assert [v.domains for v in res.routes[0].virtual_hosts] == [["two.test"]]
     t = Translator(snapshot, TranslateOptions(listener_ports={"app/gw": 1234}))
     assert t.gateway_ports() == {"app/gw": 1234, "app/gw2": 8081}
