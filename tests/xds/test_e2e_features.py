@@ -243,10 +243,11 @@ def test_gateway_route_features(features, upstreams) -> None:  # noqa: F811
     assert client.get("/m", host, method="GET")[0] == 404
 
 
-def test_sidecar_traffic_shift_and_locality_failover(features, upstreams) -> None:  # noqa: F811
+@pytest.mark.parametrize("delta", [False, True], ids=["sotw", "delta"])
+def test_sidecar_traffic_shift_and_locality_failover(features, upstreams, delta: bool) -> None:  # noqa: F811
     harness, _ = features
     sidecar_port = harness.service.options.sidecar_port
-    harness.envoy("client-1", "sidecar:app/client@c1", ("us-east-1", "us-east-1a", ""))
+    harness.envoy("client-1", "sidecar:app/client@c1", ("us-east-1", "us-east-1a", ""), delta=delta)
     client = harness.client(sidecar_port)
     host = "web.app.svc.cluster.local"
     client.until("/", lambda a: a[0] == 200, host=host)
