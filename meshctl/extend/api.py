@@ -90,13 +90,23 @@ class MeshctlAPI:
         return MeshIndex(self.snapshot)
 
     # -- the sandbox ------------------------------------------------------------------------------
-    def test(self, request: str, headers: dict[str, str] | None = None, gateway: str | None = None,
-             from_locality: str | None = None) -> dict[str, Any]:
-        """What Envoy would do with "[METHOD] URL": the same JSON object as `meshctl test-route -o json`."""
-        from ..sandbox import api as sandbox_api  # type: ignore[attr-defined]
+    @cached_property
+    def sandbox(self) -> Any:
+        """The request sandbox (meshctl.sandbox.Sandbox) over this configuration."""
+        from ..sandbox import Sandbox
 
-        return sandbox_api.test_request(self.snapshot, request, headers=headers or {}, gateway=gateway,
-                                        from_locality=from_locality, view=self.view, mesh=self.mesh)
+        return Sandbox(self.snapshot, self.view, self.mesh)
+
+    def test(self, request: str, headers: list[str] | None = None, gateway: str | None = None,
+             from_locality: str | None = None) -> dict[str, Any]:
+        """What Envoy would do with "[METHOD] URL" (headers as "name: value"): the same JSON object as
+        `meshctl test-route -o json`."""
+        from ..mesh.index import Locality
+        from ..sandbox import parse_request
+
+        req = parse_request(request.split(), list(headers or []))
+        result = self.sandbox.evaluate(req, gateway, Locality.parse(from_locality))
+        return result.to_dict()
 
     # -- other configurations (diff) -------------------------------------------------------------
     def load(self, paths: list[str], demo: bool = False) -> "MeshctlAPI":
