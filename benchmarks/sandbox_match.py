@@ -10,6 +10,7 @@ import argparse
 import gc
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -20,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from meshctl.devtools.synth import synthetic_config_text, synthetic_requests  # noqa: E402
-from meshctl.model.snapshot import snapshot_from_text  # noqa: E402
+from meshctl.model.snapshot import load_snapshot, snapshot_from_text  # noqa: E402
 from meshctl.routing.flatten import build_routing_view  # noqa: E402
 from meshctl.sandbox.casefile import load_case_file  # noqa: E402
 from meshctl.sandbox.engine import Sandbox  # noqa: E402
@@ -96,11 +97,10 @@ def main() -> int:
         report, t_run = timed("run cases (match + assertions + coverage)",
                               run_cases, sandbox, loaded.cases, str(json_path))
         print(f"  {len(report.outcomes)} cases, {report.passed} passed, coverage {report.coverage_percent:.0f}%; "
-              f"in-process total {t_load + t_run:.2f} s ({len(report.outcomes) / t_run:,.0f} cases/s matched)")
+              f"in-process parse + run {t_load + t_run:.2f} s cpu; run alone {len(report.outcomes) / t_run:,.0f} "
+              f"cases/s (match + assertions + coverage)")
         config_path = Path(tmp) / "config.yaml"
         config_path.write_text(text)
-        import resource
-
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "meshctl.cli.main", "test-route", str(config_path),
@@ -112,6 +112,23 @@ def main() -> int:
               f"{child_cpu:.2f} s cpu, exit {proc.returncode}")
         summary = [line for line in proc.stdout.splitlines() if "case(s):" in line or "coverage:" in line]
         print("  " + "\n  ".join(summary))
+        guide_step = REPO / "docs" / "examples" / "004-advanced-routing" / "07-route-specificity"
+        guide_cases = load_case_file(REPO / "tests" / "cases" / "004-07-route-specificity.yaml").cases
+
+        guide_sandbox = Sandbox(load_snapshot([guide_step]))
+        raw_guide = [case_from_result(guide_sandbox.evaluate(c.request)) for c in guide_cases]
+        guide_json = Path(tmp) / "guide-cases.json"
+        guide_json.write_text(json.dumps({"tests": [dict(raw_guide[i % len(raw_guide)], test_name=f"case {i}")
+                                                    for i in range(args.cases)]}))
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "meshctl.cli.main", "test-route", str(guide_step),
+                               "--file", str(guide_json)], cwd=REPO, capture_output=True, text=True, timeout=600)
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        child_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        print(f"  CLI end to end, {args.cases} cases against the 004 guide config: {wall:.2f} s wall, "
+              f"{child_cpu:.2f} s cpu, exit {proc.returncode}")
         yaml_cases = min(args.cases, 10_000)
         yaml_path = Path(tmp) / "cases.yaml"
         import yaml
