@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO / "tests" / "xds"))
 
 import yaml  # noqa: E402
 
-from fixtures_e2e import HttpClient  # noqa: E402
+from fixtures_e2e import HttpClient, apply_edit  # noqa: E402
 from meshctl.envoy.bootstrap import make_bootstrap  # noqa: E402
 from meshctl.envoy.ports import free_port  # noqa: E402
 from meshctl.envoy.process import EnvoyProcess  # noqa: E402
@@ -122,8 +122,7 @@ def bench_change_to_served(changes: int, poll: float) -> None:
                 began = time.perf_counter()
                 (work / "bench.yaml").write_text(bench_vhost(body))
                 if mode == "direct":  # an editor that saves and tells the workspace (TUI / apply)
-                    source.load()
-                    workspace.rebuild()
+                    apply_edit(workspace, source)
                 deadline = began + 10
                 while time.perf_counter() < deadline:
                     if client.get("/bench", host="bench.test") == (200, body):
@@ -208,8 +207,7 @@ def bench_big(routes: int) -> None:
         text = big_config(routes, "v1")
         began = time.perf_counter()
         config.write_text(text)
-        source.load()
-        workspace.rebuild()  # notifies the service, which starts a rebuild and push
+        apply_edit(workspace, source, 60)  # the new snapshot notifies the service, which rebuilds and pushes
         loaded = time.perf_counter()
         service.refresh_and_wait(60)  # a refresh queued after that one: returns once Envoy ACKed it
         acked = time.perf_counter()
@@ -247,8 +245,7 @@ def bench_big(routes: int) -> None:
         # one route changed inside the big configuration
         began = time.perf_counter()
         config.write_text(text.replace("v1 t0 r1\n", "v2 t0 r1\n", 1))
-        source.load()
-        workspace.rebuild()
+        apply_edit(workspace, source, 60)
         loaded = time.perf_counter()
         client.until("/team0/svc1/", lambda a: a[1] == "v2 t0 r1", timeout=10)
         done = time.perf_counter()
@@ -344,8 +341,7 @@ def bench_fanout(simulated: int, envoys: int, changes: int) -> None:
             time.sleep(0.05)
             began = time.perf_counter()
             (work / "bench.yaml").write_text(bench_vhost(body))
-            source.load()
-            workspace.rebuild()
+            apply_edit(workspace, source)
             for client in http:
                 client.until("/bench", lambda a: a == (200, body), host="bench.test", timeout=10)
             all_served.append((time.perf_counter() - began) * 1000)

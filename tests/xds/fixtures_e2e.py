@@ -236,8 +236,7 @@ class MeshHarness:
     def reload(self, timeout: float = 10.0) -> None:
         """Re-read the sources now (instead of waiting for the poller), push, and wait for every ACK."""
         for source in self.workspace.sources:
-            source.load()
-        self.workspace.rebuild()
+            apply_edit(self.workspace, source, timeout)
         self.service.refresh_and_wait(timeout)
 
     def stop(self) -> None:
@@ -249,6 +248,18 @@ class MeshHarness:
             process.stop()
         self.service.stop()
         self.workspace.stop()
+
+
+def apply_edit(workspace: Workspace, source: Source, timeout: float = 10.0) -> None:
+    """Re-read one source now, as an editor that saved a file would, and wait for the workspace's (one,
+    coalesced) rebuild. Calling workspace.rebuild() as well would build and translate everything twice."""
+    before = workspace.version
+    source.load()
+    deadline = time.monotonic() + timeout
+    while workspace.version == before:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the workspace did not rebuild")
+        time.sleep(0.0005)
 
 
 @pytest.fixture
