@@ -106,19 +106,17 @@ def _string_match(spec: dict[str, Any], value: str) -> bool:
 
 
 def header_matcher_holds(hm: dict[str, Any], headers: dict[str, str]) -> bool:
-    """Envoy's HeaderUtility::matchHeaders for one HeaderMatcher from a test file."""
+    """Envoy's header matching for one HeaderMatcher from a test file: a missing header fails every value match,
+    inverted or not (unless treat_missing_header_as_empty); present_match compares presence, then inverts."""
     value = headers.get(str(hm["name"]).lower())
     invert = bool(hm.get("invert_match"))
-    is_present_kind = "present_match" in hm
     if value is None and hm.get("treat_missing_header_as_empty"):
         value = ""
+    if "present_match" in hm:
+        return ((value is not None) == bool(hm["present_match"])) != invert
     if value is None:
-        if invert:
-            return not is_present_kind
-        return is_present_kind and not hm["present_match"]
-    if is_present_kind:
-        match = bool(hm["present_match"])
-    elif "exact_match" in hm:
+        return False
+    if "exact_match" in hm:
         match = value == hm["exact_match"]
     elif "prefix_match" in hm:
         match = value.startswith(hm["prefix_match"])
