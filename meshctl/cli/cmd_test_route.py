@@ -197,4 +197,19 @@ def _run_repl(args: argparse.Namespace, locality: Any) -> int:
         state.sandbox.gateway(args.gateway)
     if args.output == "json":
         state.output = "json"
+    _install_plugin_commands(bool(getattr(args, "read_only", False)))
     return run_repl(state, history_file=history_path())
+
+
+def _install_plugin_commands(read_only: bool) -> None:
+    """Plugins' commands become `:NAME ARGS` in the REPL (when the plugin system is part of this build)."""
+    try:
+        from ..extend.repl import install_plugin_commands
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("meshctl.extend"):
+            return
+        raise
+    try:
+        install_plugin_commands(read_only=read_only)
+    except Exception as exc:  # a broken plugin must not keep the operator out of the sandbox
+        print(f"meshctl: warning: plugin commands not loaded: {exc}", file=sys.stderr)

@@ -204,7 +204,7 @@ def _help(state: ReplState, args: str) -> str:
     lines = ["type a request:  [METHOD] URL [-H 'name: value']...   e.g. GET http://www.example.com/reviews/v1/1",
              "or just a path:  /reviews/v1/1  (uses the last host)", "", "commands:"]
     for c in repl_commands():
-        usage = f":{c.name}" + (f" {c.usage}" if c.usage else "")
+        usage = c.usage if c.usage.startswith(f":{c.name}") else f":{c.name}" + (f" {c.usage}" if c.usage else "")
         lines.append(f"  {usage:<28} {c.help}")
     lines.append("Tab completes methods, hosts, paths and header names; ↑ recalls history.")
     return "\n".join(lines)

@@ -148,10 +148,11 @@ def test_plugins_register_commands(state: ReplState) -> None:
 
     register_repl_command("count", "count routes", count_routes, usage="[NOTE]", complete=lambda s, p: ["all"])
     register_repl_command("broken", "always fails", broken)
-    register_repl_command("refuse", "refuses", refuse)
+    register_repl_command("refuse", "refuses", refuse, usage=":refuse WHAT")  # usage may repeat the name
     try:
         assert say(state, ":count now") == "6 routes (now)" and calls == ["now"]
-        assert ":count [NOTE]" in say(state, ":help")
+        help_text = say(state, ":help")
+        assert ":count [NOTE]" in help_text and ":refuse WHAT" in help_text and ":refuse :refuse" not in help_text
         assert [s.text for s in complete(":count ", state.vocabulary())] == ["all"]
         reply = handle_line(state, ":broken")
         assert reply.error and "RuntimeError: plugin bug" in reply.text
