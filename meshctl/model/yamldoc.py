@@ -6,7 +6,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import yaml
 
@@ -56,13 +56,21 @@ def _is_content(line: str) -> bool:
 class SourceText:
     """The text of one file; composes it into position-carrying nodes on first demand."""
 
-    def __init__(self, name: str, text: str) -> None:
+    def __init__(self, name: str, text: str | None = None, render: Callable[[], str] | None = None) -> None:
+        """`text`, or `render` to produce it on first use (live objects are dumped only when located)."""
         self.name = name
-        self.text = text
+        self._text = text
+        self._render = render
         self._nodes: list[yaml.Node | None] | None = None
         self._chunks: list[tuple[int, int]] | None = None
         self._lines: list[str] | None = None
         self._doc_nodes: dict[int, tuple[yaml.Node | None, int]] = {}
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = self._render() if self._render is not None else ""
+        return self._text
 
     def document_node(self, index: int) -> tuple[yaml.Node | None, int]:
         """The composed node of one document and the line offset to add to its marks.

@@ -37,17 +37,8 @@ class _Gone(Exception):
 class KubeObjectText(SourceText):
     """The YAML text of a live object, rendered only when something asks for a position in it."""
 
-    def __init__(self, name: str, data: JSON) -> None:  # no super().__init__: `text` is computed lazily
-        self.name = name
-        self._data = data
-        self._text: str | None = None
-        self._nodes = None
-
-    @property  # type: ignore[override]
-    def text(self) -> str:
-        if self._text is None:
-            self._text = yaml.dump(self._data, Dumper=yaml.CSafeDumper, sort_keys=False)
-        return self._text
+    def __init__(self, name: str, data: JSON) -> None:
+        super().__init__(name, render=lambda: yaml.dump(data, Dumper=yaml.CSafeDumper, sort_keys=False))
 
 
 @dataclass
