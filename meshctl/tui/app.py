@@ -6,6 +6,7 @@ worker thread, and panes render it. Files, network and the xDS server are only t
 
 from __future__ import annotations
 
+import gc
 import threading
 from pathlib import Path
 from typing import Any
@@ -158,6 +159,11 @@ class MeshctlApp(App[None]):
     def _apply_model(self, model: ConsoleModel) -> None:
         if self.model is not None and model.version < self.model.version:
             return  # an older build finished late
+        # A 10k-route model is millions of long-lived objects: a full cyclic-GC pass over them stalls the UI
+        # for ~0.5 s every few seconds while typing. So they are frozen out of the collector between reloads;
+        # on each reload the frozen set is released and collected once (UI garbage with cycles, e.g. old tree
+        # nodes), then everything alive is frozen again.
+        gc.unfreeze()
         first = self.model is None
         self.model = model
         routes = self.main_query(RoutesPane)
@@ -172,6 +178,8 @@ class MeshctlApp(App[None]):
         if self.last_explanation is not None:
             self._rematch()
         self.model_updates += 1
+        gc.collect()
+        gc.freeze()
 
     def reload_sources_blocking(self) -> None:
         """Re-read changed files now (instead of waiting for the watcher) and rebuild; call from a worker."""

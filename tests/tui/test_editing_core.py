@@ -97,3 +97,17 @@ def test_atomic_write_backup_and_undo(tmp_path: Path) -> None:
     assert not (tmp_path / "b.yaml").exists()
     with pytest.raises(WriteError, match="cannot write"):
         atomic_write(tmp_path / "missing-dir" / "c.yaml", "x\n")
+
+
+def test_incremental_filter_matches_full_scan(config_dir: Path) -> None:
+    from meshctl.tui.state import RouteFilter, build_model, filter_entries, is_narrower, parse_query
+
+    snapshot = load_snapshot([config_dir])
+    model = build_model(snapshot, 1)
+    f = RouteFilter()
+    typed = ["r", "re", "rev", "revi", "reviews/v", "reviews/v1", "reviews/v", "path:", "path:/", "path:/rev",
+             "path:/rev name:v", "path:/rev name:v2", "dest:", "dest:rat", ""]
+    for q in typed:  # narrowing and widening, with and without fields
+        assert [e.route.id for e in f.run(model, None, q)] == [e.route.id for e in filter_entries(model.entries, q)]
+    assert is_narrower(parse_query("re"), parse_query("rev x"))
+    assert not is_narrower(parse_query("path:"), parse_query("path:/"))

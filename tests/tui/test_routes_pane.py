@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from meshctl.tui.widgets.route_tree import RouteData, RouteTree, VhostData
+from meshctl.tui.widgets.route_tree import PAGE, RouteData, RouteTree, VhostData
 
 from .conftest import SIZE, loaded, wait_until
 
@@ -162,7 +162,7 @@ spec:
         tree = app.main_query(RouteTree)
         assert tree.gateway == "other/big-gw"
         vh = tree.root.children[0]
-        assert len(vh.children) == 201 and "250 more" in str(vh.children[-1].label)  # one page + "more"
+        assert len(vh.children) == PAGE + 1 and f"{450 - PAGE} more" in str(vh.children[-1].label)  # a page + "more"
         assert app.reveal_route("other/big-gw", "other/big-vh", "VirtualHost/other/big-vh#r440")
         await pilot.pause(0.1)
         assert tree.cursor_node is not None and tree.cursor_node.data.route_id.endswith("#r440")

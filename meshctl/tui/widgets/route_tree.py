@@ -11,10 +11,10 @@ from textual.widgets.tree import TreeNode as UINode
 
 from ...routing.actions import describe_action
 from ...routing.types import FlattenedRoute, TableNode, TreeNode, VirtualHostView
-from ..state import ConsoleModel, RouteEntry, filter_entries
+from ..state import ConsoleModel, RouteEntry, RouteFilter
 from ..themes import SemanticColors
 
-PAGE = 200  # children added per expansion / per "more" click: keeps any single UI step small
+PAGE = 100  # children added per expansion / per "more" click: keeps any single UI step small
 
 
 @dataclass
@@ -80,6 +80,8 @@ class RouteTree(Tree[NodeData]):
         self.shown_matches = 0  # routes matching the filter (all pages)
         self.guide_depth = 3
         self.pending_cursor: UINode[NodeData] | None = None
+        self._matches: dict[str, list[RouteEntry]] = {}
+        self.filter = RouteFilter()
 
     # -- building ----------------------------------------------------------------------------------
     def show(self, model: ConsoleModel | None, gateway: str | None, query: str | None = None,
@@ -103,9 +105,10 @@ class RouteTree(Tree[NodeData]):
         self.root.data = None
         matches: dict[str, list[RouteEntry]] = {}
         if self.query.strip():
-            for e in filter_entries(model.entries, self.query, g.name) if model else []:
+            for e in self.filter.run(model, g.name, self.query) if model else []:
                 matches.setdefault(e.vhost, []).append(e)
             self.shown_matches = sum(len(v) for v in matches.values())
+        self._matches = matches  # filtered children per virtual host, computed once per keystroke
         first = True
         for vh in g.virtual_hosts:
             if self.query.strip() and vh.name not in matches:
@@ -130,8 +133,7 @@ class RouteTree(Tree[NodeData]):
             if vh is None:
                 return []
             if self.query.strip():
-                return [e.route for e in filter_entries(model.entries, self.query, data.gateway)
-                        if e.vhost == data.vhost]
+                return [e.route for e in self._matches.get(data.vhost, [])]
             return list(vh.routes) if self.mode == "envoy" else list(vh.tree)
         if isinstance(data, DelegateData):
             return list(data.node.tables)
