@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from urllib.parse import unquote
 
 from ..model.regex import compile_re2
 from .matchers import EffectiveMatcher
@@ -27,7 +26,7 @@ class Request:
 
     @cached_property
     def query(self) -> dict[str, str]:
-        """Query parameters percent-decoded, first value wins (as Envoy's query parameter matcher reads them)."""
+        """Query parameters as written (Envoy matches them undecoded: q=x%20y has value 'x%20y'), first one wins."""
         out: dict[str, str] = {}
         if "?" not in self.path:
             return out
@@ -36,9 +35,8 @@ class Request:
             if not part:
                 continue
             name, _, value = part.partition("=")
-            name = unquote(name)
             if name not in out:
-                out[name] = unquote(value)
+                out[name] = value
         return out
 
     def header(self, name: str) -> str | None:
@@ -92,9 +90,7 @@ def first_failure(m: EffectiveMatcher, req: Request) -> str | None:
             if present == h.invert:
                 return f"header {h.name} must be {'absent' if h.invert else 'present'}"
             continue
-        if have is None:
-            if h.invert:
-                continue  # Envoy: an inverted value match holds when the header is missing
+        if have is None:  # Envoy: a value match fails on a missing header, inverted or not
             return f"{h.describe()} required, header missing"
         if h.regex:
             try:
