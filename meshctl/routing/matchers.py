@@ -198,4 +198,5 @@ def _headers_contradict(a: HeaderCondition, b: HeaderCondition) -> bool:
         if not neg.value:  # header must be absent
             return True
         return bool(pos.value and not pos.regex and not neg.regex and pos.value == neg.value)
-    return False
+    # both inverted: "absent" and "not this value" (which, in Envoy, needs the header present)
+    return bool(a.value) != bool(b.value)

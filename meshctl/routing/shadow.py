@@ -79,15 +79,15 @@ def _header_implies(hb: HeaderCondition, ha: HeaderCondition) -> bool:
     b_absent = hb.invert and not hb.value
     b_exact = not hb.invert and hb.value and not hb.regex
     if not ha.invert:
-        if not ha.value:
-            return not hb.invert
+        if not ha.value:  # presence: implied by every condition but "absent" (a value match needs the header)
+            return not (hb.invert and not hb.value)
         if b_exact:
             return compile_re2(ha.value).fullmatch(hb.value) is not None if ha.regex else hb.value == ha.value
         return False
     if not ha.value:
         return b_absent
     if b_absent:
-        return True  # an inverted value match holds when the header is missing
+        return False  # Envoy fails an inverted value match on a missing header
     if b_exact:
         if ha.regex:
             return compile_re2(ha.value).fullmatch(hb.value) is None
@@ -186,6 +186,18 @@ def _pick_in(items: list[tuple[object, object]]) -> str:
     raise ValueError("unsupported character class")
 
 
+def _value_avoiding(h: HeaderCondition) -> str | None:
+    """A header value an inverted condition accepts (one that is not its value / does not match its regex)."""
+    for candidate in ("0", "1", "x", "meshctl-other"):
+        try:
+            hit = compile_re2(h.value).fullmatch(candidate) is not None if h.regex else candidate == h.value
+        except ValueError:
+            return None
+        if not hit:
+            return candidate
+    return None
+
+
 def witness_for(m: EffectiveMatcher, authority: str = "") -> Request | None:
     """A request `m` takes, built from its own conditions and checked with the evaluator."""
     if m.path_kind in ("exact", "prefix"):
@@ -200,7 +212,12 @@ def witness_for(m: EffectiveMatcher, authority: str = "") -> Request | None:
     headers: dict[str, str] = {}
     for h in m.headers:
         if h.invert:
-            continue  # leaving the header out satisfies every inverted condition
+            if h.value:  # "not this value": Envoy wants the header present with another value
+                other = _value_avoiding(h)
+                if other is None:
+                    return None
+                headers[h.name] = other
+            continue  # "absent": leave it out
         if not h.value:
             headers[h.name] = "1"
         elif h.regex:
@@ -237,6 +254,11 @@ def _with_conditions_of(req: Request, a: EffectiveMatcher) -> Request | None:
         method = a.method
     for h in a.headers:
         if h.invert:
+            if h.value and h.name not in headers:
+                other = _value_avoiding(h)
+                if other is None:
+                    return None
+                headers[h.name] = other
             continue
         if h.name not in headers:
             value = "1" if not h.value else (example_for_regex(h.value) if h.regex else h.value)
