@@ -33,7 +33,7 @@ from .env_config import (
     write_config,
     write_resilience,
 )
-from .env_envoy import EnvoySpec, RunningEnvoy, launch_envoy
+from .env_envoy import EnvoySpec, launch_envoy
 from .supervisor import ProcessStatus, Supervisor, SupervisorError
 
 INFO_FILE = "demo.json"

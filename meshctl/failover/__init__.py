@@ -1,0 +1,1 @@
+"""Locality failover: targets, triggers (demo apps or EDS health), observation of Envoy, drills."""

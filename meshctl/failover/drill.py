@@ -332,8 +332,8 @@ def run_drill(controller: Any, target: str, mode: str, load: LoadSpec, trigger_a
         notes.append("restored after the load ended")
     report = analyze(records, trigger_at, restore_at, load.rps)
     if report["late_requests"]:
-        notes.append(f"{report['late_requests']} requests left more than {LATE_AFTER_S * 1000:.0f} ms after their "
-                     f"due time (all {load.pool_size} workers were waiting on slow answers)")
+        notes.append(f"{report['late_requests']} request(s) left more than {LATE_AFTER_S * 1000:.0f} ms after their "
+                     f"due time ({load.pool_size} client threads busy, or the machine overloaded)")
     return DrillResult(target, mode, load, trigger_at, restore_at, report, notes)
 
 

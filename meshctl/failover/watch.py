@@ -234,8 +234,31 @@ def render_text(sample: WatchSample) -> str:
         if share:
             text = " · ".join(f"{loc} {frac * 100:.0f}%" for loc, frac in share.items())
             lines.append(f"    served: {text}  ({total} requests since last sample)")
+        elif total:
+            lines.append(f"    served: none of {total} requests since last sample succeeded")
         else:
             lines.append("    served: no requests since last sample")
     if not sample.clusters and not sample.errors:
         lines.append("  (no cluster with more than one priority or locality; use --all or --cluster)")
     return "\n".join(lines)
+
+
+def wait_settled(admins: Mapping[str, str], timeout: float, poll_s: float = 0.25) -> list[str]:
+    """Wait until no host of a failover cluster is outlier-ejected or EDS-unhealthy (at most `timeout` seconds).
+
+    Returns what still is (empty when settled), e.g. "envoy-productpage outbound|9080||reviews.global
+    127.0.0.1:4001 outlier-ejected".
+    """
+    watcher = Watcher(admins)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            sample = watcher.sample()
+            unsettled = [f"{c.envoy} {c.name} {h.address} {','.join(h.flags)}"
+                         for c in sample.clusters for h in c.hosts if h.flags]
+            unsettled += [f"{envoy}: {error}" for envoy, error in sample.errors.items()]
+            if not unsettled or time.monotonic() >= deadline:
+                return unsettled
+            time.sleep(poll_s)
+    finally:
+        watcher.close()

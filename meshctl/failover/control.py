@@ -1,0 +1,58 @@
+"""The failover control the TUI's Failover tab calls: trigger / restore against the running demo.
+
+The tab names a VirtualDestination ("namespace/name"); failing it means failing the endpoints the demo's
+client (productpage's sidecar, us-east-1/us-east-1a) prefers — its priority 0 — so traffic must fail over.
+Targets in `meshctl failover` syntax (cluster:, locality:, service:) are accepted too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..mesh.index import Locality
+from ..model.resources import VirtualDestination
+from .targets import TargetEndpoint, all_endpoints
+from .trigger import MODES, FailoverController, FailoverError
+
+
+class ConsoleFailoverControl:
+    """Finds the running demo at each call, so the console may start before (or without) the demo."""
+
+    modes = MODES
+
+    def __init__(self, state_dir: str | Path | None = None) -> None:
+        self.state_dir = state_dir
+
+    def controller(self) -> FailoverController:
+        return FailoverController.for_demo(self.state_dir)
+
+    def _endpoints(self, controller: FailoverController, target: str) -> list[TargetEndpoint]:
+        if ":" in target:
+            return controller.resolve(target)
+        from ..demo.environment import CLIENT_LOCALITY
+
+        namespace, _, name = target.partition("/")
+        vd = controller.index.snapshot.get("VirtualDestination", namespace, name)
+        if not isinstance(vd, VirtualDestination):
+            raise FailoverError(f"no VirtualDestination {target} in the running demo")
+        backend = controller.index.backend_for_virtual_destination(vd)
+        priorities = backend.priorities(Locality(*CLIENT_LOCALITY))
+        if not priorities:
+            raise FailoverError(f"VirtualDestination {target} has no endpoints")
+        preferred = {(e.address, e.port) for e in priorities[0]}
+        return [e for e in all_endpoints(controller.index) if (e.ref.address, e.ref.port) in preferred]
+
+    def trigger(self, target: str, mode: str) -> str:
+        controller = self.controller()
+        if mode not in MODES:
+            raise FailoverError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        return controller.trigger_endpoints(target, self._endpoints(controller, target), mode).message()
+
+    def restore(self, target: str) -> str:
+        controller = self.controller()
+        return controller.restore_endpoints(target, self._endpoints(controller, target)).message()
+
+
+def console_control(state_dir: str | Path | None = None) -> ConsoleFailoverControl:
+    """What meshctl.tui.integrations.default_failover_control() looks for."""
+    return ConsoleFailoverControl(state_dir)
