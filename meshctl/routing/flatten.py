@@ -134,7 +134,8 @@ class RouteEngine:
         tree: list[TreeNode] = []
         self._check_route_names(owner, spec.routes, spec_path + ("routes",))
         for i, route in enumerate(spec.routes):
-            link = ChainLink(owner, i, route.name, spec_path + ("routes", i), None)
+            rpath = spec_path + ("routes", i)
+            link = ChainLink(owner, i, route.name, rpath, None, self._id_part(owner, i, route.name, rpath))
             node, produced = self._expand(route, (link,), [ROOT], True, inherited, {}, None, ())
             for r in produced:
                 if r.sort_method is None:
@@ -192,15 +193,13 @@ class RouteEngine:
             else:
                 seen[r.name] = i
 
-    def _link_id(self, link: ChainLink) -> str:
-        """The link's ref, plus "@index" when its name alone could be mistaken for another route of its list."""
-        name = link.route_name
-        if not name:
-            return link.ref  # "#index"
-        if name.isdigit() or "@" in name or name in self._ambiguous_names.get((link.resource.key,
-                                                                                 link.route_path[:-1]), ()):
-            return f"{link.ref}@{link.route_index}"
-        return link.ref
+    def _id_part(self, resource: Resource, index: int, name: str, route_path: tuple[Any, ...]) -> str:
+        """A link in route ids: "Kind/ns/name#route", plus "@index" when the name could mean another route."""
+        ref = f"{resource.ref}#{name or index}"
+        if name and (name.isdigit() or "@" in name
+                     or name in self._ambiguous_names.get((resource.key, route_path[:-1]), ())):
+            return f"{ref}@{index}"
+        return ref
 
     # -- one route (recursive through delegation) ------------------------------------------------
     def _expand(
@@ -269,7 +268,7 @@ class RouteEngine:
                 return node, produced
 
         leaf = FlattenedRoute(
-            id=" > ".join(self._link_id(l) for l in chain),
+            id=" > ".join([l.id_part for l in chain]),
             name=route.name,
             chain=chain,
             matchers=tuple(matchers),
@@ -326,7 +325,9 @@ class RouteEngine:
             self._check_route_names(table, table.spec.routes, ("spec", "routes"))
             node.tables.append(table_node)
             for j, child in enumerate(table.spec.routes):
-                child_link = ChainLink(table, j, child.name, ("spec", "routes", j), table.spec.weight)
+                cpath = ("spec", "routes", j)
+                child_link = ChainLink(table, j, child.name, cpath, table.spec.weight,
+                                       self._id_part(table, j, child.name, cpath))
                 child_node, child_routes = self._expand(
                     child, chain + (child_link,), matchers, False, options, labels, effective_sort,
                     visiting + (owner.key,),

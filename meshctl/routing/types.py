@@ -22,6 +22,7 @@ class ChainLink:
     route_name: str
     route_path: tuple[Any, ...]  # field path of the route inside the resource, e.g. ('spec', 'routes', 2)
     weight: int | None = None  # RouteTable weight (None for the VirtualHost / gateway)
+    id_part: str = field(default="", compare=False)  # this link in route ids (ref, made unique); set by the engine
 
     @property
     def owner(self) -> str:
