@@ -63,17 +63,27 @@ def build_app(args: argparse.Namespace) -> tuple[Any, list[Any]]:
         raise UsageError(f"unknown theme {args.theme!r} (known: {', '.join(sorted({*themes, *BUILTIN_THEMES}))})")
 
     sources: list[Any] = []
+    demo = None
     if args.demo:
-        sources.append(DemoSource())
+        try:
+            from ..tui.demo_env import ConsoleDemo
+            demo = ConsoleDemo()
+            sources.append(demo.source)
+        except ImportError:  # a build without the demo environment: the packaged files only
+            sources.append(DemoSource())
     if paths:
         sources.append(FileSource(paths))
     workspace = Workspace(sources)
     teardown: list[Any] = []
     xds = None
     note = "no xDS server"
+    startup = None
     if args.xds:
         xds = RemoteXdsLink(args.xds)
         note = f"xDS {args.xds} (remote)"
+    elif demo is not None:
+        startup = lambda: demo.start(workspace)  # noqa: E731 (runs in the app's loading worker)
+        teardown.append(demo)
     elif args.demo:
         xds, note = start_local_xds(workspace)
         if xds is not None:
@@ -81,8 +91,8 @@ def build_app(args: argparse.Namespace) -> tuple[Any, list[Any]]:
     requests_file = Path(args.requests_file) if args.requests_file else None
     app = MeshctlApp(workspace, read_only=bool(getattr(args, "read_only", False)), theme=args.theme, xds=xds,
                      xds_note=note, failover=default_failover_control(), request_store=RequestStore(requests_file),
-                     tests_file=Path(args.tests_file),
-                     theme_dirs=[Path(d) for d in args.theme_dir])
+                     tests_file=Path(args.tests_file), theme_dirs=[Path(d) for d in args.theme_dir],
+                     startup=startup, startup_note="starting the demo environment (apps, xDS server, Envoys)…")
     return app, [t for t in teardown if t is not None]
 
 
@@ -99,4 +109,5 @@ def run(args: argparse.Namespace) -> int:
                     stop()
                 except Exception:  # tearing down the demo must not hide the app's own exit
                     pass
-    return EXIT_OK
+    # Textual sets a non-zero return code when the app stopped on an unhandled error
+    return int(app.return_code or EXIT_OK)

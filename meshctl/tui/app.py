@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -25,7 +25,7 @@ from ..sources.workspace import Workspace
 from .actions import bindings, validate_keymap
 from .commands import PROVIDERS
 from .editing import AppliedEdit
-from .integrations import FailoverControl, XdsLink
+from .integrations import Attachments, FailoverControl, XdsLink
 from .sandbox_adapter import (RequestError, RequestStore, SandboxRequest, append_test_case, explain, make_engine,
                               parse_command, test_case)
 from .screens.detail import RouteDetailScreen, node_span
@@ -74,7 +74,8 @@ class MeshctlApp(App[None]):
                  keymap: dict[str, str] | None = None, xds: XdsLink | None = None, xds_note: str = "",
                  failover: FailoverControl | None = None, envoy_admins: list[Any] | None = None,
                  request_store: RequestStore | None = None, tests_file: Path | None = None,
-                 theme_dirs: list[Path] | None = None, watch: bool = True) -> None:
+                 theme_dirs: list[Path] | None = None, watch: bool = True,
+                 startup: Callable[[], Attachments] | None = None, startup_note: str = "") -> None:
         super().__init__()
         self.workspace = workspace
         self.read_only = read_only
@@ -96,6 +97,8 @@ class MeshctlApp(App[None]):
         self._keymap = validate_keymap(keymap or {})
         self._unsubscribe: Any = None
         self._main_thread = threading.get_ident()
+        self.startup = startup  # runs in the loading worker before the first load (e.g. the demo environment)
+        self.startup_note = startup_note
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def get_theme_variable_defaults(self) -> dict[str, str]:
@@ -127,12 +130,30 @@ class MeshctlApp(App[None]):
 
     @work(thread=True, exclusive=True, group="load")
     def _load(self) -> None:
+        if self.startup is not None:
+            self.call_from_thread(self.header.update_state, busy=self.startup_note or "starting…")
+            try:
+                attached = self.startup()
+            except Exception as exc:  # keep the console usable: files still load, say what failed
+                attached = Attachments(xds_note=f"startup failed: {exc}")
+            self.call_from_thread(self._attach, attached)
         if self.workspace.version == 0:
             self.workspace.load()
         self._unsubscribe = self.workspace.subscribe(self._workspace_changed)
         if self.watch_files:
             self.workspace.start()
         self._compute_model()
+
+    def _attach(self, attached: Attachments) -> None:
+        self.xds = attached.xds or self.xds
+        self.xds_note = attached.xds_note or self.xds_note
+        if attached.failover is not None:
+            self.failover = attached.failover
+        if attached.envoy_admins:
+            self.envoy_admins = list(attached.envoy_admins)
+            self.main_query(FailoverPane).attach_envoys(self.envoy_admins)
+        self.main_query(FailoverPane).sync_controls()
+        self.header.update_state(xds_note=self.xds_note)
 
     def _workspace_changed(self, _ws: Workspace) -> None:
         """Called by the workspace from its own threads (watchers, timers) or from a worker."""

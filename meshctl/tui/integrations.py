@@ -10,7 +10,7 @@ import importlib
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from typing import TYPE_CHECKING
 
@@ -29,25 +29,34 @@ class PushResult:
     nacks: list[str] = field(default_factory=list)  # "node type: reason"
 
 
+Mark = dict[tuple[str, str], tuple[str | None, str | None]]  # (node, type) → (sent version, NACKed version)
+
+
 class XdsLink(Protocol):
     address: str
     can_push: bool
 
     def status(self) -> list[ClientStatus]: ...
 
-    def push(self, timeout: float = 10.0) -> PushResult: ...
+    def mark(self) -> Mark: ...  # taken before a change is written, so push() can tell its ACK/NACK apart
+
+    def push(self, timeout: float = 10.0, since: Mark | None = None) -> PushResult: ...
+
+
+def _mark(clients: list[ClientStatus]) -> Mark:
+    return {(c.node_id, t): (s.sent_version, s.nacked_version) for c in clients for t, s in c.per_type.items()}
 
 
 def _settled(clients: list[ClientStatus]) -> bool:
     return all(t.state in ("SYNCED", "NACKED", "NOT SENT") for c in clients for t in c.per_type.values())
 
 
-def _nacks(clients: list[ClientStatus], before: dict[tuple[str, str], str | None]) -> list[str]:
-    """NACKs of versions sent by this push (a NACK left over from earlier pushes does not count)."""
+def _nacks(clients: list[ClientStatus], before: Mark) -> list[str]:
+    """NACKs of versions sent since `before` (a NACK left over from earlier pushes does not count)."""
     out = []
     for c in clients:
         for type_url, t in c.per_type.items():
-            if t.state == "NACKED" and t.nacked_version != before.get((c.node_id, type_url)):
+            if t.state == "NACKED" and t.nacked_version != before.get((c.node_id, type_url), (None, None))[1]:
                 out.append(f"{c.node_id} {type_url.rsplit('.', 1)[-1]}: {t.nack_reason or 'rejected'}")
     return out
 
@@ -67,8 +76,11 @@ class LocalXdsLink:
     def status(self) -> list[ClientStatus]:
         return list(self.server.status())
 
-    def push(self, timeout: float = 10.0) -> PushResult:
-        before = {(c.node_id, t): s.nacked_version for c in self.status() for t, s in c.per_type.items()}
+    def mark(self) -> Mark:
+        return _mark(self.status())
+
+    def push(self, timeout: float = 10.0, since: Mark | None = None) -> PushResult:
+        before = since if since is not None else self.mark()
         started = time.monotonic()
         result = self.server.refresh().result(timeout)
         errors = getattr(result, "errors", None)
@@ -93,21 +105,48 @@ class LocalXdsLink:
 
 
 class RemoteXdsLink:
-    """A control plane elsewhere (`--xds ADDR`): status over CSDS; it serves its own sources, so no push."""
+    """A control plane in another process (`--xds ADDR`, the demo's server): status over CSDS.
 
-    can_push = False
+    It watches its own files, so "push" cannot make it send anything; with `follows_files` (it serves the
+    files this console edits, as the demo's server does) push() waits until its clients acknowledged or
+    rejected the new versions, so the editor can still report ACK or NACK.
+    """
 
-    def __init__(self, address: str, timeout: float = 3.0) -> None:
+    def __init__(self, address: str, timeout: float = 3.0, follows_files: bool = False,
+                 poll_interval: float = 0.1, quiet_seconds: float = 3.0) -> None:
         self.address = address
         self.timeout = timeout
+        self.can_push = follows_files
+        self.poll_interval = poll_interval
+        self.quiet_seconds = quiet_seconds  # no version change in this long: the edit did not change Envoy config
 
     def status(self) -> list[ClientStatus]:
         from ..xds.status import fetch_status
 
         return fetch_status(self.address, timeout=self.timeout)
 
-    def push(self, timeout: float = 10.0) -> PushResult:
-        return PushResult(False, f"{self.address} serves its own configuration; meshctl cannot push to it")
+    def mark(self) -> Mark:
+        return _mark(self.status())
+
+    def push(self, timeout: float = 10.0, since: Mark | None = None) -> PushResult:
+        if not self.can_push:
+            return PushResult(False, f"{self.address} serves its own configuration; meshctl cannot push to it")
+        started = time.monotonic()
+        before = since if since is not None else self.mark()
+        clients: list[ClientStatus] = []
+        while time.monotonic() - started < timeout:
+            clients = self.status()
+            moved = _mark(clients) != before
+            if _settled(clients) and (moved or time.monotonic() - started > self.quiet_seconds):
+                latency = (time.monotonic() - started) * 1000
+                nacks = _nacks(clients, before)
+                if nacks:
+                    return PushResult(False, "NACKed: " + "; ".join(nacks), clients, latency, nacks)
+                if not moved:
+                    return PushResult(True, "no change for Envoy", clients, latency)
+                return PushResult(True, f"{len(clients)} client(s) acknowledged", clients, latency)
+            time.sleep(self.poll_interval)
+        return PushResult(False, "clients did not settle in time", clients, (time.monotonic() - started) * 1000)
 
 
 def start_local_xds(workspace: Any, listen: str = "127.0.0.1:0") -> tuple[XdsLink | None, str]:
@@ -195,27 +234,36 @@ def parse_clusters(data: dict[str, Any]) -> list[HostHealth]:
 
 
 class TrafficHistory:
-    """Requests per locality per sample over the last minute (for sparklines), from rq_total deltas."""
+    """Requests per (Envoy cluster, locality) per sample over the last minute, from rq_total deltas."""
 
     def __init__(self, window_seconds: float = 60.0, interval: float = 1.0) -> None:
-        self.samples: dict[str, deque[float]] = {}
+        self.samples: dict[tuple[str, str], deque[float]] = {}
         self.size = max(2, int(window_seconds / interval))
         self._last: dict[tuple[str, str], int] = {}
 
     def add(self, hosts: list[HostHealth]) -> None:
-        per_locality: dict[str, float] = {}
+        per_key: dict[tuple[str, str], float] = {}
         for h in hosts:
-            key = (h.cluster, h.address)
-            prev = self._last.get(key)
-            self._last[key] = h.rq_total
+            host_key = (h.cluster, h.address)
+            prev = self._last.get(host_key)
+            self._last[host_key] = h.rq_total
             delta = 0 if prev is None else max(0, h.rq_total - prev)
-            per_locality[h.locality] = per_locality.get(h.locality, 0) + delta
-        for loc in set(per_locality) | set(self.samples):
-            series = self.samples.setdefault(loc, deque([0.0] * self.size, maxlen=self.size))
-            series.append(per_locality.get(loc, 0.0))
+            key = (h.cluster, h.locality)
+            per_key[key] = per_key.get(key, 0) + delta
+        for key in set(per_key) | set(self.samples):
+            series = self.samples.setdefault(key, deque([0.0] * self.size, maxlen=self.size))
+            series.append(per_key.get(key, 0.0))
 
-    def shares(self) -> dict[str, float]:
-        totals = {loc: sum(s) for loc, s in self.samples.items()}
+    def localities(self, cluster: str | None = None) -> list[str]:
+        return sorted({loc for c, loc in self.samples if cluster is None or c == cluster})
+
+    def series(self, locality: str, cluster: str | None = None) -> list[float]:
+        rows = [s for (c, loc), s in self.samples.items() if loc == locality and (cluster is None or c == cluster)]
+        return [sum(values) for values in zip(*rows)] if rows else []
+
+    def shares(self, cluster: str | None = None) -> dict[str, float]:
+        """Share of requests per locality over the window (of one Envoy cluster, or of all)."""
+        totals = {loc: sum(self.series(loc, cluster)) for loc in self.localities(cluster)}
         grand = sum(totals.values())
         return {loc: (t / grand if grand else 0.0) for loc, t in totals.items()}
 
@@ -239,4 +287,11 @@ class EnvoyObserver:
         return hosts, errors
 
 
-Clock = Callable[[], float]
+@dataclass
+class Attachments:
+    """What a startup step (e.g. bringing up the demo environment) gives the console once it is running."""
+
+    xds: XdsLink | None = None
+    xds_note: str = ""
+    envoy_admins: list[Any] = field(default_factory=list)
+    failover: FailoverControl | None = None

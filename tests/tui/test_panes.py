@@ -126,6 +126,9 @@ def test_envoy_cluster_parsing_and_traffic_share() -> None:
                         h.rq_total + (0 if h.ejected else 30)) for h in hosts]
     history.add(later)
     assert history.shares() == {"us-east-1/a": 0.0, "us-east-2": 1.0}
+    assert history.shares("outbound|9080||reviews.global") == {"us-east-1/a": 0.0, "us-east-2": 1.0}
+    assert history.series("us-east-2")[-2:] == [0.0, 30.0]
+    assert history.shares("other-cluster") == {}
 
 
 async def test_external_edit_shows_up(make_app, config_dir: Path) -> None:

@@ -54,12 +54,17 @@ def tmux(tmp_path: Path) -> Iterator[Tmux]:
         yield t
     finally:
         t.run("kill-server", check=False)
+        # if the console died before its own teardown, stop the demo it started (apps, xDS, Envoys)
+        from meshctl.demo.environment import DemoEnvironment
+
+        DemoEnvironment(tmp_path / "state" / "meshctl" / "demo").down()
 
 
 def test_demo_console_in_tmux(tmux: Tmux, tmp_path: Path) -> None:
     exit_file = tmp_path / "exit-code"
     # COLUMNS/LINES (set by pytest) would override the terminal size for Textual
-    command = (f"cd {shlex.quote(str(tmp_path))} && unset COLUMNS LINES; TERM=xterm-256color PYTHONPATH={shlex.quote(str(REPO))} "
+    command = (f"cd {shlex.quote(str(tmp_path))} && unset COLUMNS LINES; TERM=xterm-256color "
+               f"XDG_STATE_HOME={shlex.quote(str(tmp_path / 'state'))} PYTHONPATH={shlex.quote(str(REPO))} "
                f"{shlex.quote(sys.executable)} -m meshctl.cli.main tui --demo; echo $? > {shlex.quote(str(exit_file))}")
     tmux.run("-f", "/dev/null", "new-session", "-d", "-s", "console", "-x", "140", "-y", "40", "sh", "-c", command)
     screen = tmux.wait_for(lambda s: "[0] ratings" in s and "VirtualGateway" in s, timeout=60)
@@ -73,9 +78,20 @@ def test_demo_console_in_tmux(tmux: Tmux, tmp_path: Path) -> None:
     tmux.run("send-keys", "-t", "console", "-l", "test GET http://www.example.com/ratings/1")
     tmux.run("send-keys", "-t", "console", "Enter")
     screen = tmux.wait_for(lambda s: "▶ [0] ratings" in s, timeout=20)
+    # the demo environment is up: real Envoys connected to its xDS server, all types acknowledged
+    screen = tmux.wait_for(lambda s: "demo environment: xDS" in s, timeout=30)
+    assert "2 Envoy(s)" in screen.splitlines()[0]
+    tmux.run("send-keys", "-t", "console", "3")  # (no Escape before it: ESC+3 reads as alt+3)
+    screen = tmux.wait_for(lambda s: "istio-ingressgateway" in s and "SYNCED" in s, timeout=30)
     tmux.run("send-keys", "-t", "console", "C-q")
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not exit_file.exists():
         time.sleep(0.2)
     assert exit_file.exists(), tmux.capture()
     assert exit_file.read_text().strip() == "0"
+    from meshctl.demo.environment import DemoNotRunning, load_demo
+    from meshctl.demo.supervisor import Supervisor
+
+    with pytest.raises(DemoNotRunning):  # the console stopped the demo it started
+        load_demo(tmp_path / "state" / "meshctl" / "demo")
+    assert not [p for p in Supervisor(tmp_path / "state" / "meshctl" / "demo").status() if p.alive]

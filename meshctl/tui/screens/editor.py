@@ -177,6 +177,13 @@ class EditorScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="editor-apply")
     def _apply(self, text: str) -> None:
         app: Any = self.app
+        link = getattr(app, "xds", None)
+        since = None
+        if link is not None and link.can_push:
+            try:
+                since = link.mark()  # before the write: the server may push (and Envoy NACK) before we ask
+            except Exception:
+                since = None
         try:
             edit = atomic_write(self.path, text)
         except WriteError as exc:
@@ -184,10 +191,9 @@ class EditorScreen(Screen[None]):
             return
         app.call_from_thread(self._written, edit)
         app.reload_sources_blocking()
-        link = getattr(app, "xds", None)
         if link is not None and link.can_push:
             try:
-                result = link.push()
+                result = link.push(since=since)
             except Exception as exc:
                 app.call_from_thread(self._pushed, False, f"push failed: {exc}")
                 return
@@ -229,6 +235,8 @@ class EditorScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="editor-apply")
     def _undo(self, edit: AppliedEdit) -> None:
         app: Any = self.app
+        link = getattr(app, "xds", None)
+        since = link.mark() if link is not None and link.can_push else None
         try:
             undo(edit)
         except WriteError as exc:
@@ -236,10 +244,9 @@ class EditorScreen(Screen[None]):
             return
         app.reload_sources_blocking()
         message = ""
-        link = getattr(app, "xds", None)
         if link is not None and link.can_push:
             try:
-                message = link.push().message
+                message = link.push(since=since).message
             except Exception as exc:
                 message = f"push failed: {exc}"
         app.call_from_thread(self._undone, edit, message)

@@ -60,13 +60,24 @@ class FailoverPane(Horizontal):
             yield VerticalScroll(id="fo-traffic")
 
     def on_mount(self) -> None:
-        control = getattr(self.app, "failover", None)
-        if control is not None and getattr(control, "modes", None):
-            self.query_one("#fo-mode", Select).set_options([(m, m) for m in control.modes])
-        self._sync_buttons()
+        self.sync_controls()
         admins = getattr(self.app, "envoy_admins", None) or []
         if admins:
-            self.observer = EnvoyObserver(admins)
+            self.attach_envoys(admins)
+
+    def sync_controls(self) -> None:
+        """Modes and button states from the app's failover control and read-only flag."""
+        control = getattr(self.app, "failover", None)
+        if control is not None and getattr(control, "modes", None):
+            select = self.query_one("#fo-mode", Select)
+            select.set_options([(m, m) for m in control.modes])
+            select.value = control.modes[0]
+        self._sync_buttons()
+
+    def attach_envoys(self, admins: list[Any]) -> None:
+        first = self.observer is None
+        self.observer = EnvoyObserver(admins)
+        if first:
             self.set_interval(1.0, self._poll)
 
     def _sync_buttons(self) -> None:
@@ -107,17 +118,18 @@ class FailoverPane(Horizontal):
             return localities[0] if localities else None
         return loc
 
-    def _render_endpoints(self) -> None:
+    def _render_endpoints(self) -> str | None:
+        """Fill the endpoint table; returns the destination's Envoy cluster name."""
         table = self.query_one("#fo-table", DataTable)
         table.clear()
         model = self.model
         if model is None or self.selected is None:
             self._status("no VirtualDestination in this configuration")
-            return
+            return None
         ns, name = self.selected.split("/", 1)
         vd = model.snapshot.get("VirtualDestination", ns, name)
         if not isinstance(vd, VirtualDestination):
-            return
+            return None
         client = self._client_locality()
         backend = MeshIndex(model.snapshot).backend_for_virtual_destination(vd)
         c = self.semantic
@@ -140,6 +152,7 @@ class FailoverPane(Horizontal):
         problems = f" · {'; '.join(backend.problems)}" if backend.problems else ""
         envoy = "" if self.observer else " · no Envoy running: health from configuration"
         self._status(f"{backend.display} → {backend.envoy_cluster} · {where}{problems}{envoy}")
+        return backend.envoy_cluster
 
     def _status(self, text: str, style: str = "") -> None:
         self.query_one("#fo-status", Static).update(Text(text, style=style))
@@ -156,20 +169,31 @@ class FailoverPane(Horizontal):
 
     def _observed(self, hosts: list[HostHealth], errors: list[str], observer: EnvoyObserver) -> None:
         self.hosts = hosts
-        self._render_endpoints()
+        cluster = self._render_endpoints()
+        history = observer.history
+        if cluster is None or cluster not in {h.cluster for h in hosts}:
+            cluster = None  # this destination's Envoy cluster is not known to the Envoys: show everything
+        shares = history.shares(cluster)
         box = self.query_one("#fo-traffic", VerticalScroll)
-        shares = observer.history.shares()
-        rows = list(box.query(".spark-row"))
-        if len(rows) != len(shares):
+        wanted = sorted(shares)
+        if getattr(self, "_spark_localities", None) != wanted:
+            self._spark_localities = wanted
             box.remove_children()
-            for loc in sorted(shares):
-                box.mount(Horizontal(Label(loc, classes="spark-label"), Sparkline([], classes="spark"),
-                                     classes="spark-row", id=None))
-        for row, loc in zip(box.query(".spark-row"), sorted(shares)):
-            row.query_one(Label).update(f"{loc}  {shares[loc] * 100:5.1f}% (last minute)")
-            row.query_one(Sparkline).data = list(observer.history.samples[loc])
+            box.mount_all([Horizontal(Label(self._share_text(loc, shares[loc])),
+                                      Sparkline(history.series(loc, cluster)), classes="spark-row")
+                           for loc in wanted])
+        else:
+            for row, loc in zip(box.query(".spark-row"), wanted):
+                labels, sparks = row.query(Label), row.query(Sparkline)
+                if labels and sparks:  # (rows mount asynchronously)
+                    labels.first().update(self._share_text(loc, shares[loc]))
+                    sparks.first().data = history.series(loc, cluster)
         if errors:
             self._status("✗ " + "; ".join(errors), self.semantic.invalid)
+
+    @staticmethod
+    def _share_text(locality: str, share: float) -> str:
+        return f"{locality}  {share * 100:5.1f}% of requests (last minute)"
 
     # -- events / actions --------------------------------------------------------------------------------
     @on(OptionList.OptionHighlighted, "#vd-list")
