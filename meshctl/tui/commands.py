@@ -58,7 +58,7 @@ class SandboxCommands(_DomainProvider):
         if not self._on_main() or app.model is None:
             return
         yield ("sandbox: Test a request", app.open_sandbox, "method, URL, headers, client locality")
-        for i, req in enumerate(app.store.saved[:20]):
+        for req in app.store.saved[:20]:
             yield (f"sandbox: Replay {req.label()}", partial(app.run_sandbox, req), "saved request")
 
 

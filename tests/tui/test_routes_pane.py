@@ -166,3 +166,30 @@ spec:
         assert app.reveal_route("other/big-gw", "other/big-vh", "VirtualHost/other/big-vh#r440")
         await pilot.pause(0.1)
         assert tree.cursor_node is not None and tree.cursor_node.data.route_id.endswith("#r440")
+
+
+async def test_detail_actions_edit_and_test_witness(make_app, config_dir: Path) -> None:
+    (config_dir / "shadow.yaml").write_text(SHADOWING_TABLE)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        app.reveal_route("gloo-mesh/demo-gateway", "gloo-mesh/shadow-vh", "VirtualHost/gloo-mesh/shadow-vh#never")
+        await pilot.pause(0.05)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "RouteDetailScreen", what="detail")
+        info = str(app.screen.query_one("#detail-info").render())
+        assert "shadowed-route" in info and "witness: GET /api" in info
+        await pilot.press("t")  # test the witness: back on the main screen, the catch-all takes it
+        tree = app.main_query(RouteTree)
+        await wait_until(pilot, lambda: tree.matched is not None, what="witness tested")
+        assert tree.matched[2] == "VirtualHost/gloo-mesh/shadow-vh#catch-all"
+        assert "GET http://shadow.example.com/api" in str(app.main_query("#sb-output").render())
+        tree.focus()
+        app.reveal_route("gloo-mesh/demo-gateway", "gloo-mesh/shadow-vh", "VirtualHost/gloo-mesh/shadow-vh#never")
+        await pilot.pause(0.05)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "RouteDetailScreen", what="detail again")
+        await pilot.press("e")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "EditorScreen", what="editor")
+        assert app.screen.path == str(config_dir / "shadow.yaml")
+        assert app.screen.area.cursor_location[0] == 9  # the `never` route's line (0-based)

@@ -80,6 +80,25 @@ class YamlArea(TextArea):
                                               "meshctl.focus": Style(bgcolor="#1e3a5a")}
         super().__init__(text, **kwargs)
 
+    def on_mount(self) -> None:
+        self.use_theme_colors()
+
+    def use_theme_colors(self) -> None:
+        """Error and focus line colours from the app's theme (semantic `invalid`, theme `primary`)."""
+        from textual.color import Color
+
+        theme = self.app.current_theme
+        semantic = getattr(self.app, "semantic", None)
+        background = Color.parse(theme.background or ("#101010" if theme.dark else "#ffffff"))
+        invalid = Color.parse(semantic.invalid if semantic is not None else "#ef5d5d")
+        focus = Color.parse(theme.primary)
+        self.mark_styles.update({
+            "meshctl.error": Style(bgcolor=background.blend(invalid, 0.35).rich_color, underline=True),
+            "meshctl.focus": Style(bgcolor=background.blend(focus, 0.25).rich_color),
+        })
+        self._apply_mark_styles()
+        self.refresh()
+
     def set_marks(self, marks: dict[int, str], styles: dict[str, Style] | None = None) -> None:
         self.marks = dict(marks)
         if styles:
@@ -95,7 +114,10 @@ class YamlArea(TextArea):
 
     def _set_theme(self, theme: str) -> None:  # Textual internal: re-add our styles to each new theme copy
         super()._set_theme(theme)
-        self._apply_mark_styles()
+        if self.is_mounted:
+            self.use_theme_colors()
+        else:
+            self._apply_mark_styles()
 
     def _build_highlight_map(self) -> None:  # Textual internal: called after every edit
         self._line_cache.clear()
