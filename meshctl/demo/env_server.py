@@ -20,27 +20,6 @@ from typing import Any
 from ..failover.eds_health import HealthApi
 
 
-def _apply_changes_at_once(snapshot: Any) -> Any:
-    """Outlier ejections reach the load balancer immediately, not batched.
-
-    Envoy merges host health changes after the first one for `common_lb_config.update_merge_window`
-    (default 1 s): when two local hosts fail together, the second keeps receiving traffic for up to a second
-    after it was ejected (measured: ~136 failed requests instead of 2 at 200 req/s). The translator does not
-    set the window yet, so the demo sets it to 0 on clusters with outlier detection. Idempotent, and done
-    before the snapshot is packed, so the pack cache stays consistent.
-    """
-    import datetime
-
-    from envoy_data_plane.envoy.config.cluster.v3 import ClusterCommonLbConfig
-
-    from ..xds.codec import CLUSTER_TYPE
-
-    for cluster in snapshot.resources.get(CLUSTER_TYPE, {}).values():
-        if cluster.outlier_detection is not None and cluster.common_lb_config is None:
-            cluster.common_lb_config = ClusterCommonLbConfig(update_merge_window=datetime.timedelta(0))
-    return snapshot
-
-
 class EnvServer:
     """Workspace over the demo config dir (watched), an XdsService on it, and the health API beside it."""
 
@@ -53,11 +32,7 @@ class EnvServer:
         self.config_dir = Path(config_dir)
         self.source = FileSource([self.config_dir], name="demo-environment", interval=watch_interval)
         self.workspace = Workspace([self.source])
-        class DemoXdsService(XdsService):
-            def build(self, node: Any) -> Any:
-                return _apply_changes_at_once(super().build(node))
-
-        self.service = DemoXdsService(self.workspace, listen=listen)
+        self.service = XdsService(self.workspace, listen=listen)
         self.health_port = health_port
         self.health: HealthApi | None = None
 

@@ -15,6 +15,7 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 
 from envoy_data_plane.envoy.config.cluster.v3 import (
+    ClusterCommonLbConfig,
     CircuitBreakers,
     CircuitBreakersThresholds,
     Cluster,
@@ -163,6 +164,10 @@ def build_cluster(plan: ClusterPlan) -> Cluster:
         name=plan.name,
         connect_timeout=datetime.timedelta(seconds=plan.connect_timeout),
         outlier_detection=outlier,
+        # Envoy batches host health changes after the first for update_merge_window (default 1 s): two hosts
+        # ejected together would leave the second receiving traffic for a second. Apply ejections at once.
+        common_lb_config=(msg(ClusterCommonLbConfig, update_merge_window=datetime.timedelta(0))
+                          if outlier is not None else None),
         circuit_breakers=msg(CircuitBreakers, thresholds=[msg(CircuitBreakersThresholds, max_retries=MAX_RETRIES)]),
     )
     if plan.dns:
