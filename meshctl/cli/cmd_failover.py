@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .cmd_demo import _seconds, add_state_dir_arg
-from .common import EXIT_OK, UsageError
+from .common import add_source_args, EXIT_OK, UsageError
 
 TARGET_HELP = ("cluster:NAME | locality:REGION[/ZONE] | service:NAMESPACE/NAME[@CLUSTER][,LABEL=VALUE] "
                "(e.g. service:bookinfo/reviews@cluster-1,version=v1)")
@@ -38,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                               "endpoints UNHEALTHY in EDS (default fail)")
     trigger.add_argument("--status", type=int, default=503, help="HTTP status in fail mode (default 503)")
     trigger.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    _add_health_args(trigger)
     add_state_dir_arg(trigger)
     trigger.set_defaults(func=run_trigger)
 
@@ -45,11 +46,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     restore.add_argument("target", metavar="TARGET", nargs="?", help=TARGET_HELP)
     restore.add_argument("--all", action="store_true", help="every app back to ok, every EDS override removed")
     restore.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    _add_health_args(restore)
     add_state_dir_arg(restore)
     restore.set_defaults(func=run_restore)
 
     status = fsub.add_parser("status", help="failures in force (apps not ok, EDS overrides)")
     status.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    _add_health_args(status)
     add_state_dir_arg(status)
     status.set_defaults(func=run_status)
 
@@ -91,6 +94,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
+def _add_health_args(parser: argparse.ArgumentParser) -> None:
+    """Outside the demo: the health API of `meshctl xds serve --health-listen`, and the config it serves."""
+    parser.add_argument("--health-url", metavar="URL",
+                        help="EDS health API of a running `meshctl xds serve --health-listen` (instead of the demo);"
+                             " only --mode eds-unhealthy then; give the config it serves as PATH/--demo/--context")
+    add_source_args(parser)
+
+
 def _state_dir(args: argparse.Namespace) -> Path | None:
     return Path(args.state_dir) if getattr(args, "state_dir", None) else None
 
@@ -104,6 +115,14 @@ def _controller(args: argparse.Namespace) -> Any:
     from ..demo.environment import DemoNotRunning
     from ..failover.trigger import FailoverController
 
+    if getattr(args, "health_url", None):
+        # any meshctl xDS server started with --health-listen: EDS health only, targets resolved in the config
+        from ..failover.eds_health import HealthClient
+        from ..mesh.index import MeshIndex
+        from .common import load_sources
+
+        snapshot = load_sources(args)
+        return FailoverController(lambda: MeshIndex(snapshot), health=HealthClient(args.health_url))
     try:
         return FailoverController.for_demo(_state_dir(args))
     except DemoNotRunning as err:

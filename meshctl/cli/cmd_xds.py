@@ -48,6 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     serve.add_argument("--watch", action="store_true", help="re-read the files when they change and push")
     serve.add_argument("--poll-interval", type=float, default=0.2, metavar="SECONDS",
                        help="how often --watch checks the files (default 0.2)")
+    serve.add_argument("--health-listen", metavar="HOST:PORT",
+                       help="also serve the EDS health API here (for `meshctl failover trigger --mode eds-unhealthy "
+                            "--health-url`); 127.0.0.1 only")
     serve.add_argument("--quiet-pushes", action="store_true", help="log connects, ACKs and NACKs but not pushes")
     serve.set_defaults(func=run_serve)
 
@@ -238,6 +241,23 @@ def _say(line: str) -> None:
     sys.stdout.flush()
 
 
+def _start_health_api(args: argparse.Namespace, service: Any, workspace: Any) -> Any:
+    """The EDS health API beside the server, so eds-unhealthy failovers work against any meshctl xDS server."""
+    if not args.health_listen:
+        return None
+    from ..failover.eds_health import HealthApi
+
+    host, _, port = args.health_listen.rpartition(":")
+    if host not in ("127.0.0.1", "localhost") or not port.isdigit():
+        raise UsageError(f"--health-listen must be 127.0.0.1:PORT, got {args.health_listen!r}")
+    try:
+        health = HealthApi(service, int(port), reload=workspace.rebuild).start()
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {args.health_listen}: {exc}") from None
+    _say(f"EDS health API on {health.url}")
+    return health
+
+
 def run_serve(args: argparse.Namespace) -> int:
     from ..sources.workspace import Workspace
     from ..xds.service import XdsService, describe_role, format_event
@@ -255,6 +275,7 @@ def run_serve(args: argparse.Namespace) -> int:
     except BaseException:
         workspace.stop()
         raise
+    health = _start_health_api(args, service, workspace)
     roles: dict[str, str] = {}
 
     def on_event(event: Any) -> None:  # runs on the server's event loop, so server.status() is safe here
@@ -288,6 +309,8 @@ def run_serve(args: argparse.Namespace) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if health is not None:
+            health.stop()
         service.stop()
         workspace.stop()
     return EXIT_OK
