@@ -85,7 +85,6 @@ async def measure(config_dir: Path, table: Path) -> dict[str, float]:
             await asyncio.sleep(0.08)
         while screen.checks_done == checks:
             await pilot.pause(0.05)
-        print("idle", [round(x) for x in idle], "busy", [round(x) for x in busy])
         out.update(idle_median=statistics.median(idle), idle_max=max(idle),
                    typing_median=statistics.median(busy), typing_max=max(busy))
     return out

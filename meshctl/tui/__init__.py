@@ -1,0 +1,1 @@
+"""The meshctl operator console (Textual): `meshctl tui`."""

@@ -1,0 +1,1 @@
+"""Tests of the meshctl console (Textual pilot, snapshots, tmux)."""
