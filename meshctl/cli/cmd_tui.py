@@ -22,8 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "watch xDS sync and locality failover.",
                        epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("paths", nargs="*", metavar="PATH", help="YAML files or directories (watched for changes)")
-    p.add_argument("--demo", action="store_true", help="the built-in demo mesh (with an in-process xDS server "
-                                                         "when available), torn down on exit")
+    p.add_argument("--demo", action="store_true",
+                   help="the demo environment (demo apps, xDS server, real Envoys; attaches to one already "
+                        "running), stopped on exit if this console started it")
     # also a global flag; SUPPRESS keeps `meshctl --read-only tui` from being reset by this default
     p.add_argument("--read-only", action="store_true", default=argparse.SUPPRESS,
                    help="forbid edits, applies and failovers")
