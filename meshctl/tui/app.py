@@ -181,10 +181,11 @@ class MeshctlApp(App[None]):
         if self.model is not None and model.version < self.model.version:
             return  # an older build finished late
         # A 10k-route model is millions of long-lived objects: a full cyclic-GC pass over them stalls the UI
-        # for ~0.5 s every few seconds while typing. So they are frozen out of the collector between reloads;
-        # on each reload the frozen set is released and collected once (UI garbage with cycles, e.g. old tree
-        # nodes), then everything alive is frozen again.
+        # for ~0.5 s every few seconds while typing, so everything alive is frozen out of the collector after
+        # each model. The previous model holds no cycles and the tree drops its references to it, so it is
+        # freed by reference counting; what stays frozen is small cyclic UI garbage (old tree node shells).
         gc.unfreeze()
+        self._engine = None  # the sandbox engine of the previous model
         first = self.model is None
         self.model = model
         routes = self.main_query(RoutesPane)
@@ -199,7 +200,6 @@ class MeshctlApp(App[None]):
         if self.last_explanation is not None:
             self._rematch()
         self.model_updates += 1
-        gc.collect()
         gc.freeze()
 
     def reload_sources_blocking(self) -> None:
