@@ -209,6 +209,12 @@ class MeshctlApp(App[None]):
                 source.poll()
         self.workspace.rebuild()
 
+    def reload_sources_blocking_all(self) -> None:
+        """Re-read every source, changed or not, and rebuild (blocking; from a worker)."""
+        for source in self.workspace.sources:
+            source.load()
+        self.workspace.rebuild()
+
     def _tick(self) -> None:
         self.header.update_state(sources=self.workspace.describe_sources())
 
