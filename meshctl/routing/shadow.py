@@ -313,6 +313,7 @@ class _EarlierIndex:
     def candidates(self, m: EffectiveMatcher) -> Iterator[tuple[int, EffectiveMatcher]]:
         yield from self.prefix.get("", ())
         yield from self.prefix.get("/", ())
+        yield from self.prefix_ci.get("", ())
         yield from self.prefix_ci.get("/", ())
         if m.path_kind in ("exact", "prefix"):
             s = m.path
@@ -332,6 +333,23 @@ class _EarlierIndex:
         else:
             yield from self.regex_same.get(m.path, ())
             yield from self.regex_by_literal.get(_literal_prefix(m.path), ())
+
+
+    def first_taker(self, routes: list[FlattenedRoute], req: Request | None) -> int | None:
+        """The earliest route seen so far that takes `req`, evaluating only routes that could take its path.
+
+        A prefix is matched against the whole :path (query included), the other kinds against the path alone;
+        probing the index with both as exact paths yields every route whose path condition can hold.
+        """
+        if req is None:
+            return None
+        found = {i for i, _ in self.candidates(EffectiveMatcher("exact", req.path))}
+        if req.path_only != req.path:
+            found.update(i for i, _ in self.candidates(EffectiveMatcher("exact", req.path_only)))
+        for i in sorted(found):
+            if any(first_failure(m, req) is None for m in routes[i].matchers):
+                return i
+        return None
 
 
 def _has_top_level_alternation(pattern: str) -> bool:
@@ -412,7 +430,7 @@ def _analyse_one(view: VirtualHostView, routes: list[FlattenedRoute], bi: int, b
     label = b.name or b.chain[-1].ref
     if covering:
         witness = witness_for(b.matchers[0], authority)
-        taker = _first_taker(routes, witness)
+        taker = index.first_taker(routes, witness)
         if witness is None or taker is None or taker >= bi:
             return None  # we could not prove it with a request: claim nothing
         a = routes[taker]
@@ -422,7 +440,7 @@ def _analyse_one(view: VirtualHostView, routes: list[FlattenedRoute], bi: int, b
                         f"{describe_witness(witness)} goes to {a.name or a.chain[-1].ref!r}")
     if partial is not None:
         witness = partial[1]
-        taker = _first_taker(routes, witness)
+        taker = index.first_taker(routes, witness)
         if taker is None or taker >= bi:
             return None
         a = routes[taker]
@@ -462,12 +480,3 @@ def _partial_overlap(ma: EffectiveMatcher, mb: EffectiveMatcher, ai: int, author
     if candidate is None or first_failure(ma, candidate) is not None or first_failure(mb, candidate) is not None:
         return None
     return ai, candidate
-
-
-def _first_taker(routes: list[FlattenedRoute], req: Request | None) -> int | None:
-    if req is None:
-        return None
-    for i, r in enumerate(routes):
-        if any(first_failure(m, req) is None for m in r.matchers):
-            return i
-    return None
