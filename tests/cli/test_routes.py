@@ -164,3 +164,19 @@ def test_real_process_exit_code_and_stdout() -> None:
                           capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["schema"] == "meshctl.routes/v1"
+
+
+def test_several_paths_make_one_configuration(capsys: pytest.CaptureFixture[str]) -> None:
+    step = Path(STEP06)
+    code, out, _ = run([str(step / "gateway.yaml"), str(step / "route-tables.yaml"), "-o", "json"], capsys)
+    assert code == 0
+    routes = json.loads(out)["gateways"][0]["virtualHosts"][0]["routes"]
+    assert [r["name"] for r in routes] == ["ratings", "v1", "v2", "v1-version", "v2-version", "not-found"]
+    code, out, _ = run([str(step / "gateway.yaml"), "-o", "json"], capsys)  # without the tables: nothing delegated
+    assert [r["name"] for r in json.loads(out)["gateways"][0]["virtualHosts"][0]["routes"]] == ["ratings"]
+
+
+def test_gateway_filter_in_tree_output(two_gateways: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run([two_gateways, "--gateway", "edge/internal"], capsys)
+    assert code == 0
+    assert out.startswith("VirtualGateway edge/internal\n") and "edge/public" not in out.split("diagnostics:")[0]
