@@ -43,7 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "cluster-1 ingress gateway and productpage's sidecar (us-east-1/us-east-1a).",
                        epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     demo_sub = p.add_subparsers(dest="demo_command", metavar="ACTION")
-    up = demo_sub.add_parser("up", help="start the demo (foreground unless --detach)")
+    up = demo_sub.add_parser("up", epilog="example:\n  meshctl demo up --detach\n  meshctl demo up --retries",
+        formatter_class=argparse.RawDescriptionHelpFormatter, help="start the demo (foreground unless --detach)")
     up.add_argument("--detach", action="store_true", help="leave the processes running and return")
     up.add_argument("--retries", action="store_true",
                     help="add a retry policy (5xx, connect-failure, reset; other hosts; per-try timeout)")
@@ -58,10 +59,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.add_argument("-o", "--output", choices=("text", "json"), default="text")
     add_state_dir_arg(up)
     up.set_defaults(func=run_up)
-    down = demo_sub.add_parser("down", help="stop every process the demo started (also after a crash)")
+    down = demo_sub.add_parser("down", epilog="example:\n  meshctl demo down",
+        formatter_class=argparse.RawDescriptionHelpFormatter, help="stop every process the demo started (also after a crash)")
     add_state_dir_arg(down)
     down.set_defaults(func=run_down)
-    status = demo_sub.add_parser("status", help="processes, ports and URLs of the demo")
+    status = demo_sub.add_parser("status", epilog="example:\n  meshctl demo status -o json",
+        formatter_class=argparse.RawDescriptionHelpFormatter, help="processes, ports and URLs of the demo")
     status.add_argument("-o", "--output", choices=("text", "json"), default="text")
     add_state_dir_arg(status)
     status.set_defaults(func=run_status)

@@ -25,7 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Real Envoy processes driven by meshctl's xDS server.",
                        epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     esub = p.add_subparsers(dest="envoy_command", metavar="SUBCOMMAND")
-    run = esub.add_parser("run", help="start one Envoy in the foreground (Ctrl-C stops it)",
+    run = esub.add_parser("run", epilog="example:\n  meshctl envoy run --xds 127.0.0.1:18000 --node-locality us-east-1/us-east-1a",
+        formatter_class=argparse.RawDescriptionHelpFormatter, help="start one Envoy in the foreground (Ctrl-C stops it)",
                           description="Start Envoy with a bootstrap pointing at the xDS server; it gets its "
                                       "listeners, routes and clusters from there.")
     run.add_argument("--xds", default="127.0.0.1:18000", metavar="ADDR", help="xDS server (default 127.0.0.1:18000)")

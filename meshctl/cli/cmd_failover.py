@@ -31,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     fsub = p.add_subparsers(dest="failover_command", metavar="ACTION")
 
-    trigger = fsub.add_parser("trigger", help="make a target's endpoints fail")
+    trigger = fsub.add_parser("trigger", epilog="example:\n  meshctl failover trigger 'service:bookinfo/reviews@cluster-1,version=v1' --mode fail\n  meshctl failover trigger locality:us-east-1 --mode eds-unhealthy",
+        formatter_class=argparse.RawDescriptionHelpFormatter, help="make a target's endpoints fail")
     trigger.add_argument("target", metavar="TARGET", help=TARGET_HELP)
     trigger.add_argument("--mode", choices=MODES, default="fail",
                          help="fail: answer 503; hang: never answer; refuse: close the port; eds-unhealthy: mark the "
@@ -42,7 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_state_dir_arg(trigger)
     trigger.set_defaults(func=run_trigger)
 
-    restore = fsub.add_parser("restore", help="undo failures of a target (or --all)")
+    restore = fsub.add_parser("restore", epilog="example:\n  meshctl failover restore 'service:bookinfo/reviews@cluster-1,version=v1'\n  meshctl failover restore --all",
+        formatter_class=argparse.RawDescriptionHelpFormatter, help="undo failures of a target (or --all)")
     restore.add_argument("target", metavar="TARGET", nargs="?", help=TARGET_HELP)
     restore.add_argument("--all", action="store_true", help="every app back to ok, every EDS override removed")
     restore.add_argument("-o", "--output", choices=("text", "json"), default="text")
@@ -50,13 +52,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_state_dir_arg(restore)
     restore.set_defaults(func=run_restore)
 
-    status = fsub.add_parser("status", help="failures in force (apps not ok, EDS overrides)")
+    status = fsub.add_parser("status", epilog="example:\n  meshctl failover status -o json",
+        formatter_class=argparse.RawDescriptionHelpFormatter, help="failures in force (apps not ok, EDS overrides)")
     status.add_argument("-o", "--output", choices=("text", "json"), default="text")
     _add_health_args(status)
     add_state_dir_arg(status)
     status.set_defaults(func=run_status)
 
-    watch = fsub.add_parser("watch", help="hosts by priority/locality, health flags, ejections, traffic share")
+    watch = fsub.add_parser("watch", epilog="example:\n  meshctl failover watch --interval 1 --count 10\n  meshctl failover watch -o json",
+        formatter_class=argparse.RawDescriptionHelpFormatter, help="hosts by priority/locality, health flags, ejections, traffic share")
     watch.add_argument("--interval", type=_seconds, default=1.0, metavar="S", help="seconds between samples")
     watch.add_argument("--count", type=int, metavar="N", help="stop after N samples (default: until Ctrl-C)")
     watch.add_argument("--cluster", metavar="TEXT", help="only Envoy clusters whose name contains TEXT")
@@ -68,7 +72,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_state_dir_arg(watch)
     watch.set_defaults(func=run_watch)
 
-    drill = fsub.add_parser("drill", help="load + trigger + restore, and the timeline of the failover")
+    drill = fsub.add_parser("drill", epilog="example:\n  meshctl failover drill service:bookinfo/reviews@cluster-1 --rps 100 --seconds 10 --mode fail -o json",
+        formatter_class=argparse.RawDescriptionHelpFormatter, help="load + trigger + restore, and the timeline of the failover")
     drill.add_argument("target", metavar="TARGET", help=TARGET_HELP)
     drill.add_argument("--mode", choices=MODES, default="fail")
     drill.add_argument("--url", help="where to send load (127.0.0.1 only; default: reviews through the "

@@ -32,7 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     xsub = p.add_subparsers(dest="xds_command", metavar="SUBCOMMAND")
 
-    serve = xsub.add_parser("serve", help="run the ADS server until interrupted",
+    serve = xsub.add_parser("serve", epilog="example:\n  meshctl xds serve --demo --watch\n  meshctl xds serve docs/examples/004-advanced-routing/07-route-specificity --listen 127.0.0.1:18000 --listener-port 8080",
+        formatter_class=argparse.RawDescriptionHelpFormatter, help="run the ADS server until interrupted",
                             description="Serve LDS/RDS/CDS/EDS to Envoy over ADS (state of the world and delta) and "
                                         "CSDS; log connects, pushes, ACKs and NACKs, one line each.")
     add_source_args(serve)
@@ -54,7 +55,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     serve.add_argument("--quiet-pushes", action="store_true", help="log connects, ACKs and NACKs but not pushes")
     serve.set_defaults(func=run_serve)
 
-    status = xsub.add_parser("status", help="each client's per-type sync state (like istioctl proxy-status)",
+    status = xsub.add_parser("status", epilog="example:\n  meshctl xds status --server 127.0.0.1:18000 -o json",
+        formatter_class=argparse.RawDescriptionHelpFormatter, help="each client's per-type sync state (like istioctl proxy-status)",
                              description="Ask a running server (CSDS) for its clients: one row per client, each "
                                          "type SYNCED / NOT SENT / STALE / NACKED, then NACK reasons. Exit 1 when "
                                          "any type is NACKED.")
@@ -65,7 +67,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_output_arg(status, ("text", "json"), "text")
     status.set_defaults(func=run_status)
 
-    dump = xsub.add_parser("dump", help="print the Envoy resources a node would get",
+    dump = xsub.add_parser("dump", epilog="example:\n  meshctl xds dump --demo --node sidecar:bookinfo/productpage@cluster-1 --node-locality us-east-1/us-east-1a -o yaml",
+        formatter_class=argparse.RawDescriptionHelpFormatter, help="print the Envoy resources a node would get",
                            description="Translate the configuration for one node and print its clusters, "
                                        "endpoints, listeners and routes (protobuf JSON field names).")
     add_source_args(dump)
