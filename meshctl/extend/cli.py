@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import Any, Callable
 
 from ..cli.common import UsageError, add_output_arg, add_source_args, load_sources
 from ..model.snapshot import Snapshot
@@ -52,8 +52,11 @@ def add_plugin_commands(sub: argparse._SubParsersAction, registry: PluginRegistr
 
 def run_plugin_command(cmd: PluginCommand, args: argparse.Namespace, snapshot: Snapshot | None = None,
                        output: Output | None = None, context: dict[str, str] | None = None,
-                       xds: Any = None, failover: Any = None) -> int:
-    """Run one plugin command the same way from the CLI, the REPL and the TUI."""
+                       xds: Any = None, failover: Any = None,
+                       report_error: Callable[[str], None] | None = None) -> int:
+    """Run one plugin command the same way from the CLI, the REPL and the TUI.
+
+    A plugin's own failure is reported through `report_error` (default: one line on stderr), status 2."""
     read_only = bool(getattr(args, "read_only", False))
     if cmd.mutating and read_only:
         raise UsageError(f"{cmd.name} changes things and is refused under --read-only")
@@ -66,7 +69,10 @@ def run_plugin_command(cmd: PluginCommand, args: argparse.Namespace, snapshot: S
     except (UsageError, ReadOnlyError) as exc:
         raise UsageError(str(exc)) from exc
     except Exception as exc:  # a plugin's bug is reported with its name; meshctl goes on
-        print(f"meshctl: plugin {cmd.plugin!r} command {cmd.name!r} failed: {type(exc).__name__}: {exc}",
-              file=sys.stderr)
+        message = f"meshctl: plugin {cmd.plugin!r} command {cmd.name!r} failed: {type(exc).__name__}: {exc}"
+        if report_error is not None:
+            report_error(message)
+        else:
+            print(message, file=sys.stderr)
         return 2
     return int(result or 0)

@@ -87,6 +87,7 @@ class MeshctlApp(App[None]):
         self.tests_file = tests_file or Path("meshctl-tests.yaml")
         self.watch_files = watch
         self.model: ConsoleModel | None = None
+        self._plugins: Any = None
         self.model_updates = 0
         self.last_apply: AppliedEdit | None = None
         self.drafts: dict[str, str] = {}
@@ -300,6 +301,39 @@ class MeshctlApp(App[None]):
 
     def toggle_order(self) -> None:
         self.main_query(RoutesPane).action_toggle_order()
+
+    # -- plugins ------------------------------------------------------------------------------------------
+    def plugin_registry(self) -> Any:
+        """Plugins found once per session (entry points, plugins/ dirs, shell plugins)."""
+        if self._plugins is None:
+            from ..extend.discovery import discover
+
+            self._plugins = discover()
+        return self._plugins
+
+    def plugin_context(self) -> dict[str, str]:
+        """What the operator has selected, for plugin commands (as k9s passes its context)."""
+        context: dict[str, str] = {}
+        pane = self.main_query(RoutesPane)
+        if pane.tree.gateway:
+            context["gateway"] = pane.tree.gateway
+        selected = self.selected_route()
+        if selected is not None:
+            context.update(virtual_host=selected.vhost, route=selected.route_id)
+            owner = selected.route_id.rsplit(" > ", 1)[-1].split("#", 1)[0]
+            context["route_owner"] = owner
+        if self.xds is not None and getattr(self.xds, "address", None):
+            context["xds_address"] = str(self.xds.address)
+        return context
+
+    def open_plugin(self, name: str) -> None:
+        from .screens.plugin import PluginScreen
+
+        cmd = self.plugin_registry().commands.get(name)
+        if cmd is None or self.model is None:
+            self.notify(f"no plugin command {name!r}", severity="error")
+            return
+        self.push_screen(PluginScreen(cmd, self.model.snapshot, self.plugin_context(), self.read_only))
 
     def show_gateway(self, name: str) -> bool:
         self.action_show_tab("routes")

@@ -101,4 +101,18 @@ class ThemeCommands(_DomainProvider):
                 yield (f"theme: Use {name}", partial(app.set_console_theme, name), "")
 
 
-PROVIDERS = (RoutesCommands, SandboxCommands, EditorCommands, XdsCommands, FailoverCommands, ThemeCommands)
+class PluginCommands(_DomainProvider):
+    """Every plugin command, as `plugin: NAME`; mutating ones are not offered in read-only mode."""
+
+    def commands(self) -> Iterator[Command]:
+        app = self._app()
+        if not self._on_main() or app.model is None:
+            return
+        for cmd in sorted(app.plugin_registry().commands.values(), key=lambda c: c.name):
+            if cmd.mutating and app.read_only:
+                continue
+            yield (f"plugin: {cmd.name}", partial(app.open_plugin, cmd.name), cmd.help)
+
+
+PROVIDERS = (RoutesCommands, SandboxCommands, EditorCommands, XdsCommands, FailoverCommands, ThemeCommands,
+             PluginCommands)
