@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     # also a global flag; SUPPRESS keeps `meshctl --read-only tui` from being reset by this default
     p.add_argument("--read-only", action="store_true", default=argparse.SUPPRESS,
                    help="forbid edits, applies and failovers")
-    p.add_argument("--theme", default=os.environ.get("MESHCTL_THEME", "dark"), metavar="NAME",
-                   help="dark (default), light, colorblind, or any Textual theme")
+    p.add_argument("--context", action="append", default=[], metavar="CTX",
+                   help="Kubernetes context to read from and watch (repeatable)")
+    p.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig file (default: KUBECONFIG or ~/.kube/config)")
+    p.add_argument("--cluster-name", action="append", default=[], metavar="CTX=NAME",
+                   help="Gloo cluster name of a context (repeatable)")
+    p.add_argument("-n", "--namespace", metavar="NS", help="only this namespace of the contexts")
+    p.add_argument("--theme", default=None, metavar="NAME",
+                   help="dark, light, colorblind, or any Textual theme (default: the config file's, else dark)")
     p.add_argument("--theme-dir", action="append", default=[], metavar="DIR",
                    help="more theme files (*.yaml; same format as the shipped themes/)")
     p.add_argument("--xds", metavar="ADDR", help="show the sync status of the xDS server at ADDR (CSDS)")
@@ -48,16 +55,27 @@ def build_app(args: argparse.Namespace) -> tuple[Any, list[Any]]:
     from ..tui.sandbox_adapter import RequestStore
     from ..tui.themes import ThemeError, load_themes
 
+    from ..config import Paths, apply_flags, load_settings
+
+    settings = getattr(args, "settings", None) or load_settings()
+    apply_flags(settings, theme=args.theme, cluster_names=args.cluster_name)
+    for problem in settings.problems:
+        print(f"meshctl: config: {problem.render()}", file=sys.stderr)
+    args.theme = settings.theme
     paths = list(args.paths or [])
     for path in paths:
         if not Path(path).exists():
             raise UsageError(f"no such file or directory: {path}")
-    if not paths and not args.demo:
-        raise UsageError("no configuration given: name files or directories (PATH...), or use --demo")
+    if not paths and not args.demo and not args.context:
+        raise UsageError("no configuration given: name files or directories (PATH...), --context CTX, or --demo")
+    theme_dirs = [Path(d) for d in args.theme_dir]
+    if Paths.current().themes_dir.is_dir():
+        theme_dirs.append(Paths.current().themes_dir)
     try:
-        themes = load_themes([Path(d) for d in args.theme_dir])
+        themes = load_themes(theme_dirs)
     except ThemeError as exc:
         raise UsageError(str(exc)) from exc
+    samples = _sample_requests(settings.sample_requests)
     from textual.theme import BUILTIN_THEMES
 
     if args.theme not in themes and args.theme not in BUILTIN_THEMES:
@@ -74,6 +92,11 @@ def build_app(args: argparse.Namespace) -> tuple[Any, list[Any]]:
             sources.append(DemoSource())
     if paths:
         sources.append(FileSource(paths))
+    if args.context:
+        from ..sources.kube_cli import kube_sources_from_args
+
+        args.cluster_name = [f"{ctx}={name}" for ctx, name in settings.clusters.items()]
+        sources.extend(kube_sources_from_args(args))
     workspace = Workspace(sources)
     teardown: list[Any] = []
     xds = None
@@ -90,11 +113,30 @@ def build_app(args: argparse.Namespace) -> tuple[Any, list[Any]]:
         if xds is not None:
             teardown.append(getattr(xds, "server", None))
     requests_file = Path(args.requests_file) if args.requests_file else None
-    app = MeshctlApp(workspace, read_only=bool(getattr(args, "read_only", False)), theme=args.theme, xds=xds,
-                     xds_note=note, failover=default_failover_control(), request_store=RequestStore(requests_file),
-                     tests_file=Path(args.tests_file), theme_dirs=[Path(d) for d in args.theme_dir],
-                     startup=startup, startup_note="starting the demo environment (apps, xDS server, Envoys)…")
+    from ..tui.actions import KeymapError
+
+    try:
+        app = MeshctlApp(workspace, read_only=bool(getattr(args, "read_only", False)), theme=args.theme, xds=xds,
+                         xds_note=note, failover=default_failover_control(),
+                         request_store=RequestStore(requests_file, samples=samples), keymap=settings.keymap or None,
+                         tests_file=Path(args.tests_file), theme_dirs=theme_dirs,
+                         startup=startup, startup_note="starting the demo environment (apps, xDS server, Envoys)…")
+    except KeymapError as exc:
+        raise UsageError(f"config keymap: {exc}") from exc
     return app, [t for t in teardown if t is not None]
+
+
+def _sample_requests(files: list[str]) -> list[Any]:
+    """Requests of the config's `sampleRequests` case files (router_check format), for edit previews."""
+    from ..sandbox import CaseFileError, load_case_file
+
+    out = []
+    for f in files:
+        try:
+            out += [case.request for case in load_case_file(Path(f).expanduser()).cases]
+        except (CaseFileError, OSError) as exc:
+            print(f"meshctl: config sampleRequests: {exc}", file=sys.stderr)
+    return out
 
 
 def run(args: argparse.Namespace) -> int:

@@ -193,10 +193,11 @@ def _destinations(result: Outcome, snapshot: Any, client: Locality | None) -> li
 class RequestStore:
     """Recent (in memory, newest first) and saved (YAML file) requests."""
 
-    def __init__(self, path: Path | None = None, recent_limit: int = 30) -> None:
+    def __init__(self, path: Path | None = None, recent_limit: int = 30, samples: list[Request] | None = None) -> None:
         self.path = path
         self.recent: list[SandboxRequest] = []
         self.saved: list[SandboxRequest] = []
+        self.samples: list[Request] = list(samples or [])  # config `sampleRequests`: replayed in edit previews
         self.recent_limit = recent_limit
         if path is not None and path.exists():
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -223,7 +224,7 @@ class RequestStore:
                 out.append(r.to_request(default_authority))
             except RequestError:
                 continue
-        return out
+        return out + self.samples
 
 
 def test_case(explanation: Explanation, name: str) -> dict[str, Any]:
