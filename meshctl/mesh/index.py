@@ -18,7 +18,6 @@ from ..model.common import (
     WeightedDestination,
 )
 from ..model.resources import (
-    CLUSTER_ANNOTATION,
     Cluster,
     EndpointSlice,
     Endpoints,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .schema import Duration, Model, key
+from .schema import Duration, Model
 
 
 @dataclass

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import gc
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
+from ..model.gcpause import gc_paused
 from ..mesh.index import Locality
 from ..model.regex import compile_re2
 from ..model.common import RouteAction
@@ -244,19 +243,6 @@ def _header_checks(key: str, expected: list[dict[str, Any]], headers: dict[str, 
 
 # -- a whole file ----------------------------------------------------------------------------------
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """A batch allocates many short-lived, acyclic objects; with a large configuration in memory each full
-    collection walks every model object, so pause the cyclic collector for the (bounded) loop."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def run_cases(sandbox: Sandbox, cases: list[TestCase], source: str = "", gateway: str | None = None,
               locality: Locality | None = None, fail_under: float | None = None) -> BatchReport:
     started = time.perf_counter()
@@ -264,7 +250,7 @@ def run_cases(sandbox: Sandbox, cases: list[TestCase], source: str = "", gateway
     covered: set[tuple[str, str, str]] = set()
     evaluate = sandbox.evaluate
     hit: set[tuple[int, int]] = set()  # (id of the gateway view, id of the route): cheap to collect per case
-    with _collector_paused():
+    with gc_paused():  # see model/gcpause.py: GC over a large live model is quadratic
         for case in cases:
             result = evaluate(case.request, gateway, locality)
             if result.route is not None:

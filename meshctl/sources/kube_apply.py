@@ -105,7 +105,7 @@ def three_way_diff(base: JSON | None, live: JSON | None, yours: JSON, base_rv: s
     parts = []
     if base is not None:
         parts.append(unified(base, live, f"base (resourceVersion {base_rv or '?'})", live_name)
-                     or f"(base and live differ only in server-managed fields)\n")
+                     or "(base and live differ only in server-managed fields)\n")
     else:
         parts.append(f"# base: resourceVersion {base_rv or '?'} (its content is not known here; "
                      "compare live and yours)\n")

@@ -9,10 +9,8 @@ snapshots (same message object, so the pack cache does not encode them again).
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -21,6 +19,7 @@ from envoy_data_plane.envoy.config.endpoint.v3 import ClusterLoadAssignment
 from envoy_data_plane.envoy.config.listener.v3 import Listener
 from envoy_data_plane.envoy.config.route.v3 import RouteConfiguration, VirtualHost as EnvoyVirtualHost
 
+from ..model.gcpause import gc_paused
 from ..mesh.index import Backend, Locality, MeshIndex
 from ..model.common import KubeServiceDestination, WeightedDestination
 from ..model.resources import VirtualGateway
@@ -119,20 +118,6 @@ class _RouteSet:
     config: RouteConfiguration
     backends: dict[str, Backend]
     notes: list[str]
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Translation allocates tens of thousands of small objects; with a large configuration in memory every
-    collection they trigger walks all of it (4-5x the translation time at 10,000 routes). Cycles made meanwhile
-    are collected once the collector is back on."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _has_port(domain: str) -> bool:
@@ -292,7 +277,7 @@ class Translator:
 
     # -- per node ----------------------------------------------------------------------------------------
     def node_resources(self, node: NodeInfo, health_overrides: HealthOverrides | None = None) -> NodeResources:
-        with _gc_paused():
+        with gc_paused():  # see model/gcpause.py: GC over a large live model is quadratic
             return self._node_resources(node, health_overrides)
 
     def _node_resources(self, node: NodeInfo, health_overrides: HealthOverrides | None) -> NodeResources:

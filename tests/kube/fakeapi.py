@@ -437,7 +437,7 @@ class FakeApiServer:
         if ctype == "application/strategic-merge-patch+json":
             if not t.builtin:
                 raise ApiStatus(415, "UnsupportedMediaType",
-                                f"the body of the request was in an unknown format - accepted media types include: "
+                                "the body of the request was in an unknown format - accepted media types include: "
                                 "application/json-patch+json, application/merge-patch+json, "
                                 "application/apply-patch+yaml, application/apply-patch+cbor")
             return merge_patch(base, _decode_body(body, ctype))  # lists replaced, not merged by key
@@ -448,9 +448,9 @@ class FakeApiServer:
                 raise ApiStatus(422, "Invalid", 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: '
                                                 "Required value: is required for apply patch")
             return merge_patch(base, _decode_body(body, ctype))  # ownership tracking is not modelled
-        raise ApiStatus(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - "
-                                                     f"accepted media types include: application/json-patch+json, "
-                                                     f"application/merge-patch+json, application/apply-patch+yaml")
+        raise ApiStatus(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
+                                                     "accepted media types include: application/json-patch+json, "
+                                                     "application/merge-patch+json, application/apply-patch+yaml")
 
     def watch(self, t: ResourceType, namespace: str | None, query: dict[str, list[str]],
               write: Callable[[JSON], None]) -> None:

@@ -158,22 +158,22 @@ def test_path_rewrite_by_matcher_kind(uri: str, expected: dict) -> None:
 
 
 def test_weighted_destinations_and_options() -> None:
-    resources, [route, zero] = gateway_routes(f"""
-  - matchers: [{{uri: {{prefix: /}}}}]
+    resources, [route, zero] = gateway_routes("""
+  - matchers: [{uri: {prefix: /}}]
     routeAction:
       destinations:
-      - {{weight: 3, kubeService: {{name: web, namespace: app, clusterName: c1, subset: {{version: v1}}}},
-         options: {{headerManipulation: {{appendRequestHeaders: {{x-v: "1"}}}}}}}}
-      - {{weight: 1, kubeService: {{name: web, namespace: app, clusterName: c1, subset: {{version: v2}}}}}}
-      - {{weight: 0, kubeService: {{name: sink, namespace: app}}}}
+      - {weight: 3, kubeService: {name: web, namespace: app, clusterName: c1, subset: {version: v1}},
+         options: {headerManipulation: {appendRequestHeaders: {x-v: "1"}}}}
+      - {weight: 1, kubeService: {name: web, namespace: app, clusterName: c1, subset: {version: v2}}}
+      - {weight: 0, kubeService: {name: sink, namespace: app}}
     options:
       requestTimeout: 1.5s
-      retries: {{attempts: 2, perTryTimeout: 250ms}}
-      faultInjection: {{fixedDelay: 2s, percentage: 12.5}}
-      mirror: {{kubeService: {{name: sink, namespace: app, clusterName: c1}}, percentage: 50}}
-      headerManipulation: {{removeResponseHeaders: [server], appendResponseHeaders: {{x-r: "1"}}}}
-  - matchers: [{{uri: {{prefix: /zero}}}}]
-    routeAction: {{destinations: [{{weight: 0, kubeService: {{name: web, namespace: app}}}}]}}
+      retries: {attempts: 2, perTryTimeout: 250ms}
+      faultInjection: {fixedDelay: 2s, percentage: 12.5}
+      mirror: {kubeService: {name: sink, namespace: app, clusterName: c1}, percentage: 50}
+      headerManipulation: {removeResponseHeaders: [server], appendResponseHeaders: {x-r: "1"}}
+  - matchers: [{uri: {prefix: /zero}}]
+    routeAction: {destinations: [{weight: 0, kubeService: {name: web, namespace: app}}]}
 """)
     action = route["route"]
     assert action["weightedClusters"]["clusters"] == [
