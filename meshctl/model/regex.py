@@ -39,3 +39,58 @@ def compile_re2(pattern: str, ignore_case: bool = False) -> Any:
 
 def full_match(pattern: str, text: str, ignore_case: bool = False) -> bool:
     return compile_re2(pattern, ignore_case).fullmatch(text) is not None
+
+
+_RE2_META = set(".^$*+?()[]{}|\\")
+_QUANTIFIERS = set("*?{")
+
+
+def _top_level_alternation(pattern: str) -> bool:
+    depth, i, in_class = 0, 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+            if pattern[i + 1: i + 2] == "]" or pattern[i + 1: i + 3] == "^]":  # "[]...]": ']' is literal
+                i += 2 if pattern[i + 1] == "]" else 3
+                continue
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            return True
+        i += 1
+    return False
+
+
+def literal_prefix(pattern: str) -> str:
+    """Characters every full match of the RE2 `pattern` must start with ('' when unsure)."""
+    if _top_level_alternation(pattern):
+        return ""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            nxt = pattern[i + 1: i + 2]
+            if not nxt or nxt.isalnum() or nxt == "_":
+                break  # \d, \Q, \pL, \x41 ...: not a plain literal
+            lit, step = nxt, 2
+        elif c in _RE2_META:
+            break
+        else:
+            lit, step = c, 1
+        follow = pattern[i + step: i + step + 1]
+        if follow in _QUANTIFIERS:
+            break  # this character may be absent or repeated
+        out.append(lit)
+        if follow == "+":
+            break
+        i += step
+    return "".join(out)

@@ -12,7 +12,7 @@ from collections import defaultdict
 from typing import Iterator
 
 from ..model.findings import Finding, Severity, format_path
-from ..model.regex import compile_re2
+from ..model.regex import compile_re2, literal_prefix
 from .evaluate import Request, first_failure
 from .matchers import EffectiveMatcher, HeaderCondition, QueryCondition
 from .types import FlattenedRoute, VirtualHostView
@@ -305,7 +305,7 @@ class _EarlierIndex:
         elif m.path_kind == "exact":
             self.exact[m.path.lower()].append(entry)
         elif m.path_kind == "regex":
-            self.regex_by_literal[_literal_prefix(m.path)].append(entry)
+            self.regex_by_literal[literal_prefix(m.path)].append(entry)
             self.regex_same[m.path].append(entry)
         else:
             self.suffix.append(entry)
@@ -332,7 +332,7 @@ class _EarlierIndex:
             yield from self.suffix
         else:
             yield from self.regex_same.get(m.path, ())
-            yield from self.regex_by_literal.get(_literal_prefix(m.path), ())
+            yield from self.regex_by_literal.get(literal_prefix(m.path), ())
 
 
     def first_taker(self, routes: list[FlattenedRoute], req: Request | None) -> int | None:
@@ -350,45 +350,6 @@ class _EarlierIndex:
             if any(first_failure(m, req) is None for m in routes[i].matchers):
                 return i
         return None
-
-
-def _has_top_level_alternation(pattern: str) -> bool:
-    depth, i, in_class = 0, 0, False
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = c != "]"
-        elif c == "[":
-            in_class = True
-            if pattern[i + 1: i + 2] == "]" or pattern[i + 1: i + 3] == "^]":  # "[]...]": that ']' is literal
-                i += 2 if pattern[i + 1] == "]" else 3
-                continue
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-        elif c == "|" and depth == 0:
-            return True
-        i += 1
-    return False
-
-
-def _literal_prefix(pattern: str) -> str:
-    """Characters every full match must start with; '' when unsure (then the regex is a candidate for every path)."""
-    if _has_top_level_alternation(pattern):
-        return ""
-    out = []
-    for i, c in enumerate(pattern):
-        if c in ".^$*+?()[]{}|\\":
-            # a quantifier makes the previous character optional
-            if c in "*?{" and out:
-                out.pop()
-            break
-        out.append(c)
-    return "".join(out)
 
 
 def analyse_shadowing(view: VirtualHostView) -> list[Finding]:

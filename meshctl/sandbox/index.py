@@ -11,12 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+from ..model.regex import literal_prefix
 from ..routing.evaluate import Request, first_failure
 from ..routing.matchers import EffectiveMatcher
 from ..routing.types import FlattenedRoute
 
-_RE2_META = set(".^$*+?()[]{}|\\")
-_QUANTIFIERS = set("*?{")
 
 
 @dataclass(frozen=True)
@@ -40,57 +39,6 @@ def scan_first_match(routes: Sequence[FlattenedRoute], req: Request) -> RouteHit
         if mi is not None:
             return RouteHit(pos, mi)
     return None
-
-
-def _top_level_alternation(pattern: str) -> bool:
-    depth, i, in_class = 0, 0, False
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = c != "]"
-        elif c == "[":
-            in_class = True
-            if pattern[i + 1: i + 2] == "]" or pattern[i + 1: i + 3] == "^]":  # "[]...]": ']' is literal
-                i += 2 if pattern[i + 1] == "]" else 3
-                continue
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-        elif c == "|" and depth == 0:
-            return True
-        i += 1
-    return False
-
-
-def literal_prefix(pattern: str) -> str:
-    """Characters every full match of the RE2 `pattern` must start with ('' when unsure)."""
-    if _top_level_alternation(pattern):
-        return ""
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\":
-            nxt = pattern[i + 1: i + 2]
-            if not nxt or nxt.isalnum() or nxt == "_":
-                break  # \d, \Q, \pL, \x41 ...: not a plain literal
-            lit, step = nxt, 2
-        elif c in _RE2_META:
-            break
-        else:
-            lit, step = c, 1
-        follow = pattern[i + step: i + step + 1]
-        if follow in _QUANTIFIERS:
-            break  # this character may be absent or repeated
-        out.append(lit)
-        if follow == "+":
-            break
-        i += step
-    return "".join(out)
 
 
 class _PrefixTable:

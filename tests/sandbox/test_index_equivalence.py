@@ -15,7 +15,8 @@ from meshctl.routing.evaluate import Request
 from meshctl.routing.flatten import build_routing_view
 from meshctl.routing.matchers import EffectiveMatcher, HeaderCondition, QueryCondition
 from meshctl.routing.types import FlattenedRoute, Position
-from meshctl.sandbox.index import RouteIndex, literal_prefix, scan_first_match
+from meshctl.model.regex import literal_prefix
+from meshctl.sandbox.index import RouteIndex, scan_first_match
 
 # a small alphabet so that paths, prefixes and suffixes collide often
 path_text = st.text(alphabet="/abAB.-", min_size=0, max_size=7).map(lambda s: "/" + s)
