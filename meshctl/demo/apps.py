@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote, unquote, urlsplit
 
 from meshctl.demo.supervisor import ManagedProcess, Supervisor
+from meshctl.localhttp import call_json, error_message
 
 KINDS = ("reviews", "ratings", "productpage", "database", "generic")
 MODES = ("ok", "fail", "hang", "refuse")
@@ -713,18 +714,9 @@ class AppControl:
         self.timeout = timeout
 
     def _call(self, method: str, path: str, payload: object | None = None) -> Any:
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-        try:
-            body = None if payload is None else json.dumps(payload).encode()
-            headers = {"Content-Type": "application/json"} if body is not None else {}
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            answer = json.loads(response.read() or b"null")
-        finally:
-            conn.close()
-        if response.status != 200:
-            message = answer.get("error") if isinstance(answer, dict) else answer
-            raise AppControlError(f"{method} {path}: {response.status} {message}")
+        status, answer = call_json(self.host, self.port, method, path, payload, self.timeout)
+        if status != 200:
+            raise AppControlError(f"{method} {path}: {status} {error_message(answer)}")
         return answer
 
     def healthz(self) -> dict[str, Any]:

@@ -14,7 +14,6 @@ they act through the control plane (as they would against real clusters), not th
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import threading
@@ -23,6 +22,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import urlsplit
+
+from ..localhttp import call_json, error_message
 
 STATUSES = ("UNKNOWN", "HEALTHY", "UNHEALTHY", "DRAINING", "TIMEOUT", "DEGRADED")
 DEFAULT_WAIT_S = 10.0
@@ -215,19 +216,12 @@ class HealthClient:
         self.timeout = timeout
 
     def _call(self, method: str, path: str, payload: object | None = None) -> Any:
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         try:
-            body = None if payload is None else json.dumps(payload).encode()
-            conn.request(method, path, body=body, headers={"Content-Type": "application/json"} if body else {})
-            response = conn.getresponse()
-            answer = json.loads(response.read() or b"null")
+            status, answer = call_json(self.host, self.port, method, path, payload, self.timeout)
         except OSError as err:
             raise HealthApiError(f"xDS health API {self.url} unreachable: {err}") from err
-        finally:
-            conn.close()
-        if response.status != 200:
-            message = answer.get("error") if isinstance(answer, dict) else answer
-            raise HealthApiError(f"{method} {path}: {response.status} {message}")
+        if status != 200:
+            raise HealthApiError(f"{method} {path}: {status} {error_message(answer)}")
         return answer
 
     def healthz(self) -> dict[str, Any]:
