@@ -1,8 +1,7 @@
 """What an edit changes: the route-tree diff of two routing views and the requests whose outcome moves.
 
-UI-free (the TUI editor preview, plugins and scripts share it). Which route takes a request is decided here
-with the one matcher (`evaluate.first_failure`); the sandbox package may later own request selection, and
-this module will then delegate to it.
+UI-free (the TUI editor preview, plugins and scripts share it). The virtual host comes from `hosts` and the
+route from the one matcher (`evaluate.first_failure`), exactly as the sandbox decides them.
 """
 
 from __future__ import annotations
@@ -12,53 +11,13 @@ from typing import Iterable, Literal
 
 from .actions import describe_action
 from .evaluate import Request, first_failure
-from .types import FlattenedRoute, GatewayView, RoutingView, VirtualHostView
+from .hosts import select_virtual_host
+from .types import FlattenedRoute, GatewayView, RoutingView
 
 ChangeKind = Literal["added", "removed", "moved", "changed"]
 
 
 # --- which route takes a request ---------------------------------------------------------------
-
-def _host_only(authority: str) -> str:
-    host = authority.strip().lower()
-    if host.startswith("["):  # IPv6 literal keeps its colons
-        return host.split("]", 1)[0] + "]"
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-
-
-def domain_rank(domain: str, authority: str) -> tuple[int, int] | None:
-    """How well `domain` takes `authority` by Envoy's rules (lower is better), None when it does not.
-
-    Exact names first, then suffix wildcards (longest first), then prefix wildcards (longest first), then "*".
-    """
-    d = domain.strip().lower()
-    full = authority.strip().lower()
-    host = _host_only(full)
-    if d == "*":
-        return (3, 0)
-    if "*" not in d:
-        return (0, 0) if d in (full, host) else None
-    if d.startswith("*"):
-        suffix = d[1:]
-        hit = any(len(h) > len(suffix) and h.endswith(suffix) for h in (full, host))
-        return (1, -len(suffix)) if hit else None
-    if d.endswith("*"):
-        prefix = d[:-1]
-        hit = any(len(h) > len(prefix) and h.startswith(prefix) for h in (full, host))
-        return (2, -len(prefix)) if hit else None
-    return None
-
-
-def select_virtual_host(gateway: GatewayView, authority: str) -> VirtualHostView | None:
-    best: tuple[tuple[int, int], int] | None = None
-    chosen: VirtualHostView | None = None
-    for i, vh in enumerate(gateway.virtual_hosts):
-        for d in vh.domains:
-            rank = domain_rank(d, authority)
-            if rank is not None and (best is None or (rank, i) < best):
-                best, chosen = (rank, i), vh
-    return chosen
-
 
 def route_failure(route: FlattenedRoute, req: Request) -> str | None:
     """None when `route` takes `req`; otherwise the first failing condition (of the first matcher)."""
@@ -101,7 +60,8 @@ class Outcome:
 
 
 def outcome(gateway: GatewayView, req: Request) -> Outcome:
-    vh = select_virtual_host(gateway, req.authority)
+    hit = select_virtual_host(gateway.virtual_hosts, req.authority)
+    vh = hit.virtual_host if hit is not None else None
     if vh is None:
         return Outcome(gateway.name, None, None, [], f"no domain takes {req.authority or '(empty authority)'}")
     trace: list[TraceStep] = []

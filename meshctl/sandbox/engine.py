@@ -15,7 +15,7 @@ from ..routing.flatten import build_routing_view
 from ..routing.matchers import EffectiveMatcher
 from ..routing.types import FlattenedRoute, GatewayView, RoutingView, VirtualHostView
 from .explain import TraceEntry, closest_misses, route_label, trace
-from .hosts import HostIndex, HostMatch, normalise_host
+from ..routing.hosts import HostIndex, HostMatch, normalise_host
 from .index import RouteHit, RouteIndex
 from .outcome import redirect_location, rewrite_path
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterable, Sequence
 
+from ..routing.hosts import split_authority
 from ..routing.evaluate import Request
 
 # Envoy's default max_request_headers_kb: a request whose headers exceed it gets 431 before any routing.
@@ -35,20 +36,6 @@ def _check_ascii(text: str, what: str) -> None:
                 if what in ("URL", "path") else "HTTP/1 header fields must be ASCII")
         raise RequestError(f"non-ASCII character {ch!r} at position {i} of the {what}: {hint}")
     raise RequestError(f"control character {ch!r} at position {i} of the {what}")
-
-
-def split_authority(authority: str) -> tuple[str, str | None]:
-    """("host", "port" or None); IPv6 literals keep their brackets."""
-    if authority.startswith("["):
-        end = authority.find("]")
-        if end < 0:
-            return authority, None
-        host, rest = authority[: end + 1], authority[end + 1:]
-        return host, (rest[1:] if rest.startswith(":") else None)
-    if ":" in authority:
-        host, port = authority.rsplit(":", 1)
-        return host, port
-    return authority, None
 
 
 def check_authority(authority: str, where: str = "URL") -> str:

@@ -8,25 +8,17 @@ from pathlib import Path
 import pytest
 
 from meshctl.model.snapshot import load_snapshot
-from meshctl.routing.diff import changed_outcomes, diff_views, domain_rank, outcome, select_virtual_host
+from meshctl.routing.diff import changed_outcomes, diff_views, outcome
+from meshctl.routing.hosts import select_virtual_host
 from meshctl.routing.evaluate import Request
 from meshctl.routing.flatten import build_routing_view
 from meshctl.tui.editing import WriteError, atomic_write, check_text, preview_edit, undo
 
 
-def test_domain_rank_follows_envoy_precedence() -> None:
-    assert domain_rank("www.example.com", "www.example.com:8080") == (0, 0)
-    assert domain_rank("*.example.com", "api.example.com") == (1, -len(".example.com"))
-    assert domain_rank("*.example.com", "example.com") is None
-    assert domain_rank("api.*", "api.internal") == (2, -len("api."))
-    assert domain_rank("*", "anything") == (3, 0)
-    assert domain_rank("other.com", "www.example.com") is None
-
-
 def test_outcome_and_trace(config_dir: Path) -> None:
     view = build_routing_view(load_snapshot([config_dir]))
     gw = view.gateways[0]
-    assert select_virtual_host(gw, "reviews.global").name == "gloo-mesh/reviews-global"
+    assert select_virtual_host(gw.virtual_hosts, "reviews.global").virtual_host.name == "gloo-mesh/reviews-global"
     result = outcome(gw, Request("GET", "www.example.com", "/reviews/v2/version"))
     assert result.route is not None and result.route.name == "v2-version"
     assert [s.failure is None for s in result.trace] == [False, False, True]

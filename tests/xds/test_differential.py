@@ -79,10 +79,6 @@ def test_domain_with_port_never_matches_through_envoy(tmp_path: Path, mesh_harne
     assert any("'a.test:8080' has a port" in n for n in notes)  # and translation says so
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "meshctl/sandbox/hosts.py HostIndex._select also tries the full authority, so a domain written with a port "
-    "matches host:port; the gateway listener strips ports before virtual host selection (strip_any_host_port), "
-    "so Envoy never matches such a domain (checked just above)."))
 def test_sandbox_domain_with_port_never_matches() -> None:
     from meshctl.model.snapshot import snapshot_from_text
     from meshctl.sandbox import Sandbox

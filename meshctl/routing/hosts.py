@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Sequence
 
-from ..routing.types import VirtualHostView
-from .request import split_authority
+from .types import VirtualHostView
 
 DomainKind = Literal["exact", "suffix", "prefix", "any"]
 
@@ -16,6 +15,20 @@ class HostMatch:
     virtual_host: VirtualHostView
     domain: str  # the domain as written that won
     kind: DomainKind
+
+
+def split_authority(authority: str) -> tuple[str, str | None]:
+    """("host", "port" or None); IPv6 literals keep their brackets."""
+    if authority.startswith("["):
+        end = authority.find("]")
+        if end < 0:
+            return authority, None
+        host, rest = authority[: end + 1], authority[end + 1:]
+        return host, (rest[1:] if rest.startswith(":") else None)
+    if ":" in authority:
+        host, port = authority.rsplit(":", 1)
+        return host, port
+    return authority, None
 
 
 def normalise_host(authority: str) -> str:
@@ -72,10 +85,11 @@ class HostIndex:
         host = normalise_host(authority)
         if not host:
             return None
-        for candidate in (host, authority.lower()):  # a domain written with its port matches host:port
-            exact = self.exact.get(candidate)
-            if exact is not None:
-                return HostMatch(exact[0], exact[1], "exact")
+        # only the host: the gateway listener strips the port first (strip_any_host_port), so a domain written
+        # with a port never matches in Envoy (the xDS differential test checks this against real Envoy)
+        exact = self.exact.get(host)
+        if exact is not None:
+            return HostMatch(exact[0], exact[1], "exact")
         for suffix, vh, domain in self.suffixes:
             if host.endswith(suffix) and len(host) > len(suffix):  # a wildcard never matches an empty string
                 return HostMatch(vh, domain, "suffix")
