@@ -7,7 +7,6 @@ from ..routing.evaluate import Request
 from ..routing.matchers import EffectiveMatcher
 from .request import split_authority
 
-DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 
 def rewrite_path(path: str, matcher: EffectiveMatcher, rewrite: str) -> str:
@@ -25,11 +24,9 @@ def redirect_location(action: RedirectAction, matcher: EffectiveMatcher, req: Re
     if action.host_redirect:
         host = action.host_redirect
     else:
-        host = req.authority
-        bare, port = split_authority(host)
-        # Envoy drops the request's default port when the scheme changes (http://h:80 -> https://h)
-        if port is not None and scheme != req.scheme and port == DEFAULT_PORTS.get(req.scheme):
-            host = bare
+        # the gateway listener strips the port from Host before routing (strip_any_host_port), so the
+        # router — and the Location it builds — never sees one
+        host = split_authority(req.authority)[0]
     path_redirect_has_query = bool(action.path_redirect) and "?" in (action.path_redirect or "")
     if action.path_redirect:
         if path_redirect_has_query:

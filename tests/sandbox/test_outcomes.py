@@ -79,7 +79,7 @@ def test_upstream_path_after_rewrite(sb: Sandbox, line: str, route: str, upstrea
 @pytest.mark.parametrize("line, status, location", [
     ("GET http://www.example.com/secure/a?x=1", 301, "https://www.example.com/secure/a?x=1"),
     ("GET http://www.example.com:80/secure", 301, "https://www.example.com/secure"),  # default port dropped
-    ("GET http://www.example.com:8080/secure", 301, "https://www.example.com:8080/secure"),
+    ("GET http://www.example.com:8080/secure", 301, "https://www.example.com/secure"),  # the listener strips the port
     ("GET http://www.example.com/moved/x?y=1", 302, "http://new.example.com/landing?y=1"),
     ("GET http://www.example.com/mq?y=1", 301, "http://www.example.com/landing?from=mq"),
     ("GET http://www.example.com/docs/intro?y=1", 308, "http://www.example.com/manual/intro"),
