@@ -52,7 +52,8 @@ def load_sources(args: argparse.Namespace, require: bool = True) -> Snapshot:
             raise UsageError(f"no such file or directory: {p}")
     demo = bool(getattr(args, "demo", False))
     contexts = list(getattr(args, "context", []) or [])
-    if contexts:
+    # --kubeconfig alone means its current context (the default), so the kube source is wanted too
+    if contexts or getattr(args, "kubeconfig", None):
         if _kube_loader is None:
             try:
                 importlib.import_module("meshctl.sources.kube_cli")  # registers the loader when available

@@ -147,3 +147,14 @@ def test_read_only_refuses_apply(capsys, tmp_path: Path, kubeconfig_path: Path, 
 def test_sources_names_the_kinds_a_cluster_does_not_serve(capsys, kubeconfig_path: Path) -> None:
     code, out, _ = run(capsys, "sources", "--context", "west", "--kubeconfig", str(kubeconfig_path))
     assert code == 0 and "kube:west: not served: " in out and "routetables.networking" in out
+
+
+def test_kubeconfig_alone_reads_its_current_context_for_every_command(capsys, kubeconfig_path: Path,
+                                                                       east: FakeApiServer) -> None:
+    load_demo_routing(east)  # east is the kubeconfig's current context
+    code, out, err = run(capsys, "routes", "--kubeconfig", str(kubeconfig_path), "-o", "json")
+    assert code == 0, err
+    gateways = json.loads(out)["gateways"]
+    assert [g["gateway"] for g in gateways] == ["gloo-mesh/demo-gateway"]
+    names = [r["name"] for vh in gateways[0]["virtualHosts"] for r in vh["routes"]]
+    assert "v1-version" in names and "ratings" in names
