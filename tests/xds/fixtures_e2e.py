@@ -318,6 +318,39 @@ def envoy_virtual_host(domains_by_host: list[tuple[str, list[str]]], authority: 
 # ------------------------------------------------------------------------------------------ differential
 
 
+ONE_ROUTE_CONFIG = """
+apiVersion: networking.enterprise.mesh.gloo.solo.io/v1beta1
+kind: VirtualGateway
+metadata: {name: gw, namespace: app}
+spec:
+  connectionHandlers:
+  - http:
+      routeConfig:
+      - virtualHostSelector: {namespaces: [app]}
+---
+apiVersion: networking.enterprise.mesh.gloo.solo.io/v1beta1
+kind: VirtualHost
+metadata: {name: vh, namespace: app}
+spec:
+  domains: ["*"]
+  routes:
+  - name: NAME
+    matchers: [{uri: {prefix: /NAME}}]
+    directResponseAction: {status: 200, body: BODY}
+EXTRA"""
+
+# RE2 compiles it (so meshctl's validation passes) but its program is larger than Envoy's default limit (100).
+BIG_REGEX = """  - name: big-regex
+    matchers: [{uri: {regex: "/[a-z]{200}"}}]
+    directResponseAction: {status: 200, body: big}
+"""
+
+
+def one_route_config(body: str, name: str = "probe", extra: str = "") -> str:
+    """A gateway answering GET /<name> with 200 `body`; `extra` appends routes (e.g. BIG_REGEX)."""
+    return ONE_ROUTE_CONFIG.replace("NAME", name).replace("BODY", body).replace("EXTRA", extra)
+
+
 DIFF_NS = "diff"
 _SEGMENTS = ["a", "b", "api", "v1", "v2", "x"]
 # regexes the generator writes, with strings each one matches (for requests aimed at them)

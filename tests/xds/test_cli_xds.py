@@ -21,35 +21,10 @@ from meshctl.envoy.admin import AdminClient
 from meshctl.envoy.ports import free_port
 from meshctl.envoy.process import EnvoyProcess
 
-from fixtures_e2e import HttpClient
+from fixtures_e2e import BIG_REGEX, HttpClient, one_route_config
 
 REPO = Path(__file__).resolve().parents[2]
 
-CONFIG = """
-apiVersion: networking.enterprise.mesh.gloo.solo.io/v1beta1
-kind: VirtualGateway
-metadata: {name: gw, namespace: app}
-spec:
-  connectionHandlers:
-  - http:
-      routeConfig:
-      - virtualHostSelector: {namespaces: [app]}
----
-apiVersion: networking.enterprise.mesh.gloo.solo.io/v1beta1
-kind: VirtualHost
-metadata: {name: vh, namespace: app}
-spec:
-  domains: ["*"]
-  routes:
-  - name: hello
-    matchers: [{uri: {prefix: /hello}}]
-    directResponseAction: {status: 200, body: BODY}
-EXTRA"""
-
-BIG_REGEX = """  - name: big-regex
-    matchers: [{uri: {regex: "/[a-z]{200}"}}]
-    directResponseAction: {status: 200, body: big}
-"""
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -186,7 +161,7 @@ def envoy_processes() -> Iterator[list[EnvoyProcess]]:
 @pytest.mark.envoy
 def test_serve_watch_status_and_nack(tmp_path: Path, capsys, meshctl_process, envoy_processes) -> None:
     config = tmp_path / "config.yaml"
-    config.write_text(CONFIG.replace("BODY", "one").replace("EXTRA", ""))
+    config.write_text(one_route_config("one", "hello", ""))
     port = free_port()
     serve = meshctl_process("xds", "serve", str(tmp_path), "--listen", "127.0.0.1:0", "--gateway-port",
                             f"app/gw={port}", "--watch", "--poll-interval", "0.05")
@@ -208,11 +183,11 @@ def test_serve_watch_status_and_nack(tmp_path: Path, capsys, meshctl_process, en
         [edge] = json.loads(out)["clients"]
         assert edge["node_id"] == "edge-1" and {t["state"] for t in edge["per_type"].values()} == {"SYNCED"}
 
-        config.write_text(CONFIG.replace("BODY", "two").replace("EXTRA", ""))  # the watcher picks it up
+        config.write_text(one_route_config("two", "hello", ""))  # the watcher picks it up
         assert client.until("/hello", lambda a: a == (200, "two")) == (200, "two")
         serve.wait_line(lambda l: l.startswith("configuration changed"))
 
-        config.write_text(CONFIG.replace("BODY", "three").replace("EXTRA", BIG_REGEX))
+        config.write_text(one_route_config("three", "hello", BIG_REGEX))
         nack = serve.wait_line(lambda l: " NACK       edge-1 RDS " in l)
         assert "RE2 program size of 205 > max program size of 100" in nack
         deadline = time.monotonic() + 5
@@ -236,7 +211,7 @@ def test_serve_watch_status_and_nack(tmp_path: Path, capsys, meshctl_process, en
 
 @pytest.mark.envoy
 def test_envoy_run_foreground_until_interrupted(tmp_path: Path, meshctl_process) -> None:
-    (tmp_path / "config.yaml").write_text(CONFIG.replace("BODY", "from-envoy-run").replace("EXTRA", ""))
+    (tmp_path / "config.yaml").write_text(one_route_config("from-envoy-run", "hello", ""))
     serve = meshctl_process("xds", "serve", str(tmp_path), "--listen", "127.0.0.1:0")
     address = serve.wait_line(lambda l: l.startswith("xDS server listening on ")).rsplit(" ", 1)[1]
     port = free_port()

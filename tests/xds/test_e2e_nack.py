@@ -10,36 +10,10 @@ import pytest
 from meshctl.envoy.ports import free_port
 from meshctl.xds.codec import ROUTE_TYPE
 
-from fixtures_e2e import mesh_harness  # noqa: F401 (fixture)
+from fixtures_e2e import BIG_REGEX, mesh_harness, one_route_config  # noqa: F401 (mesh_harness is a fixture)
 
 pytestmark = pytest.mark.envoy
 
-CONFIG = """
-apiVersion: networking.enterprise.mesh.gloo.solo.io/v1beta1
-kind: VirtualGateway
-metadata: {name: gw, namespace: app}
-spec:
-  connectionHandlers:
-  - http:
-      routeConfig:
-      - virtualHostSelector: {namespaces: [app]}
----
-apiVersion: networking.enterprise.mesh.gloo.solo.io/v1beta1
-kind: VirtualHost
-metadata: {name: vh, namespace: app}
-spec:
-  domains: ["*"]
-  routes:
-  - name: probe
-    matchers: [{uri: {prefix: /probe}}]
-    directResponseAction: {status: 200, body: BODY}
-EXTRA"""
-
-# RE2 compiles it (so meshctl's validation passes) but its program is larger than Envoy's default limit (100).
-BIG_REGEX = """  - name: big-regex
-    matchers: [{uri: {regex: "/[a-z]{200}"}}]
-    directResponseAction: {status: 200, body: big}
-"""
 # Envoy's fault filter only takes abort statuses in [200, 600).
 BAD_ABORT = """  - name: bad-abort
     matchers: [{uri: {prefix: /abort}}]
@@ -70,7 +44,7 @@ def _wait_route_state(harness, node_id: str, state: str, timeout: float = 10.0):
 def test_rejected_edit_is_nacked_and_previous_config_keeps_serving(tmp_path: Path, mesh_harness, extra: str,  # noqa: F811
                                                                   reason: str) -> None:
     config = tmp_path / "config.yaml"
-    config.write_text(CONFIG.replace("BODY", "good").replace("EXTRA", ""))
+    config.write_text(one_route_config("good", "probe", ""))
     port = free_port()
     harness = mesh_harness([tmp_path], listener_ports={"app/gw": port}).watch()
     harness.envoy("edge-1")
@@ -78,12 +52,12 @@ def test_rejected_edit_is_nacked_and_previous_config_keeps_serving(tmp_path: Pat
     assert client.until("/probe", lambda a: a == (200, "good")) == (200, "good")
     good_version = _route_status(harness, "edge-1").acked_version
 
-    config.write_text(CONFIG.replace("BODY", "from-the-bad-version").replace("EXTRA", extra))
+    config.write_text(one_route_config("from-the-bad-version", "probe", extra))
     status = _wait_route_state(harness, "edge-1", "NACKED")
     assert status.state == "NACKED" and reason in (status.nack_reason or "")
     assert status.acked_version == good_version
     assert client.get("/probe") == (200, "good")  # Envoy kept the last accepted route configuration
 
-    config.write_text(CONFIG.replace("BODY", "fixed").replace("EXTRA", ""))
+    config.write_text(one_route_config("fixed", "probe", ""))
     assert _wait_route_state(harness, "edge-1", "SYNCED").state == "SYNCED"
     assert client.until("/probe", lambda a: a == (200, "fixed")) == (200, "fixed")
