@@ -67,7 +67,7 @@ async def _watch_config(state: ReplState, session: PromptSession[str], write: Ca
     """Reload in the background when files change, and say so above the prompt."""
     while True:
         await asyncio.sleep(interval)
-        message = state.check_reload()
+        message = state.check_reload(settle=True)
         if message is None:
             continue
         app = session.app

@@ -29,7 +29,7 @@ class ConfigSource(Protocol):
 
     def load(self) -> Snapshot: ...
 
-    def poll(self) -> bool: ...
+    def poll(self, settle: bool = True) -> bool: ...
 
     def snapshot(self) -> Snapshot: ...
 
@@ -45,8 +45,8 @@ class FileConfig:
         self.source.load()
         return self.snapshot()
 
-    def poll(self) -> bool:
-        return self.source.poll()
+    def poll(self, settle: bool = True) -> bool:
+        return self.source.poll(settle)
 
     def snapshot(self) -> Snapshot:
         resources, findings, files = self.source.snapshot_parts()
@@ -64,7 +64,7 @@ class FixedConfig:
         self._snapshot = self.loader()
         return self._snapshot
 
-    def poll(self) -> bool:
+    def poll(self, settle: bool = True) -> bool:
         return False
 
     def snapshot(self) -> Snapshot:
@@ -109,10 +109,12 @@ class ReplState:
     def reload(self, why: str = "on request") -> str:
         return self._adopt(self.config.load(), why)
 
-    def check_reload(self) -> str | None:
-        """Reload when the config files changed; the message to show, or None."""
+    def check_reload(self, settle: bool = False) -> str | None:
+        """Reload when the config files changed; the message to show, or None. The background watcher passes
+        settle=True (wait until a file being written is complete); before answering a typed line we reload at
+        once, since the operator saved and then asked."""
         try:
-            changed = self.config.poll()
+            changed = self.config.poll(settle)
         except Exception as exc:  # a half-written file must not end the session
             return f"config reload failed: {exc}"
         if not changed:

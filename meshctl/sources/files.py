@@ -22,11 +22,12 @@ class FileSource(Source):
         super().__init__(name or ", ".join(str(p) for p in paths))
         self.paths = [str(p) for p in paths]
         self.interval = interval
-        self._stamp: dict[str, tuple[float, int]] = {}
+        self._stamp: dict[str, tuple[int, int]] = {}
+        self._pending: dict[str, tuple[int, int]] | None = None  # a change seen once, waiting to settle
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def _stamps(self) -> dict[str, tuple[float, int]]:
+    def _stamps(self) -> dict[str, tuple[int, int]]:
         files, _ = expand_paths(self.paths)
         out = {}
         for f in files:
@@ -34,7 +35,7 @@ class FileSource(Source):
                 st = f.stat()
             except OSError:
                 continue
-            out[str(f)] = (st.st_mtime, st.st_size)
+            out[str(f)] = (st.st_mtime_ns, st.st_size)
         return out
 
     def load(self) -> None:
@@ -51,13 +52,23 @@ class FileSource(Source):
         self.status.reason = ""
         self._publish(resources, findings, loaded.files)
 
-    def poll(self) -> bool:
-        """Reload if any file changed; True when it did."""
+    def poll(self, settle: bool = True) -> bool:
+        """Reload if any file changed; True when it did.
+
+        With `settle` (the watcher's way), a change is taken once the files' sizes and times read the same on
+        two polls in a row: a file being rewritten (truncated, then written) is not loaded half-way, which
+        would push a broken configuration to Envoy for a moment. Callers acting on the operator's request
+        ("reload now") pass settle=False."""
         stamps = self._stamps()
-        if stamps != self._stamp:
-            self.load()
-            return True
-        return False
+        if stamps == self._stamp:
+            self._pending = None
+            return False
+        if settle and stamps != self._pending:
+            self._pending = stamps
+            return False
+        self._pending = None
+        self.load()
+        return True
 
     def start(self) -> None:
         if self._thread is not None:

@@ -207,7 +207,7 @@ class MeshctlApp(App[None]):
         """Re-read changed files now (instead of waiting for the watcher) and rebuild; call from a worker."""
         for source in self.workspace.sources:
             if isinstance(source, FileSource):
-                source.poll()
+                source.poll(settle=False)  # the operator asked: now
         self.workspace.rebuild()
 
     def reload_sources_blocking_all(self) -> None:
