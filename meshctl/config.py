@@ -255,6 +255,14 @@ def apply_flags(s: Settings, *, theme: str | None = None, read_only: bool | None
     return s
 
 
+def cluster_name_flags(settings: Settings, contexts: list[str], flags: list[str]) -> list[str]:
+    """`--cluster-name CTX=NAME` values: the flags given, plus the config file's names for the other contexts
+    in use (a flag wins; names of contexts not in use are left out)."""
+    given = {item.split("=", 1)[0] for item in flags if "=" in item}
+    return list(flags) + [f"{ctx}={name}" for ctx, name in settings.clusters.items()
+                          if ctx in contexts and ctx not in given]
+
+
 def write_default_config(path: Path, force: bool = False) -> Path:
     if path.exists() and not force:
         raise FileExistsError(f"{path} exists (use --force to overwrite)")

@@ -54,10 +54,11 @@ def build_app(args: argparse.Namespace) -> tuple[Any, list[Any]]:
     from ..tui.sandbox_adapter import RequestStore
     from ..tui.themes import ThemeError, load_themes
 
-    from ..config import Paths, apply_flags, load_settings
+    from ..config import Paths, apply_flags, cluster_name_flags, load_settings
 
     settings = getattr(args, "settings", None) or load_settings()
-    apply_flags(settings, theme=args.theme, cluster_names=args.cluster_name)
+    apply_flags(settings, theme=args.theme)
+    args.cluster_name = cluster_name_flags(settings, args.context, args.cluster_name)
     for problem in settings.problems:
         print(f"meshctl: config: {problem.render()}", file=sys.stderr)
     args.theme = settings.theme
@@ -94,7 +95,6 @@ def build_app(args: argparse.Namespace) -> tuple[Any, list[Any]]:
     if args.context:
         from ..sources.kube_cli import kube_sources_from_args
 
-        args.cluster_name = [f"{ctx}={name}" for ctx, name in settings.clusters.items()]
         sources.extend(kube_sources_from_args(args))
     workspace = Workspace(sources)
     teardown: list[Any] = []

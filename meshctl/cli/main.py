@@ -70,6 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         args.read_only = bool(args.read_only or settings.read_only)
         args.settings = settings
+        if getattr(args, "context", None) and hasattr(args, "cluster_name"):
+            from ..config import cluster_name_flags
+
+            args.cluster_name = cluster_name_flags(settings, args.context, args.cluster_name)
         if not getattr(args, "func", None):
             parser.print_help()
             return EXIT_USAGE

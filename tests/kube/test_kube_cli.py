@@ -158,3 +158,18 @@ def test_kubeconfig_alone_reads_its_current_context_for_every_command(capsys, ku
     assert [g["gateway"] for g in gateways] == ["gloo-mesh/demo-gateway"]
     names = [r["name"] for vh in gateways[0]["virtualHosts"] for r in vh["routes"]]
     assert "v1-version" in names and "ratings" in names
+
+
+def test_cluster_names_from_the_config_file(capsys, kubeconfig_path: Path, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "cfg" / "meshctl" / "config.yaml"
+    config.parent.mkdir(parents=True)
+    config.write_text(yaml.safe_dump({"clusters": {"west": "cluster-2", "east": "cluster-1", "elsewhere": "c9"}}))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    code, out, err = run(capsys, "sources", "--context", "east", "--context", "west", "--kubeconfig",
+                         str(kubeconfig_path), "-o", "json")
+    assert code == 0, err  # the entry for a context not in use is not an error
+    assert {d["context"]: d["cluster"] for d in json.loads(out)} == {"east": "cluster-1", "west": "cluster-2"}
+    code, out, _ = run(capsys, "sources", "--context", "east", "--context", "west", "--kubeconfig",
+                       str(kubeconfig_path), "--cluster-name", "west=flag-name", "-o", "json")
+    assert {d["context"]: d["cluster"] for d in json.loads(out)}["west"] == "flag-name"  # the flag wins
