@@ -36,13 +36,16 @@ def run(api: MeshctlAPI, args: Any) -> int:
         node = NodeInfo(id=f"export-{_safe(role)}", cluster=role, locality=loc, metadata={})
         resources = translator.node_resources(node)
         directory = out / _safe(role)
-        directory.mkdir(parents=True, exist_ok=True)
-        for kind, items in resources_json(resources.by_type()).items():
-            target = directory / f"{kind}.json"
-            tmp = target.with_suffix(".json.tmp")
-            tmp.write_text(json.dumps(items, indent=2) + "\n", encoding="utf-8")
-            os.replace(tmp, target)  # atomic: a reader never sees half a file
-            written.append({"node": role, "file": str(target), "resources": len(items)})
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            for kind, items in resources_json(resources.by_type()).items():
+                target = directory / f"{kind}.json"
+                tmp = target.with_suffix(".json.tmp")
+                tmp.write_text(json.dumps(items, indent=2) + "\n", encoding="utf-8")
+                os.replace(tmp, target)  # atomic: a reader never sees half a file
+                written.append({"node": role, "file": str(target), "resources": len(items)})
+        except OSError as exc:
+            raise UsageError(f"cannot write {directory}: {exc.strerror or exc}") from exc
     api.output.table(["NODE", "FILE", "RESOURCES"], [[w["node"], w["file"], w["resources"]] for w in written])
     return 0
 

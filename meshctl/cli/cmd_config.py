@@ -33,6 +33,8 @@ def run_init(args: argparse.Namespace) -> int:
         write_default_config(path, force=args.force)
     except FileExistsError as exc:
         raise UsageError(str(exc)) from exc
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
     emit(f"wrote {path}", "text")
     return EXIT_OK
 
