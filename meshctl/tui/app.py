@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from textual import on, work
 from textual.app import App, ComposeResult
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, TabbedContent, TabPane
 
@@ -26,8 +27,16 @@ from .actions import bindings, validate_keymap
 from .commands import PROVIDERS
 from .editing import AppliedEdit
 from .integrations import Attachments, FailoverControl, XdsLink
-from .sandbox_adapter import (RequestError, RequestStore, SandboxRequest, append_test_case, explain, make_engine,
-                              parse_command, test_case)
+from .sandbox_adapter import (
+    RequestError,
+    RequestStore,
+    SandboxRequest,
+    append_test_case,
+    explain,
+    make_engine,
+    parse_command,
+    test_case,
+)
 from .screens.detail import RouteDetailScreen, node_span
 from .screens.editor import EditorScreen
 from .screens.help import HelpScreen, binding_rows
@@ -217,7 +226,11 @@ class MeshctlApp(App[None]):
         self.workspace.rebuild()
 
     def _tick(self) -> None:
-        self.header.update_state(sources=self.workspace.describe_sources())
+        try:
+            header = self.header
+        except (NoMatches, LookupError):
+            return  # the timer can fire while the app tears the main screen down on exit
+        header.update_state(sources=self.workspace.describe_sources())
 
     # -- theming -----------------------------------------------------------------------------------------
     @property
