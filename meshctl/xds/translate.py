@@ -204,14 +204,19 @@ class Translator:
 
         return RouteContext(self.resolve, add, self.resolve_kube, notes)
 
-    def _gateway_route_set(self, name: str, gateways: tuple[GatewayView, ...]) -> _RouteSet:
-        key = ("gateway", name, tuple(g.name for g in gateways))
+    def _route_set(self, key: tuple[Any, ...], build: Any) -> _RouteSet:
+        """The route configuration for `key`, built once per snapshot by `build(backends, notes)`."""
         with self._lock:
             hit = self._route_sets.get(key)
-            if hit is not None:
-                return hit
-            backends: dict[str, Backend] = {}
-            notes: list[str] = []
+            if hit is None:
+                backends: dict[str, Backend] = {}
+                notes: list[str] = []
+                config = build(backends, notes)
+                hit = self._route_sets[key] = _RouteSet(config, backends, notes)
+            return hit
+
+    def _gateway_route_set(self, name: str, gateways: tuple[GatewayView, ...]) -> _RouteSet:
+        def build(backends: dict[str, Backend], notes: list[str]) -> RouteConfiguration:
             ctx = self._context(backends, notes)
             vhosts: list[EnvoyVirtualHost] = []
             claimed: dict[str, str] = {}
@@ -224,9 +229,9 @@ class Translator:
                     vhost = self._virtual_host(view, claimed, ctx)
                     if vhost is not None:
                         vhosts.append(vhost)
-            config = msg(RouteConfiguration, name=name, virtual_hosts=vhosts)
-            hit = self._route_sets[key] = _RouteSet(config, backends, notes)
-            return hit
+            return msg(RouteConfiguration, name=name, virtual_hosts=vhosts)
+
+        return self._route_set(("gateway", name, tuple(g.name for g in gateways)), build)
 
     def _virtual_host(self, view: VirtualHostView, claimed: dict[str, str], ctx: RouteContext) -> EnvoyVirtualHost | None:
         domains: list[str] = []
@@ -249,18 +254,13 @@ class Translator:
 
     def _sidecar_route_set(self, name: str, role: NodeRole) -> _RouteSet:
         namespace, cluster = self.sidecar_placement(role)
-        key = ("sidecar", name, namespace, cluster)
-        with self._lock:
-            hit = self._route_sets.get(key)
-            if hit is not None:
-                return hit
-            backends: dict[str, Backend] = {}
-            notes: list[str] = []
+
+        def build(backends: dict[str, Backend], notes: list[str]) -> RouteConfiguration:
             hosts = sidecar_hosts(self.index, namespace, cluster, self._context(backends, notes))
             vhosts = [msg(EnvoyVirtualHost, name=h.name, domains=h.domains, routes=h.routes) for h in hosts]
-            config = msg(RouteConfiguration, name=name, virtual_hosts=vhosts)
-            hit = self._route_sets[key] = _RouteSet(config, backends, notes)
-            return hit
+            return msg(RouteConfiguration, name=name, virtual_hosts=vhosts)
+
+        return self._route_set(("sidecar", name, namespace, cluster), build)
 
     def sidecar_placement(self, role: NodeRole) -> tuple[str, str]:
         """(namespace, Kubernetes cluster) of a sidecar's workload; the cluster defaults to where a service of
