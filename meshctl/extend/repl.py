@@ -13,16 +13,17 @@ from .api import Output
 from .registry import PluginCommand, PluginRegistry
 
 
-class _ArgError(Exception):
-    pass
+class PluginArgumentError(Exception):
+    """Bad arguments for a plugin command typed in the REPL or entered in the TUI form (the message says why;
+    an empty message means help was asked for)."""
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # keep the REPL alive: no sys.exit
-        raise _ArgError(f"{self.prog}: {message}")
+    def error(self, message: str) -> None:  # keep the REPL / TUI alive: no sys.exit
+        raise PluginArgumentError(f"{self.prog}: {message}")
 
     def exit(self, status: int = 0, message: str | None = None) -> None:
-        raise _ArgError(message or "")
+        raise PluginArgumentError(message or "")
 
 
 def plugin_parser(cmd: PluginCommand) -> argparse.ArgumentParser:
@@ -33,14 +34,19 @@ def plugin_parser(cmd: PluginCommand) -> argparse.ArgumentParser:
     return parser
 
 
+def parse_plugin_args(cmd: PluginCommand, argv: list[str]) -> argparse.Namespace:
+    """Parse like `meshctl NAME ARGS` does; raises PluginArgumentError instead of exiting."""
+    return plugin_parser(cmd).parse_args(argv)
+
+
 def run_in_repl(cmd: PluginCommand, snapshot: Any, line: str, read_only: bool = False,
                 context: dict[str, str] | None = None) -> str:
     """Run a plugin command on the REPL's current configuration; returns what it printed."""
     from ..repl.state import ReplError
 
     try:
-        args = plugin_parser(cmd).parse_args(shlex.split(line))
-    except _ArgError as exc:
+        args = parse_plugin_args(cmd, shlex.split(line))
+    except PluginArgumentError as exc:
         text = str(exc).strip()
         if text.startswith("usage") or not text:
             return plugin_parser(cmd).format_help()

@@ -99,16 +99,16 @@ class PluginScreen(ModalScreen[None]):
         from ...cli.common import UsageError
         from ...extend.api import Output
         from ...extend.cli import run_plugin_command
-        from ...extend.repl import _ArgError, plugin_parser
+        from ...extend.repl import PluginArgumentError, parse_plugin_args
 
         buffer = io.StringIO()
         errors: list[str] = []
         try:
-            args = plugin_parser(self.command).parse_args(argv)
+            args = parse_plugin_args(self.command, argv)
             args.read_only = self.read_only
             status = run_plugin_command(self.command, args, snapshot=self.snapshot, output=Output("text", buffer),
                                         context=self.context, report_error=errors.append)
-        except (_ArgError, UsageError) as exc:
+        except (PluginArgumentError, UsageError) as exc:
             status, errors = 2, [str(exc).strip()]
         text = buffer.getvalue().rstrip()
         if errors:
