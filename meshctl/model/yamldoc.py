@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import yaml
 
+from . import blockyaml
 from .findings import Finding, Severity, format_path
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
@@ -58,6 +59,7 @@ def _timestamp_as_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
 
 
 _FastLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
+blockyaml.configure(_FastLoader)
 
 
 _DOC_START = re.compile(r"^---(\s|$)")
@@ -333,6 +335,11 @@ def parse_text(text: str, name: str) -> tuple[list[Document], list[Finding]]:
         return [], [too_deep]
     documents: list[Document] = []
     findings: list[Finding] = []
+    plain_block = blockyaml.load_documents(text)
+    if plain_block is not None:  # the usual manifest: no PyYAML objects needed (see blockyaml)
+        for index, data in enumerate(plain_block):
+            documents.extend(_split_document(source, index, data, findings))
+        return documents, findings
     loader = _FastLoader(text)
     index = 0
     try:
