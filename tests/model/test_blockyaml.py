@@ -9,11 +9,10 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_yaml_fast_path import REPO, YAML_FILES, same
 
 from meshctl.devtools.synth import synthetic_config_text
 from meshctl.model import blockyaml, yamldoc
-
-from test_yaml_fast_path import REPO, YAML_FILES, same
 
 
 def pyyaml(text: str) -> list[Any] | Exception:
