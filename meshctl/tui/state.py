@@ -141,19 +141,26 @@ def is_narrower(old: list[tuple[str | None, str]], new: list[tuple[str | None, s
 
 
 class RouteFilter:
-    """Filters as the operator types: a query that narrows the previous one only scans the previous matches."""
+    """Filters as the operator types: a query that narrows the previous one only scans the previous matches.
+
+    It keeps the current model's entries (the pool and the last result); `reset` lets go of them, which the
+    tree does when a new model arrives, so the previous model is freed at the swap rather than at the next
+    keystroke."""
 
     def __init__(self) -> None:
-        self._key: tuple[int, str | None] | None = None
+        self.reset()
+
+    def reset(self) -> None:
+        self._model: ConsoleModel | None = None  # held, not an id(): a freed model's id can be reused
+        self._gateway: str | None = None
         self._terms: list[tuple[str | None, str]] = []
         self._result: list[RouteEntry] = []
         self._pool: list[RouteEntry] = []
 
     def run(self, model: ConsoleModel, gateway: str | None, query: str) -> list[RouteEntry]:
-        key = (id(model), gateway)
         terms = parse_query(query)
-        if key != self._key:
-            self._key = key
+        if model is not self._model or gateway != self._gateway:
+            self._model, self._gateway = model, gateway
             self._pool = [e for e in model.entries if gateway is None or e.gateway == gateway]
             self._terms, self._result = [], self._pool
         base = self._result if is_narrower(self._terms, terms) else self._pool

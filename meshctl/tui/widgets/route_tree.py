@@ -88,6 +88,8 @@ class RouteTree(Tree[NodeData]):
              mode: str | None = None, keep_state: bool = True) -> None:
         """Rebuild for a model/gateway/filter; expanded virtual hosts stay expanded when `keep_state`."""
         expanded = self._expanded_vhosts() if keep_state else set()
+        if model is not self.model:
+            self.filter.reset()  # its pool holds the previous model's entries (the whole previous view)
         self.model = model
         self.gateway = gateway
         if query is not None:
