@@ -19,7 +19,9 @@ def re2_escape(text: str) -> str:
     return "".join("\\" + c if c in _RE2_META else c for c in text)
 
 
-@dataclass(frozen=True)
+# Matchers are values (hashed, compared, never changed after creation) but not frozen: a frozen dataclass
+# takes five times as long to create, and the engine creates two for every route of every virtual host.
+@dataclass(unsafe_hash=True, slots=True)
 class HeaderCondition:
     name: str  # lower-case: HTTP header names are case-insensitive
     value: str = ""  # empty: presence
@@ -35,7 +37,7 @@ class HeaderCondition:
         return f"header {self.name}{neg}{op}{self.value}"
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True, slots=True)
 class QueryCondition:
     name: str
     value: str = ""  # empty: presence
@@ -47,7 +49,7 @@ class QueryCondition:
         return f"query {self.name}{'~' if self.regex else '='}{self.value}"
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True, slots=True)
 class EffectiveMatcher:
     path_kind: PathKind = "prefix"
     path: str = "/"
@@ -116,15 +118,21 @@ def own_matcher(m: HttpMatcher) -> EffectiveMatcher:
     kind: PathKind = "prefix"
     path = "/"
     ignore_case = False
-    if m.uri is not None:
-        ignore_case = m.uri.ignore_case
-        for k in ("exact", "prefix", "regex", "suffix"):
-            v = getattr(m.uri, k)
-            if v is not None:
-                kind, path = k, v  # type: ignore[assignment]
-                break
-    headers = tuple(HeaderCondition(h.name.lower(), h.value, h.regex, h.invert_match) for h in m.headers)
-    query = tuple(QueryCondition(q.name, q.value, q.regex) for q in m.query_parameters)
+    uri = m.uri
+    if uri is not None:
+        ignore_case = uri.ignore_case
+        if uri.exact is not None:
+            kind, path = "exact", uri.exact
+        elif uri.prefix is not None:
+            kind, path = "prefix", uri.prefix
+        elif uri.regex is not None:
+            kind, path = "regex", uri.regex
+        elif uri.suffix is not None:
+            kind, path = "suffix", uri.suffix
+    headers = tuple(HeaderCondition(h.name.lower(), h.value, h.regex, h.invert_match) for h in m.headers) \
+        if m.headers else ()
+    query = tuple(QueryCondition(q.name, q.value, q.regex) for q in m.query_parameters) \
+        if m.query_parameters else ()
     return EffectiveMatcher(kind, path, ignore_case, headers, query, m.method.upper() or None, m.name)
 
 
@@ -136,30 +144,33 @@ def merge(parent: EffectiveMatcher, child: HttpMatcher | None, parent_is_root: b
     result = MergeResult(None)
     if parent_is_root:
         path_kind, path, ignore_case = own.path_kind, own.path, own.ignore_case
+    elif child.uri is None or not child.uri.kinds_set():
+        path_kind, path, ignore_case = parent.path_kind, parent.path, parent.ignore_case
     else:
-        if child.uri is None or not child.uri.kinds_set():
-            path_kind, path, ignore_case = parent.path_kind, parent.path, parent.ignore_case
-        else:
-            if own.ignore_case != parent.ignore_case:
-                result.warnings.append(("case-mismatch",
-                                        f"ignoreCase differs from the delegating route ({parent.path}); "
-                                        f"the child's setting ({str(own.ignore_case).lower()}) is used"))
-            ignore_case = own.ignore_case
-            path_kind = own.path_kind
-            if own.path_kind in ("prefix", "exact"):
-                path = join_paths(parent.path, own.path)
-            elif own.path_kind == "regex":
-                base = parent.path[:-1] if parent.path.endswith("/") else parent.path
-                # grouped, so a top-level "|" in the child cannot escape the parent prefix
-                path = re2_escape(base) + "(?:" + own.path + ")" if base else own.path
-            else:  # suffix
-                if parent.path not in ("", "/"):
-                    result.problems.append(("unsupported-combination",
-                                            f"a suffix matcher ({own.path}) cannot be placed under the prefix "
-                                            f"{parent.path} of its delegating route"))
-                    return result
-                path = own.path
+        if own.ignore_case != parent.ignore_case:
+            result.warnings.append(("case-mismatch",
+                                    f"ignoreCase differs from the delegating route ({parent.path}); "
+                                    f"the child's setting ({str(own.ignore_case).lower()}) is used"))
+        ignore_case = own.ignore_case
+        path_kind = own.path_kind
+        if own.path_kind in ("prefix", "exact"):
+            path = join_paths(parent.path, own.path)
+        elif own.path_kind == "regex":
+            base = parent.path[:-1] if parent.path.endswith("/") else parent.path
+            # grouped, so a top-level "|" in the child cannot escape the parent prefix
+            path = re2_escape(base) + "(?:" + own.path + ")" if base else own.path
+        else:  # suffix
+            if parent.path not in ("", "/"):
+                result.problems.append(("unsupported-combination",
+                                        f"a suffix matcher ({own.path}) cannot be placed under the prefix "
+                                        f"{parent.path} of its delegating route"))
+                return result
+            path = own.path
 
+    if not (own.headers or own.query or own.method):  # the common child: only a path
+        result.matcher = EffectiveMatcher(path_kind, path, ignore_case, parent.headers, parent.query,
+                                          parent.method, own.name or parent.name)
+        return result
     headers = list(parent.headers)
     for h in own.headers:
         for p in parent.headers:
