@@ -195,11 +195,8 @@ class RouteEngine:
 
     def _id_part(self, resource: Resource, index: int, name: str, route_path: tuple[Any, ...]) -> str:
         """A link in route ids: "Kind/ns/name#route", plus "@index" when the name could mean another route."""
-        ref = f"{resource.ref}#{name or index}"
-        if name and (name.isdigit() or "@" in name
-                     or name in self._ambiguous_names.get((resource.key, route_path[:-1]), ())):
-            return f"{ref}@{index}"
-        return ref
+        return _route_id_part(resource.ref, self._ambiguous_names.get((resource.key, route_path[:-1]), ()),
+                              index, name)
 
     # -- one route (recursive through delegation) ------------------------------------------------
     def _expand(
@@ -229,7 +226,9 @@ class RouteEngine:
                     self.diags.add(owner, Severity.ERROR, code, message, mpath)
                 if result.matcher is not None and result.matcher not in matchers:
                     matchers.append(result.matcher)
-        for j, m in enumerate(matchers):
+        for m in matchers:
+            if m.path_kind != "regex" and not m.headers and not m.query:
+                continue  # nothing RE2 must accept
             for text in _regexes(m):
                 err = regex_error(text)
                 if err:
@@ -324,22 +323,21 @@ class RouteEngine:
             self.reached_tables.add(table.key)
             self._check_route_names(table, table.spec.routes, ("spec", "routes"))
             node.tables.append(table_node)
+            # the position text is the same for every route of the table but its index: format it once
+            weight_reason = (f"table {table.namespace}/{table.name} (weight {table.spec.weight}, {table_node.via}, "
+                             f"{_ordinal(t_index + 1)} of {len(tables)} under {link.ref}), route ")
+            table_ref, ambiguous = table.ref, self._ambiguous_names.get((table.key, ("spec", "routes")), ())
+            below = visiting + (owner.key,)
             for j, child in enumerate(table.spec.routes):
-                cpath = ("spec", "routes", j)
-                child_link = ChainLink(table, j, child.name, cpath, table.spec.weight,
-                                       self._id_part(table, j, child.name, cpath))
+                child_link = ChainLink(table, j, child.name, ("spec", "routes", j), table.spec.weight,
+                                       _route_id_part(table_ref, ambiguous, j, child.name))
                 child_node, child_routes = self._expand(
-                    child, chain + (child_link,), matchers, False, options, labels, effective_sort,
-                    visiting + (owner.key,),
-                )
+                    child, chain + (child_link,), matchers, False, options, labels, effective_sort, below)
                 table_node.routes.append(child_node)
                 if effective_sort == TABLE_WEIGHT:
                     for r in child_routes:
                         if r.chain[-1].resource is table:
-                            r.position = Position(
-                                0, "table weight",
-                                f"table {table.namespace}/{table.name} (weight {table.spec.weight}, {table_node.via}, "
-                                f"{_ordinal(t_index + 1)} of {len(tables)} under {link.ref}), route {j} in written order")
+                            r.position = Position(0, "table weight", f"{weight_reason}{j} in written order")
                 produced.extend(child_routes)
 
         if active_sort is None and effective_sort == ROUTE_SPECIFICITY:
@@ -381,6 +379,14 @@ class RouteEngine:
             self.diags.add(owner, Severity.ERROR, "delegate-no-target",
                            "delegateAction has neither refs nor selector", dpath)
         return out
+
+
+def _route_id_part(resource_ref: str, ambiguous: Any, index: int, name: str) -> str:
+    """A link in route ids: "Kind/ns/name#route", plus "@index" when the name could mean another route."""
+    ref = f"{resource_ref}#{name or index}"
+    if name and (name.isdigit() or "@" in name or name in ambiguous):
+        return f"{ref}@{index}"
+    return ref
 
 
 def _regexes(m: EffectiveMatcher) -> list[str]:
