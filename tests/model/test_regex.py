@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from meshctl.model import regex
 from meshctl.model.regex import compile_re2, full_match, regex_error
 
 
@@ -36,3 +39,22 @@ def test_compile_re2_raises_value_error_with_re2s_reason() -> None:
     with pytest.raises(ValueError, match="missing \\)"):
         compile_re2("(unclosed")
     assert compile_re2("a+").fullmatch("aaa") is not None
+
+
+# --- the shortcut that skips compiling plainly valid patterns -------------------------------------------------
+
+REGEX_PIECES = st.sampled_from(["a", "Z", "0", "/", "-", "_", ".", "*", "+", "?", "\\d", "\\w", "\\S", "\\.", "\\q",
+                                "\\1", "\\", "[0-9]", "[a-z", "[^/]", "[9-0]", "[]", "(", ")", "|", "^", "$", "{2}",
+                                "[A-Za-z_]", " ", "#", "`", "é", "[.-]"])
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(REGEX_PIECES, max_size=8).map("".join))
+def test_the_shortcut_only_accepts_what_re2_accepts(pattern: str) -> None:
+    assert regex._PLAINLY_VALID.fullmatch(pattern) is None or regex._compile(pattern)[1] is None
+    assert (regex_error(pattern) is None) == (regex._compile(pattern)[1] is None)
+
+
+@pytest.mark.parametrize("pattern", ["/r12/[0-9]+", "/api/.*", "\\d+\\.\\d+", "[^/]+/items", "/v1/[a-zA-Z_]+?"])
+def test_typical_route_regexes_take_the_shortcut(pattern: str) -> None:
+    assert regex._PLAINLY_VALID.fullmatch(pattern) is not None
