@@ -69,24 +69,46 @@ def camel(name: str) -> str:
 
 Converter = Callable[[Any, Path, Problems], Any]
 _BAD = object()  # returned by a converter after it reported a problem
-_compiled: dict[type, tuple[dict[str, tuple[str, Converter]], dict[str, str]]] = {}
+
+# How parse_model reads a field without calling its converter (the common, well-typed case; a converter
+# call and a path tuple per field were most of the model-building time): the value must have this exact
+# type, or be a mapping for a model, or a list of mappings for a list of models.
+_EXACT, _MODEL, _MODEL_LIST, _CONVERT = range(4)
+FieldSpec = tuple[str, Converter, int, Any]  # attribute, converter, one of the above, its type or model class
+_compiled: dict[type, tuple[dict[str, FieldSpec], dict[str, str]]] = {}
 
 
-def _compile(cls: type) -> tuple[dict[str, tuple[str, Converter]], dict[str, str]]:
+def _compile(cls: type) -> tuple[dict[str, FieldSpec], dict[str, str]]:
     hit = _compiled.get(cls)
     if hit is not None:
         return hit
     hints = typing.get_type_hints(cls)
-    by_key: dict[str, tuple[str, Converter]] = {}
+    by_key: dict[str, FieldSpec] = {}
     attr_to_key: dict[str, str] = {}
     for f in fields(cls):
         if _skipped(f):
             continue
         k = f.metadata.get("key") or camel(f.name)
-        by_key[k] = (f.name, _converter(hints[f.name]))
+        by_key[k] = (f.name, _converter(hints[f.name]), *_shortcut(hints[f.name]))
         attr_to_key[f.name] = k
     _compiled[cls] = (by_key, attr_to_key)
     return by_key, attr_to_key
+
+
+def _shortcut(tp: Any) -> tuple[int, Any]:
+    origin = get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in get_args(tp) if a is not type(None)]
+        return _shortcut(inner[0]) if len(inner) == 1 else (_CONVERT, None)
+    if tp in (str, bool, int):
+        return _EXACT, tp
+    if isinstance(tp, type) and is_dataclass(tp):
+        return _MODEL, tp
+    if origin is list:
+        (item,) = get_args(tp) or (Any,)
+        if isinstance(item, type) and is_dataclass(item):
+            return _MODEL_LIST, item
+    return _CONVERT, None
 
 
 def _skipped(f: Any) -> bool:
@@ -209,7 +231,8 @@ def parse_model(cls: type, value: Any, path: Path, problems: Problems) -> Any:
     if not isinstance(value, dict):
         problems.add(path, f"expected a mapping, got {describe_type(value)}")
         return _BAD
-    by_key, _ = _compile(cls)
+    hit = _compiled.get(cls)
+    by_key = hit[0] if hit is not None else _compile(cls)[0]
     kwargs: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     unread: dict[str, Any] = {}
@@ -221,15 +244,30 @@ def parse_model(cls: type, value: Any, path: Path, problems: Problems) -> Any:
         if v is None:
             unread[k] = v  # Kubernetes treats an explicit null like an absent field
             continue
-        result = spec[1](v, path + (k,), problems)
+        attr, convert, how, tp = spec
+        if how == _EXACT:
+            if type(v) is tp:
+                kwargs[attr] = v
+                continue
+        elif how == _MODEL:
+            if type(v) is dict:
+                kwargs[attr] = parse_model(tp, v, path + (k,), problems)
+                continue
+        elif how == _MODEL_LIST:
+            if type(v) is list and all(type(item) is dict for item in v):
+                where = path + (k,)
+                kwargs[attr] = [parse_model(tp, item, where + (i,), problems) for i, item in enumerate(v)]
+                continue
+        result = convert(v, path + (k,), problems)  # reports what is wrong, or converts (e.g. a Duration)
         if result is _BAD:
             unread[k] = v
         else:
-            kwargs[spec[0]] = result
+            kwargs[attr] = result
     obj = cls(**kwargs)
     obj._extra = extra
     obj._unread = unread
-    obj._keys = tuple(k for k in value if isinstance(k, str))
+    # keys that are not strings (`1:`, `true:`) are only ever in `extra`
+    obj._keys = tuple(value) if not extra else tuple(k for k in value if isinstance(k, str))
     obj._path = path
     return obj
 
