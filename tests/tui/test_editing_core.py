@@ -103,3 +103,27 @@ def test_incremental_filter_matches_full_scan(config_dir: Path) -> None:
         assert [e.route.id for e in f.run(model, None, q)] == [e.route.id for e in filter_entries(model.entries, q)]
     assert is_narrower(parse_query("re"), parse_query("rev x"))
     assert not is_narrower(parse_query("path:"), parse_query("path:/"))
+
+
+def test_filter_fields_are_spans_of_one_search_text(config_dir: Path) -> None:
+    from meshctl.routing.actions import describe_action
+    from meshctl.tui.state import FILTER_FIELDS, build_model, filter_entries
+
+    model = build_model(load_snapshot([config_dir]), 1)
+    assert model.entries
+    for e in model.entries:
+        r = e.route
+        assert e.field("path") == " ".join(m.path for m in r.matchers).lower()
+        assert e.field("name") == f"{r.name} {r.id}".lower()
+        assert e.field("owner") == " ".join(link.owner for link in r.chain).lower()
+        assert e.everything == " ".join([*(e.field(k) for k in FILTER_FIELDS), r.describe_match().lower()])
+        # the action's arrow is stored folded (1-byte text) but is still found as typed
+        assert filter_entries([e], f"dest:{describe_action(r).split()[0]}") == [e]
+    assert all(e.everything.isascii() for e in model.entries)  # the demo is ASCII but for the arrows
+    forwarded = [e for e in model.entries if describe_action(e.route).startswith("→")]
+    assert forwarded and filter_entries(model.entries, "→") == forwarded
+    # a keyed term matches only inside its field: a route id never matches as a path
+    some = model.entries[0]
+    owner_word = some.field("owner").split()[0]
+    assert some in filter_entries(model.entries, f"owner:{owner_word}")
+    assert all(owner_word in e.field("path") for e in filter_entries(model.entries, f"path:{owner_word}"))
