@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from typing import Any, Callable, Literal, get_args, get_origin
 
@@ -48,10 +49,9 @@ class Model:
     """Base of every typed view. `_extra` keeps keys the model does not know; `_keys` the written key order;
     `_unread` known keys whose written value was not taken (null or a wrong type), as written."""
 
-    _extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    _extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
     _keys: tuple[str, ...] = field(default=(), repr=False, compare=False)
-    _unread: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
-    _path: Path = field(default=(), repr=False, compare=False)
+    _unread: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return to_dict(self)
@@ -264,12 +264,18 @@ def parse_model(cls: type, value: Any, path: Path, problems: Problems) -> Any:
         else:
             kwargs[attr] = result
     obj = cls(**kwargs)
-    obj._extra = extra
-    obj._unread = unread
+    # Tens of thousands of models per large config: share what is usually the same (memory, and work for
+    # the cyclic GC, which walks every live container).
+    obj._extra = extra or _NOTHING
+    obj._unread = unread or _NOTHING
     # keys that are not strings (`1:`, `true:`) are only ever in `extra`
-    obj._keys = tuple(value) if not extra else tuple(k for k in value if isinstance(k, str))
-    obj._path = path
+    keys = tuple(value) if not extra else tuple(k for k in value if isinstance(k, str))
+    obj._keys = _key_orders.setdefault(keys, keys) if len(_key_orders) < 50_000 else keys
     return obj
+
+
+_NOTHING: Mapping[str, Any] = types.MappingProxyType({})  # read-only: shared by every model without such keys
+_key_orders: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
 def parse(cls: type, value: Any, path: Path = ()) -> tuple[Any, Problems]:

@@ -45,8 +45,6 @@ def test_fields_are_read_by_camel_case_key() -> None:
     assert obj.inner == Inner(name="n")
     assert [i.count for i in obj.items] == [1, 2]
     assert obj.tags == {"a": "b"} and obj.free == [1, {"x": 2}]
-    assert obj.inner._path == ("inner",)
-    assert obj.items[1]._path == ("items", 1)
 
 
 @pytest.mark.parametrize("value, expected", [
