@@ -87,6 +87,69 @@ def load_documents(text: str) -> list[Any] | None:
         return None
 
 
+class Positions:
+    """Where each node of the read documents starts: 0-based (line, column), as PyYAML's marks give them."""
+
+    def __init__(self) -> None:
+        # id(container) -> per key text (mappings) or per index (sequences): (line, column, child container)
+        self._children: dict[int, Any] = {}
+        self._roots: dict[int, tuple[int, int, Any]] = {}
+        self._alive: list[Any] = []  # the containers whose ids are keys above
+        self.documents = 0
+
+    def root(self, document: int, line: int, column: int, container: Any) -> None:
+        self._roots[document] = (line, column, container)
+        self._open(container)
+
+    def add(self, parent: Any, key_text: str | None, line: int, column: int, child: Any) -> None:
+        entries = self._children[id(parent)]
+        if key_text is None:
+            entries.append((line, column, child))
+        else:
+            entries[key_text] = (line, column, child)
+        if child is not None:
+            self._open(child)
+
+    def _open(self, container: Any) -> None:
+        self._children[id(container)] = [] if isinstance(container, list) else {}
+        self._alive.append(container)
+
+    def locate(self, document: int, path: tuple[Any, ...]) -> tuple[int, int] | None:
+        """Start of the node at `path`, or of its deepest existing ancestor; None for an empty document.
+
+        Keys match by their text, as `str(part)` (the way PyYAML key nodes are matched)."""
+        hit = self._roots.get(document)
+        if hit is None:
+            return None
+        line, column, container = hit
+        for part in path:
+            entries = self._children.get(id(container)) if container is not None else None
+            if isinstance(entries, dict):
+                found = entries.get(str(part))
+            elif isinstance(entries, list) and isinstance(part, int) and 0 <= part < len(entries):
+                found = entries[part]
+            else:
+                found = None
+            if found is None:
+                break
+            line, column, container = found
+        return line, column
+
+
+def positions(text: str) -> Positions | None:
+    """Node positions of every document in `text`, or None when the text needs PyYAML."""
+    if _scalar_values is None:
+        raise RuntimeError("blockyaml.configure() was not called")
+    if "\r" in text or _UNUSUAL_CHARACTER.search(text) is not None:
+        return None  # (CR LF would be read fine, but columns after a CR must match PyYAML's: leave it to PyYAML)
+    where = Positions()
+    try:
+        where.documents = len(_Reader(_scalar_values).read(text, where))
+    except _Decline:
+        return None
+    return where
+
+
 class _Reader:
     """Builds documents from lines, keeping a stack of the open mappings and sequences by indentation."""
 
@@ -94,17 +157,19 @@ class _Reader:
         self.plain: Callable[[str], Any] = values.value
         self.implicit = values.implicit  # first characters of every implicitly typed plain scalar
 
-    def read(self, text: str) -> list[Any]:
+    def read(self, text: str, where: Positions | None = None) -> list[Any]:
+        """The documents' data; with `where`, also the position of every node (for locating findings)."""
         documents: list[Any] = []
         # Open containers, innermost last: (column, container, is_sequence).
         stack: list[tuple[int, Any, bool]] = []
-        # A key written with nothing after its colon waits for the next line: (mapping, key, column).
-        pending: tuple[dict[Any, Any], Any, int] | None = None
+        # A key written with nothing after its colon waits for the next line:
+        # (mapping, key, column, key text, line number, column after the colon).
+        pending: tuple[dict[Any, Any], Any, int, str, int, int] | None = None
         root: Any = _MISSING
         in_document = False
         plain, implicit, scalar = self.plain, self.implicit, self._scalar
         indicators, not_a_key_start = _INDICATORS, _NOT_A_KEY_START
-        for line in text.split("\n"):
+        for number, line in enumerate(text.split("\n")):
             content = line.lstrip(" ")
             if not content or content[0] == "#":
                 continue
@@ -113,7 +178,7 @@ class _Reader:
             if column == 0 and content[0] in "-.%" and _is_marker(content):
                 if in_document:
                     if pending is not None:
-                        pending[0][pending[1]] = None
+                        _null_value(pending, where)
                         pending = None
                     documents.append(None if root is _MISSING else root)
                 in_document, root, stack = True, _MISSING, []
@@ -128,10 +193,12 @@ class _Reader:
                 container = [] if is_entry else {}
                 pending[0][pending[1]] = container
                 stack.append((column, container, is_entry))
+                if where is not None:
+                    where.add(pending[0], pending[3], number, column, container)
                 pending = None
             else:
                 if pending is not None:
-                    pending[0][pending[1]] = None  # `key:` followed by a sibling or less: a null value
+                    _null_value(pending, where)  # `key:` followed by a sibling or less
                     pending = None
                 while stack and (stack[-1][0] > column or (stack[-1][0] == column and stack[-1][2]
                                                              and not is_entry)):
@@ -143,6 +210,8 @@ class _Reader:
                 elif root is _MISSING:
                     root = container = [] if is_entry else {}
                     stack.append((column, container, is_entry))
+                    if where is not None:
+                        where.root(len(documents), number, column, container)
                 else:
                     raise _Decline  # a second top-level node, or content left of the first one
 
@@ -160,8 +229,12 @@ class _Reader:
                     item = {}
                 else:
                     container.append(scalar(rest))
+                    if where is not None:
+                        where.add(container, None, number, column, None)
                     break
                 container.append(item)
+                if where is not None:
+                    where.add(container, None, number, column, item)
                 container = item
                 stack.append((column, item, is_entry))
             else:
@@ -179,14 +252,17 @@ class _Reader:
                     raise _Decline  # a duplicate key: PyYAML's path reports it
                 rest = content[end + 1:].lstrip(" ")
                 if not rest or rest[0] == "#":
-                    pending = (container, key, column)
-                elif rest[0] in indicators or " #" in rest or ": " in rest or rest[-1] == ":":
+                    pending = (container, key, column, key_text, number, column + end + 1)
+                    continue
+                if rest[0] in indicators or " #" in rest or ": " in rest or rest[-1] == ":":
                     container[key] = scalar(rest)
                 else:
                     container[key] = rest if rest[0] not in implicit else plain(rest)
+                if where is not None:
+                    where.add(container, key_text, number, column + len(content) - len(rest), None)
         if in_document:
             if pending is not None:
-                pending[0][pending[1]] = None
+                _null_value(pending, where)
             documents.append(None if root is _MISSING else root)
         return documents
 
@@ -224,6 +300,13 @@ class _Reader:
         if text[-1] == ":" or ": " in text:
             raise _Decline  # a mapping where a value belongs
         return self.plain(text)
+
+
+def _null_value(pending: tuple[dict[Any, Any], Any, int, str, int, int], where: Positions | None) -> None:
+    mapping, key, _, key_text, number, after_colon = pending
+    mapping[key] = None
+    if where is not None:
+        where.add(mapping, key_text, number, after_colon, None)  # PyYAML puts an empty value right there
 
 
 def _is_marker(content: str) -> bool:

@@ -32,13 +32,17 @@ def regex_error(pattern: str) -> str | None:
     return _compile(pattern)[1]
 
 
-# Route regexes are mostly literals, `.`, `.*`, `\d+` and simple classes such as `[0-9]+`. This recognises
-# (with Python's re, which only reads the pattern's text here; matching is RE2's) a subset of RE2 syntax that
-# RE2 always accepts: literals, `.`, escaped punctuation, \d \w \s and their negations, classes of single
-# characters and the ranges 0-9 a-z A-Z, each optionally followed by one of * + ? (and ? for laziness).
-# No groups, alternation, anchors or counted repetition. A test checks that RE2 compiles whatever it accepts.
+# Route regexes are mostly literals, `.`, `.*`, `\d+` and simple classes such as `[0-9]+`, and under a
+# delegating route they become `escaped-parent-prefix(?:child)`. This recognises (with Python's re, which
+# only reads the pattern's text here; matching is RE2's) a subset of RE2 syntax that RE2 always accepts:
+# literals, `.`, escaped punctuation, \d \w \s and their negations, classes of single characters and the
+# ranges 0-9 a-z A-Z, each optionally followed by one of * + ? (and ? for laziness); non-capturing groups
+# of those, not nested; `^` first and `$` last. No alternation or counted repetition. A test checks that
+# RE2 compiles whatever it accepts.
 _ATOM = r"""(?:[A-Za-z0-9 _/~%!@#&=:;,'"<>`-]|\.|\\[dDwWsS]|\\[!-/:-@\[-`{-~]|\[\^?(?:0-9|a-z|A-Z|[A-Za-z0-9_./])+\])"""
-_PLAINLY_VALID = re.compile(f"(?:{_ATOM}(?:[*+?]\\??)?)*")
+_QUANTIFIER = r"(?:[*+?]\??)?"
+_SEQUENCE = f"(?:{_ATOM}{_QUANTIFIER})*"
+_PLAINLY_VALID = re.compile(f"\\^?{_SEQUENCE}(?:\\(\\?:{_SEQUENCE}\\){_QUANTIFIER}{_SEQUENCE})*\\$?")
 
 
 def compile_re2(pattern: str, ignore_case: bool = False) -> Any:

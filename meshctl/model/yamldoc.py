@@ -147,6 +147,7 @@ class SourceText:
         self._nodes: list[yaml.Node | None] | None = None
         self._chunks: list[tuple[int, int, int]] | None = None
         self._doc_nodes: dict[int, tuple[yaml.Node | None, int]] = {}
+        self._doc_positions: dict[int, tuple[blockyaml.Positions, int] | None] = {}
 
     @property
     def text(self) -> str:
@@ -178,6 +179,21 @@ class SourceText:
             nodes = self.nodes()
             result = (nodes[index] if index < len(nodes) else None, 0)
         self._doc_nodes[index] = result
+        return result
+
+    def document_positions(self, index: int) -> tuple[blockyaml.Positions, int] | None:
+        """Node positions of one document from the fast reader, and its line offset; None when the document's
+        text is outside the reader's subset (compose it with document_node instead)."""
+        if index in self._doc_positions:
+            return self._doc_positions[index]
+        chunks = self._document_chunks()
+        result = None
+        if index < len(chunks):
+            start, end, line_offset = chunks[index]
+            where = blockyaml.positions(self.text[start:end])
+            if where is not None and where.documents == 1:
+                result = (where, line_offset)
+        self._doc_positions[index] = result
         return result
 
     def _document_chunks(self) -> list[tuple[int, int, int]]:
@@ -237,6 +253,13 @@ class Document:
         hit = self._located.get(full)
         if hit is not None:
             return hit
+        fast = self.source.document_positions(self.index)
+        if fast is not None:
+            where, offset = fast
+            found = where.locate(0, full)
+            pos = (1, 1) if found is None else (found[0] + 1 + offset, found[1] + 1)
+            self._located[full] = pos
+            return pos
         node, offset = self.source.document_node(self.index)
         pos = (1, 1) if node is None else (node.start_mark.line + 1 + offset, node.start_mark.column + 1)
         for part in full:

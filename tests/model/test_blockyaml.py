@@ -150,3 +150,66 @@ def test_parse_text_uses_the_reader_and_keeps_locations() -> None:
     assert not findings and len(docs) == len(blockyaml.load_documents(text) or [])
     line, column = docs[1].locate(("spec", "routes", 0, "name"))
     assert text.splitlines()[line - 1][column - 1:].startswith("to-")
+
+
+# --- positions, for locating findings -------------------------------------------------------------------------
+
+def all_paths(data: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix, prefix + ("no-such-key",), prefix + (99,)]
+    if isinstance(data, dict):
+        for k, v in data.items():
+            out += all_paths(v, prefix + (str(k),))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            out += all_paths(v, prefix + (i,))
+    return out
+
+
+def pyyaml_position(node: yaml.Node | None, path: tuple[Any, ...]) -> tuple[int, int] | None:
+    if node is None:
+        return None
+    at = (node.start_mark.line, node.start_mark.column)
+    for part in path:
+        node = yamldoc._child(node, part)
+        if node is None:
+            break
+        at = (node.start_mark.line, node.start_mark.column)
+    return at
+
+
+def assert_positions_like_pyyaml(text: str) -> bool:
+    where = blockyaml.positions(text)
+    if where is None:
+        return False
+    nodes = list(yaml.compose_all(text, Loader=yaml.CSafeLoader))
+    data = blockyaml.load_documents(text)
+    assert data is not None and where.documents == len(nodes) == len(data)
+    for index, (node, doc) in enumerate(zip(nodes, data)):
+        if doc is None:
+            continue  # an empty document becomes no Document, so nothing in it is ever located
+        for path in all_paths(doc):
+            assert where.locate(index, path) == pyyaml_position(node, path), (index, path)
+    return True
+
+
+def test_positions_of_the_usual_manifest_match_pyyaml_marks() -> None:
+    assert assert_positions_like_pyyaml(synthetic_config_text(30, seed=5))
+    assert assert_positions_like_pyyaml(
+        "a:\nb: 1\nc:\n  d: x\ne:\n- 1\n-   k: v\n    z:\nf: 'q'   # c\ng:   # c\n  - y\n  - - n\n    - {}\n"
+        "h: \"dq\"\n---\n---\ni: [] # c\n")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.dictionaries(SIMPLE, SIMPLE_DATA, min_size=1, max_size=4), min_size=1, max_size=3),
+       st.sampled_from([2, 4]))
+def test_positions_of_plain_manifests_match_pyyaml_marks(documents: list[Any], indent: int) -> None:
+    text = yaml.safe_dump_all(documents, sort_keys=False, default_flow_style=False, indent=indent)
+    assert assert_positions_like_pyyaml(text)
+
+
+def test_locating_a_finding_does_not_compose_a_plain_document(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = synthetic_config_text(40, seed=6)
+    docs, _ = yamldoc.parse_text(text, "synth.yaml")
+    monkeypatch.setattr(yamldoc.SourceText, "document_node", lambda *a: pytest.fail("composed with PyYAML"))
+    line, column = docs[3].locate(("spec", "routes", 1, "matchers", 0, "uri"))
+    assert text.splitlines()[line - 1][column - 1:].split(":")[0] in ("prefix", "exact", "regex")
