@@ -60,6 +60,7 @@ def _timestamp_as_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
 
 _FastLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
 blockyaml.configure(_FastLoader)
+Loader = _FastLoader  # the safe loader meshctl reads all YAML with (timestamps stay text); blockyaml matches it
 
 
 _CONTENT_LINE = re.compile(r"^[ \t]*[^\s#%]", re.MULTILINE)

@@ -115,3 +115,23 @@ def test_append_refuses_a_broken_file(tmp_path: Path) -> None:
     with pytest.raises(CaseFileError):
         append_case(path, GOOD_CASE)
     assert path.read_text() == before
+
+
+@pytest.mark.parametrize("header", ["{key: x-release, value: 2026-11-23}", "\n        key: x-release\n        value: 2026-11-23"])
+def test_a_date_like_header_value_is_text_in_block_and_flow_files(tmp_path: Path, header: str) -> None:
+    # the block form is read by meshctl's fast reader, the flow form by PyYAML: both keep the date as text
+    if header.startswith("{"):
+        headers = f"[{header}]"
+    else:
+        headers = "\n      -" + header.replace("\n        key", " key", 1)
+    path = write(tmp_path, f"""tests:
+  - test_name: dated
+    input:
+      authority: www.example.com
+      path: /
+      method: GET
+      additional_request_headers: {headers}
+    validate:
+      cluster_name: ''
+""")
+    assert load_case_file(path).cases[0].request.headers["x-release"] == "2026-11-23"
