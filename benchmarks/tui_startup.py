@@ -27,13 +27,14 @@ def child(config: str, started: float, query: str, reloads: int) -> None:
 
     from tui_common import rss_mb
 
-    from textual import events
-    from textual.screen import Screen
-
+    # the console first, as `meshctl tui` imports it (meshctl.tui sets Textual's frame rate before Textual loads)
     from meshctl.sources.files import FileSource
     from meshctl.sources.workspace import Workspace
     from meshctl.tui.app import MeshctlApp
     from meshctl.tui.widgets.route_tree import RouteTree
+
+    from textual import events
+    from textual.screen import Screen
 
     marks: dict[str, float] = {"imported": time.time() - started}
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Union
+from typing import Any, Iterable, Iterator, Union
 
+from rich.cells import cell_len
+from rich.style import Style
 from rich.text import Text
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode as UINode
 
@@ -15,6 +20,7 @@ from ..state import ConsoleModel, RouteEntry, RouteFilter
 from ..themes import SemanticColors
 
 PAGE = 100  # children added per expansion / per "more" click: keeps any single UI step small
+LABEL_CACHE = 4 * PAGE * 10  # route labels kept for reuse (~1 kB each), dropped all at once when full
 
 
 @dataclass
@@ -67,6 +73,10 @@ class RouteTree(Tree[NodeData]):
     DEFAULT_CSS = """
     RouteTree { background: $surface; }
     """
+    # class-level: Tree.__init__ already invalidates (watchers) before our __init__ body runs
+    _batching = 0  # > 0 while nodes are added in bulk: one invalidation at the end, not one per node
+    _invalidated = False
+    _frame_style: Style | None = None  # the widget's style while one frame's lines are rendered
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("no gateway", **kwargs)
@@ -82,14 +92,24 @@ class RouteTree(Tree[NodeData]):
         self.pending_cursor: UINode[NodeData] | None = None
         self._matches: dict[str, list[RouteEntry]] = {}
         self.filter = RouteFilter()
+        # route labels of the current model and colours, reused while the operator types (a keystroke rebuilds
+        # up to a page of nodes, mostly the same routes as before)
+        self._labels: dict[tuple[Any, ...], Text] = {}  # emptied when the model changes
+        self._labels_semantic = self.semantic
 
     # -- building ----------------------------------------------------------------------------------
     def show(self, model: ConsoleModel | None, gateway: str | None, query: str | None = None,
              mode: str | None = None, keep_state: bool = True) -> None:
         """Rebuild for a model/gateway/filter; expanded virtual hosts stay expanded when `keep_state`."""
+        with self.batch():
+            self._show(model, gateway, query, mode, keep_state)
+
+    def _show(self, model: ConsoleModel | None, gateway: str | None, query: str | None, mode: str | None,
+              keep_state: bool) -> None:
         expanded = self._expanded_vhosts() if keep_state else set()
-        if model is not self.model:
-            self.filter.reset()  # its pool holds the previous model's entries (the whole previous view)
+        if model is not self.model:  # both hold the previous model's objects (and so the whole previous view)
+            self.filter.reset()
+            self._labels = {}
         self.model = model
         self.gateway = gateway
         if query is not None:
@@ -123,6 +143,55 @@ class RouteTree(Tree[NodeData]):
                 node.expand()
             first = False
         self.root.expand()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Add/remove many nodes with one cache invalidation and one layout refresh at the end."""
+        self._batching += 1
+        try:
+            yield
+        finally:
+            self._batching -= 1
+            if not self._batching and self._invalidated:
+                self._invalidated = False
+                super()._invalidate()
+
+    def _invalidate(self) -> None:
+        # Textual invalidates the line caches and requests a layout after every node added; in a batch that
+        # happens once (nothing is drawn before the batch ends: it runs on the UI thread)
+        if self._batching:
+            self._invalidated = True
+            return
+        super()._invalidate()
+
+    def get_label_width(self, node: UINode[NodeData]) -> int:
+        # what render_label's text measures (toggle icon + label), without rendering it: the line index asks
+        # for every loaded node's width after each rebuild
+        label = node.label
+        width = label.cell_len if isinstance(label, Text) else cell_len(str(label))
+        if node.allow_expand:
+            width += cell_len(self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE)
+        return width
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # Tree asks for rich_style once per line, and each time it walks every ancestor's styles; it cannot
+        # change while one frame is rendered
+        self._frame_style = super().rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame_style = None
+
+    @property
+    def rich_style(self) -> Style:
+        return self._frame_style if self._frame_style is not None else super().rich_style
+
+    def process_label(self, label: str | Text) -> Text:
+        # Textual copies every label (split into lines); one-line Text labels are used as they are, so the
+        # cached route labels are shared, never copied (render_label copies before styling)
+        if isinstance(label, Text) and "\n" not in label.plain:
+            return label
+        return super().process_label(label)
 
     @staticmethod
     def _drop_data(node: UINode[NodeData]) -> None:
@@ -159,7 +228,8 @@ class RouteTree(Tree[NodeData]):
         if not isinstance(data, (VhostData, DelegateData, TableData)) or data.loaded:
             return
         data.loaded = True
-        self._add_items(node, data.gateway, data.vhost, self._children(data))
+        with self.batch():
+            self._add_items(node, data.gateway, data.vhost, self._children(data))
 
     def _add_items(self, parent: UINode[NodeData], gateway: str, vhost: str, items: list[Any]) -> None:
         for item in items[:PAGE]:
@@ -185,7 +255,7 @@ class RouteTree(Tree[NodeData]):
             flat = item
             rid = flat.id
         data = RouteData(gateway, vhost, rid, item)
-        leaf = parent.add_leaf(self._route_label(data, flat, item), data)
+        leaf = parent.add_leaf(self._cached_route_label(data, flat, item), data)
         self.route_nodes[data.key] = leaf
 
     def load_more(self, node: UINode[NodeData]) -> None:
@@ -193,9 +263,10 @@ class RouteTree(Tree[NodeData]):
         if not isinstance(data, MoreData) or node.parent is None:
             return
         parent = node.parent
-        node.remove()
-        gateway, vhost = data.make
-        self._add_items(parent, gateway, vhost, data.items)
+        with self.batch():
+            node.remove()
+            gateway, vhost = data.make
+            self._add_items(parent, gateway, vhost, data.items)
 
     # -- labels --------------------------------------------------------------------------------------
     def _gateway_label(self, name: str, count: int) -> Text:
@@ -225,6 +296,16 @@ class RouteTree(Tree[NodeData]):
     def _table_label(self, t: TableNode) -> Text:
         return Text.assemble(("RouteTable ", self.semantic.delegated), (f"{t.table.namespace}/{t.table.name}", "bold"),
                              (f"  weight {t.weight}, via {t.via}, {len(t.routes)} route(s)", self.semantic.muted))
+
+    def _cached_route_label(self, data: RouteData, flat: FlattenedRoute | None, item: Any) -> Text:
+        """The route's label, built once per model, colours and display flags (labels are never mutated)."""
+        if self._labels_semantic is not self.semantic or len(self._labels) >= LABEL_CACHE:
+            self._labels, self._labels_semantic = {}, self.semantic
+        key = (data.key, id(item), self.matched == data.key, self.mode == "envoy" or bool(self.query.strip()))
+        label = self._labels.get(key)
+        if label is None:
+            label = self._labels[key] = self._route_label(data, flat, item)
+        return label
 
     def _route_label(self, data: RouteData, flat: FlattenedRoute | None, item: Any) -> Text:
         model = self.model
