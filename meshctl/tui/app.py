@@ -27,6 +27,7 @@ from .actions import bindings, validate_keymap
 from .commands import PROVIDERS
 from .editing import AppliedEdit
 from .integrations import Attachments, FailoverControl, XdsLink
+from .memory import trim_freed_memory
 from .sandbox_adapter import (
     RequestError,
     RequestStore,
@@ -211,6 +212,8 @@ class MeshctlApp(App[None]):
             self._rematch()
         self.model_updates += 1
         gc.freeze()
+        if not first:
+            trim_freed_memory()  # the previous model was just freed (reference counting)
 
     def reload_sources_blocking(self) -> None:
         """Re-read changed files now (instead of waiting for the watcher) and rebuild; call from a worker."""
