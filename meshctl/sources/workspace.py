@@ -41,7 +41,27 @@ class Workspace:
         self.rebuild()
         return self
 
+    def reload(self, read: Callable[[Source], object] | None = None) -> Snapshot:
+        """Re-read the sources now (each with `read`, by default its load()) and rebuild once.
+
+        The sources announce what they read; during this those announcements do not start coalesced rebuilds
+        of their own: one re-read is one new snapshot (each costs a full routing view and console model)."""
+        self._loading = True
+        try:
+            for s in self.sources:
+                if read is None:
+                    s.load()
+                else:
+                    read(s)
+        finally:
+            self._loading = False
+        return self.rebuild()
+
     def rebuild(self) -> Snapshot:
+        with self._lock:  # this rebuild reads every source now: a pending coalesced one has nothing left to do
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
         resources, findings, files = [], [], []
         for s in self.sources:
             r, f, fl = s.snapshot_parts()

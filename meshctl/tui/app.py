@@ -217,16 +217,14 @@ class MeshctlApp(App[None]):
 
     def reload_sources_blocking(self) -> None:
         """Re-read changed files now (instead of waiting for the watcher) and rebuild; call from a worker."""
-        for source in self.workspace.sources:
+        def poll_now(source: Any) -> None:
             if isinstance(source, FileSource):
                 source.poll(settle=False)  # the operator asked: now
-        self.workspace.rebuild()
+        self.workspace.reload(poll_now)  # one rebuild, one model build (not one more per source notification)
 
     def reload_sources_blocking_all(self) -> None:
         """Re-read every source, changed or not, and rebuild (blocking; from a worker)."""
-        for source in self.workspace.sources:
-            source.load()
-        self.workspace.rebuild()
+        self.workspace.reload()
 
     def _tick(self) -> None:
         try:

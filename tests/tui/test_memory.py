@@ -60,3 +60,19 @@ def test_trim_freed_memory_on_this_platform() -> None:
     done = trim_freed_memory(background=False)
     # glibc Linux (this project's machines) trims; elsewhere it says it could not, without failing
     assert done is (sys.platform.startswith("linux") and __import__("platform").libc_ver()[0] == "glibc")
+
+
+async def test_one_reload_builds_one_model(make_app) -> None:
+    """A re-read is one snapshot and one model: the sources' own change notices add no second build
+    (which would hold a third model generation in memory while it runs)."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        ws = app.workspace
+        for reload in (app.reload_sources_blocking_all, app.reload_sources_blocking):
+            version, updates = ws.version, app.model_updates
+            await asyncio.to_thread(reload)
+            await loaded(pilot, app, updates=updates + 1)
+            await pilot.pause(max(0.3, 4 * ws.coalesce_seconds))  # a coalesced rebuild would have run by now
+            assert ws.version == version + 1
+            assert app.model_updates == updates + 1
