@@ -81,3 +81,18 @@ async def test_bulk_rebuild_draws_every_line(make_app) -> None:
         drawn = "\n".join(strip.text for strip in tree.render_lines(tree.region.reset_offset))
         for node in list(tree.route_nodes.values())[:5]:
             assert node.label.plain.strip()[:20] in drawn
+
+
+async def test_filter_box_edits_rebuild_the_tree_in_the_same_step(make_app) -> None:
+    """The tree follows the box without waiting for a message round (one frame shows both)."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        tree = app.main_query(RouteTree)
+        box = app.main_query("#filter")
+        box.value = "name:v1"
+        assert tree.query == "name:v1" and tree.shown_matches == 2  # no pause: applied synchronously
+        assert {d.route_id.rsplit("#", 1)[1] for d in (n.data for n in tree.route_nodes.values())} == {
+            "v1", "v1-version"}
+        app.main_query("RoutesPane").action_clear_filter()
+        assert tree.query == "" and box.value == ""

@@ -19,6 +19,17 @@ from .route_tree import MoreData, RouteData, RouteTree
 from .sandbox import SandboxDrawer
 
 
+class FilterInput(Input):
+    """The filter box. The tree follows each edit within the same keystroke (a value watcher, not the Changed
+    message), so the frame that shows the typed character shows the filtered tree too: with the message, the
+    box got a frame of its own and the tree waited for the next one (up to two frame periods later)."""
+
+    def watch_value(self, value: str) -> None:
+        pane = next((a for a in self.ancestors if isinstance(a, RoutesPane)), None)
+        if pane is not None:
+            pane.apply_filter(value)
+
+
 class RoutesPane(Vertical):
     BINDINGS = bindings("tree")
     DEFAULT_CSS = """
@@ -48,7 +59,7 @@ class RoutesPane(Vertical):
         with Horizontal():
             yield OptionList(id="gateways")
             with Vertical(id="tree-col"):
-                yield Input(placeholder="filter: text, path:/api, name:, dest:, label:k=v, owner:", id="filter")
+                yield FilterInput(placeholder="filter: text, path:/api, name:, dest:, label:k=v, owner:", id="filter")
                 yield RouteTree(id="route-tree")
                 yield Static("", id="route-summary")
         yield SandboxDrawer(id="sandbox")
@@ -120,10 +131,6 @@ class RoutesPane(Vertical):
         elif isinstance(data, RouteData):
             self.post_message(self.OpenDetail(data))
 
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self.apply_filter(event.value)
-
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
         self.tree.focus()
@@ -140,11 +147,8 @@ class RoutesPane(Vertical):
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)
-        had = bool(box.value)
-        box.value = ""
+        box.value = ""  # the box's watcher re-filters (only if it held a query)
         box.remove_class("-open")
-        if had:
-            self.apply_filter("")
         self.tree.focus()
 
     def action_open_detail(self) -> None:
