@@ -89,6 +89,7 @@ def child(config: str, started: float, query: str, reloads: int) -> None:
             latencies += [await keystroke("backspace", None) for _ in query]
             marks["filter_ms_median"] = statistics.median(latencies)
             marks["filter_ms_max"] = max(latencies)
+            marks["filter_ms_all"] = [round(x, 1) for x in latencies]  # type: ignore[assignment]
             marks["rss_mb"] = rss_mb()
             # a reload (file changed): the rebuild runs in a worker; what the UI thread spends applying it
             applied: list[float] = []
@@ -144,6 +145,7 @@ def main() -> None:
           f"model {marks['model_build_s']:.2f} s)")
     print(f"  filter keystroke        median {marks['filter_ms_median']:.1f} ms, max {marks['filter_ms_max']:.1f} ms"
           f"   (target <= 50 ms; {int(marks['matches_after_query'])} matches for {args.query!r})")
+    print(f"    each keystroke (ms): {' '.join(str(x) for x in marks['filter_ms_all'])}")
     print(f"  RSS                     {marks['rss_mb']:.0f} MB   (target <= 250 MB)")
     after = marks["rss_after_reloads_mb"]
     if after:
