@@ -67,10 +67,22 @@ _PLAIN_TAGS = {"tag:yaml.org,2002:" + t for t in ("int", "float", "bool", "null"
 _scalar_values: _ScalarValues | None = None
 
 
-def configure(loader_class: type) -> None:
-    """Name the PyYAML loader whose scalar rules (resolvers, constructors) this reader must reproduce."""
-    global _scalar_values
+def configure(loader_class: type, max_depth: int) -> None:
+    """Name the PyYAML loader whose scalar rules (resolvers, constructors) this reader must reproduce, and the
+    nesting depth above which it declines (the caller's PyYAML path reports such texts)."""
+    global _scalar_values, _max_depth
     _scalar_values = _ScalarValues(loader_class)
+    _max_depth = max_depth
+
+
+_max_depth = 0
+_PRINTABLE_ASCII = bytes(range(0x20, 0x7F)) + b"\n"
+
+
+def _unusual_characters(text: str) -> bool:
+    if text.isascii():  # the usual case, checked in C ten times faster than by the regex
+        return bool(text.encode("ascii").translate(None, _PRINTABLE_ASCII))
+    return _UNUSUAL_CHARACTER.search(text) is not None
 
 
 def load_documents(text: str) -> list[Any] | None:
@@ -79,7 +91,7 @@ def load_documents(text: str) -> list[Any] | None:
         raise RuntimeError("blockyaml.configure() was not called")
     if "\r" in text:
         text = text.replace("\r\n", "\n")  # a lone CR left over is a line break of its own: PyYAML's
-    if _UNUSUAL_CHARACTER.search(text) is not None:
+    if _unusual_characters(text):
         return None
     try:
         return _Reader(_scalar_values).read(text)
@@ -140,7 +152,7 @@ def positions(text: str) -> Positions | None:
     """Node positions of every document in `text`, or None when the text needs PyYAML."""
     if _scalar_values is None:
         raise RuntimeError("blockyaml.configure() was not called")
-    if "\r" in text or _UNUSUAL_CHARACTER.search(text) is not None:
+    if "\r" in text or _unusual_characters(text):
         return None  # (CR LF would be read fine, but columns after a CR must match PyYAML's: leave it to PyYAML)
     where = Positions()
     try:
@@ -168,7 +180,7 @@ class _Reader:
         root: Any = _MISSING
         in_document = False
         plain, implicit, scalar = self.plain, self.implicit, self._scalar
-        indicators, not_a_key_start = _INDICATORS, _NOT_A_KEY_START
+        indicators, not_a_key_start, max_depth = _INDICATORS, _NOT_A_KEY_START, _max_depth
         for number, line in enumerate(text.split("\n")):
             content = line.lstrip(" ")
             if not content or content[0] == "#":
@@ -193,6 +205,8 @@ class _Reader:
                 container = [] if is_entry else {}
                 pending[0][pending[1]] = container
                 stack.append((column, container, is_entry))
+                if len(stack) > max_depth:
+                    raise _Decline  # nested deeper than the caller allows: PyYAML's path reports it
                 if where is not None:
                     where.add(pending[0], pending[3], number, column, container)
                 pending = None
@@ -237,6 +251,8 @@ class _Reader:
                     where.add(container, None, number, column, item)
                 container = item
                 stack.append((column, item, is_entry))
+                if len(stack) > max_depth:
+                    raise _Decline
             else:
                 # A mapping entry: `key: value` or `key:` with the value on the following lines.
                 end = content.find(": ")

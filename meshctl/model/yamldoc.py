@@ -59,7 +59,8 @@ def _timestamp_as_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
 
 
 _FastLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
-blockyaml.configure(_FastLoader)
+MAX_DEPTH = 200  # far beyond any real resource; libyaml's recursive composer crashes near 30000
+blockyaml.configure(_FastLoader, max_depth=MAX_DEPTH)
 Loader = _FastLoader  # the safe loader meshctl reads all YAML with (timestamps stay text); blockyaml matches it
 
 
@@ -367,9 +368,6 @@ def parse_text(text: str, name: str) -> tuple[list[Document], list[Finding]]:
     source = SourceText(name, text)
     if not _has_content(text):
         return [], [Finding(Severity.ERROR, "empty-file", "file has no YAML documents", file=name, line=1, column=1)]
-    too_deep = _too_deep(text, name)
-    if too_deep is not None:
-        return [], [too_deep]
     documents: list[Document] = []
     findings: list[Finding] = []
     plain_block = blockyaml.load_documents(text)
@@ -377,6 +375,9 @@ def parse_text(text: str, name: str) -> tuple[list[Document], list[Finding]]:
         for index, data in enumerate(plain_block):
             documents.extend(_split_document(source, index, data, findings))
         return documents, findings
+    too_deep = _too_deep(text, name)
+    if too_deep is not None:
+        return [], [too_deep]
     loader = _FastLoader(text)
     index = 0
     try:
@@ -468,7 +469,6 @@ def _path_to_mark(root: yaml.Node | None, mark: yaml.Mark) -> tuple[Any, ...] | 
 
 
 _BRACKETS = re.compile(r"[\[\]{}]")
-MAX_DEPTH = 200  # far beyond any real resource; libyaml's recursive composer crashes near 30000
 
 
 def _too_deep(text: str, name: str) -> Finding | None:
@@ -532,10 +532,15 @@ def _split_document(source: SourceText, index: int, data: Any, findings: list[Fi
 
 
 def _has_content(text: str) -> bool:
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped and not stripped.startswith("#") and stripped not in ("---", "..."):
-            return True
+    start = 0
+    while start < len(text):  # line by line from the top: content is usually on the first lines of a big file
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        for line in text[start:end].splitlines():
+            stripped = line.strip()
+            if stripped and not stripped.startswith("#") and stripped not in ("---", "..."):
+                return True
+        start = end + 1
     return False
 
 

@@ -13,9 +13,12 @@ from .matchers import EffectiveMatcher
 ActionType = Literal["route", "directResponse", "redirect", "delegate", "none"]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ChainLink:
-    """One step from the VirtualHost down: which resource, which of its routes, and that resource's weight."""
+    """One step from the VirtualHost down: which resource, which of its routes, and that resource's weight.
+
+    Never changed after the engine creates it (not frozen only because that makes creating one five times
+    slower, and the engine creates one per route)."""
 
     resource: Resource
     route_index: int

@@ -213,3 +213,18 @@ def test_locating_a_finding_does_not_compose_a_plain_document(monkeypatch: pytes
     monkeypatch.setattr(yamldoc.SourceText, "document_node", lambda *a: pytest.fail("composed with PyYAML"))
     line, column = docs[3].locate(("spec", "routes", 1, "matchers", 0, "uri"))
     assert text.splitlines()[line - 1][column - 1:].split(":")[0] in ("prefix", "exact", "regex")
+
+
+def test_block_nesting_deeper_than_the_limit_is_left_to_pyyaml_which_reports_it() -> None:
+    def nested(depth: int) -> str:  # `depth` mappings, one inside the other
+        return "".join("  " * i + "k:\n" for i in range(depth - 1)) + "  " * (depth - 1) + "k: v\n"
+
+    assert blockyaml.load_documents(nested(yamldoc.MAX_DEPTH)) is not None
+    assert blockyaml.load_documents(nested(yamldoc.MAX_DEPTH + 1)) is None
+    docs, findings = yamldoc.parse_text(nested(yamldoc.MAX_DEPTH + 1), "deep.yaml")
+    assert docs == [] and [f.code for f in findings] == ["too-deep"]
+
+
+@pytest.mark.parametrize("text", ["a: b\x07\n", "a: \x7f\n", "a: caf\u00e9\n", "a: \u2028\n", "a: \ufeff\n"])
+def test_unusual_characters_are_found_in_ascii_and_other_texts(text: str) -> None:
+    assert (blockyaml.load_documents(text) is None) == (text != "a: caf\u00e9\n")
