@@ -199,7 +199,7 @@ class SourceText:
         return result
 
     def _document_chunks(self) -> list[tuple[int, int, int]]:
-        """(start, end, line number of start) of every document's text, found with regexes (C speed)."""
+        """(start, end, line number of start) of every document's text, found with str.find (C speed)."""
         if self._chunks is None:
             text = self.text
             if _has_other_line_breaks(text):

@@ -270,19 +270,16 @@ def read_data(path: str | os.PathLike[str]) -> Any:
                 raise CaseFileError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
     # Plain block YAML (what we write, and most hand-written suites) is read by meshctl's fast reader,
     # anything else by PyYAML. Both keep a date-like value such as 2026-11-23 as text, like a header value.
-    fast = blockyaml.load_documents(text)
-    if fast is not None:
-        docs = [d for d in fast if d is not None]
-        if len(docs) != 1:
-            raise CaseFileError(f"{path}: expected one YAML document with a 'tests' list, found {len(docs)}")
-        return docs[0]
-    try:
-        docs = [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise CaseFileError(f"{where}: invalid YAML: {problem}") from None
+    loaded = blockyaml.load_documents(text)
+    if loaded is None:
+        try:
+            loaded = list(yaml.load_all(text, Loader=_Loader))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise CaseFileError(f"{where}: invalid YAML: {problem}") from None
+    docs = [d for d in loaded if d is not None]
     if len(docs) != 1:
         raise CaseFileError(f"{path}: expected one YAML document with a 'tests' list, found {len(docs)}")
     return docs[0]
