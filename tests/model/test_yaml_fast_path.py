@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 from meshctl.model import yamldoc
 
 REPO = Path(__file__).resolve().parents[2]
-YAML_FILES = sorted(p for pattern in ("docs/**/*.yaml", "meshctl/**/*.yaml", "tests/**/*.yaml", "deploy/**/*.yaml",
-                                      "themes/*.yaml") for p in REPO.glob(pattern))
+YAML_FILES = sorted(p for pattern in ("docs/**/*.yaml", "meshctl/**/*.yaml", "tests/**/*.yaml", "deploy/**/*.yaml") for p in REPO.glob(pattern))
 
 
 def via_constructor(text: str) -> tuple[list, list]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from meshctl.extend import Arg, MeshctlAPI, PluginRegistry
+from meshctl.extend import MeshctlAPI
 
 
 def run(api: MeshctlAPI, args: Any) -> int:
@@ -35,12 +35,3 @@ def run(api: MeshctlAPI, args: Any) -> int:
     if args.fail_under is not None and percent < args.fail_under:
         return 1
     return 0
-
-
-def register(registry: PluginRegistry) -> None:
-    registry.command(
-        "coverage", help="routes that no test case reaches",
-        args=[Arg("--cases", "router_check case file (repeatable)", str, required=True, multiple=True),
-              Arg("--fail-under", "exit 1 when coverage (percent) is lower", float)],
-        example="meshctl coverage --demo --cases tests/cases/demo.yaml --fail-under 80",
-    )(run)
