@@ -68,6 +68,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     status.add_argument("-o", "--output", choices=("text", "json"), default="text")
     add_state_dir_arg(status)
     status.set_defaults(func=run_status)
+    url = demo_sub.add_parser("url", epilog="example:\n  curl -s -H 'Host: www.example.com' \"$(meshctl demo url)/reviews/v1/version\"",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="print the listener URL of the demo's gateway (or sidecar) Envoy, for scripts and curl")
+    url.add_argument("role", nargs="?", choices=("gateway", "sidecar"), default="gateway")
+    add_state_dir_arg(url)
+    url.set_defaults(func=run_url)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
@@ -168,6 +174,18 @@ def run_down(args: argparse.Namespace) -> int:
     env = DemoEnvironment(_state_dir(args))
     stopped = env.down()
     print(f"stopped {', '.join(stopped)}" if stopped else f"no demo processes were running ({env.state_dir})")
+    return EXIT_OK
+
+
+def run_url(args: argparse.Namespace) -> int:
+    from ..demo.environment import DemoNotRunning, load_demo
+
+    try:
+        info = load_demo(_state_dir(args))
+    except DemoNotRunning as err:
+        print(f"meshctl: {err}", file=sys.stderr)
+        return 1
+    print(info.gateway_url if args.role == "gateway" else info.sidecar_url)
     return EXIT_OK
 
 

@@ -60,8 +60,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                              description="Ask a running server (CSDS) for its clients: one row per client, each "
                                          "type SYNCED / NOT SENT / STALE / NACKED, then NACK reasons. Exit 1 when "
                                          "any type is NACKED.")
-    status.add_argument("--server", default=DEFAULT_SERVER, metavar="ADDR",
-                        help=f"the xDS server (default {DEFAULT_SERVER})")
+    status.add_argument("--server", metavar="ADDR",
+                        help="the xDS server (default: the running demo's, else xds.listen from the config file, "
+                             f"else {DEFAULT_SERVER})")
     status.add_argument("--node", metavar="ID", help="only this node id")
     status.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS")
     add_output_arg(status, ("text", "json"), "text")
@@ -192,11 +193,23 @@ def status_table(clients: list[Any]) -> str:
     return "\n".join(lines)
 
 
+def default_status_server() -> str:
+    """Where `xds status` looks without --server: the demo's own server runs on a free port, so ask it first."""
+    from ..config import load_settings
+    from ..demo.environment import DemoNotRunning, load_demo
+
+    try:
+        return load_demo().xds_address
+    except DemoNotRunning:
+        return load_settings().xds.listen or DEFAULT_SERVER
+
+
 def run_status(args: argparse.Namespace) -> int:
     import grpc
 
     from ..xds.status import fetch_status
 
+    args.server = args.server or default_status_server()
     try:
         clients = fetch_status(args.server, timeout=args.timeout, node_id=args.node)
     except grpc.RpcError as exc:
