@@ -14,14 +14,13 @@ from __future__ import annotations
 import os
 import pty
 import re
-import select
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pseudo_terminal import read_until
 
 REPO = Path(__file__).resolve().parents[1]
 DOCUMENTS = ("README.md", "docs/getting-started.md")
@@ -104,7 +103,7 @@ def run_repl(command: str, env: dict[str, str]) -> None:
     os.close(slave)
     seen = bytearray()
     try:
-        assert _read_until(master, b"test-route>", 30, seen), seen.decode(errors="replace")
+        assert read_until(master, b"test-route>", 30, seen), seen.decode(errors="replace")
         os.write(master, b":quit\r")
         assert proc.wait(timeout=15) == 0, seen.decode(errors="replace")
     finally:
@@ -113,14 +112,3 @@ def run_repl(command: str, env: dict[str, str]) -> None:
             proc.wait(timeout=5)
         os.close(master)
 
-
-def _read_until(fd: int, wanted: bytes, seconds: float, seen: bytearray) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and wanted not in seen:
-        ready, _, _ = select.select([fd], [], [], 0.1)
-        if ready:
-            try:
-                seen.extend(os.read(fd, 65536))
-            except OSError:
-                break
-    return wanted in seen
