@@ -47,14 +47,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def build_app(args: argparse.Namespace) -> tuple[Any, list[Any]]:
     """The app and what to tear down after it exits (demo servers). Separate from run() for tests."""
+    from ..config import Paths, apply_flags, cluster_name_flags, load_settings
     from ..sources.files import DemoSource, FileSource
     from ..sources.workspace import Workspace
     from ..tui.app import MeshctlApp
     from ..tui.integrations import RemoteXdsLink, default_failover_control, start_local_xds
     from ..tui.sandbox_adapter import RequestStore
     from ..tui.themes import ThemeError, load_themes
-
-    from ..config import Paths, apply_flags, cluster_name_flags, load_settings
 
     settings = getattr(args, "settings", None) or load_settings()
     apply_flags(settings, theme=args.theme)

@@ -179,7 +179,7 @@ def status_table(clients: list[Any]) -> str:
         locality = "/".join(p for p in c.locality if p) or "-"
         rows.append((c.node_id, c.cluster or "-", locality, *states, c.stream_kind))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     nacks = [(c.node_id, codec.short_name(t), s) for c in clients for t, s in c.per_type.items() if s.state == "NACKED"]
     if nacks:
         lines.append("")

@@ -8,8 +8,8 @@ import shlex
 from typing import Any
 
 from ..cli.common import UsageError
-from .cli import add_arg, run_plugin_command
 from .api import Output
+from .cli import add_arg, run_plugin_command
 from .registry import PluginCommand, PluginRegistry
 
 

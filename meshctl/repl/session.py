@@ -72,7 +72,7 @@ async def _watch_config(state: ReplState, session: PromptSession[str], write: Ca
             continue
         app = session.app
         if app.is_running:
-            await run_in_terminal(lambda: write(message))
+            await run_in_terminal(lambda message=message: write(message))
             app.invalidate()
         else:
             write(message)

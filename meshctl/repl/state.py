@@ -168,8 +168,8 @@ class ReplState:
 
     # -- completion vocabulary (rebuilt after each reload) --------------------------------------
     def vocabulary(self):  # -> completer.Vocabulary
-        from .completer import vocabulary_for
         from .commands import registry_version, repl_commands
+        from .completer import vocabulary_for
 
         if self._vocabulary is None or self._vocabulary_version != registry_version():
             self._vocabulary_version = registry_version()

@@ -10,9 +10,7 @@ import importlib
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # the xDS stack (protobuf classes) loads only when a server is attached
     from ..xds.status import ClientStatus
@@ -259,7 +257,7 @@ class TrafficHistory:
 
     def series(self, locality: str, cluster: str | None = None) -> list[float]:
         rows = [s for (c, loc), s in self.samples.items() if loc == locality and (cluster is None or c == cluster)]
-        return [sum(values) for values in zip(*rows)] if rows else []
+        return [sum(values) for values in zip(*rows, strict=False)] if rows else []
 
     def shares(self, cluster: str | None = None) -> dict[str, float]:
         """Share of requests per locality over the window (of one Envoy cluster, or of all)."""

@@ -6,7 +6,6 @@ import argparse
 import threading
 from pathlib import Path
 
-
 from meshctl.mesh.index import Locality, MeshIndex
 from meshctl.model.resources import CLUSTER_ANNOTATION
 from meshctl.model.snapshot import Snapshot
