@@ -118,6 +118,7 @@ def _refuse_read_only(args: argparse.Namespace, what: str) -> None:
 
 def _controller(args: argparse.Namespace) -> Any:
     from ..demo.environment import DemoNotRunning
+    from ..demo.failover_control import controller_for_demo
     from ..failover.trigger import FailoverController
 
     if getattr(args, "health_url", None):
@@ -129,7 +130,7 @@ def _controller(args: argparse.Namespace) -> Any:
         snapshot = load_sources(args)
         return FailoverController(lambda: MeshIndex(snapshot), health=HealthClient(args.health_url))
     try:
-        return FailoverController.for_demo(_state_dir(args))
+        return controller_for_demo(_state_dir(args))
     except DemoNotRunning as err:
         raise UsageError(str(err)) from None
 

@@ -92,7 +92,7 @@ def build_app(args: argparse.Namespace) -> tuple[Any, list[Any]]:
     if paths:
         sources.append(FileSource(paths))
     if args.context:
-        from ..sources.kube_cli import kube_sources_from_args
+        from .kube_args import kube_sources_from_args
 
         sources.extend(kube_sources_from_args(args))
     workspace = Workspace(sources)

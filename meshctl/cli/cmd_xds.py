@@ -219,7 +219,7 @@ def _sources(args: argparse.Namespace) -> list[Any]:
 
     if getattr(args, "context", None):
         try:
-            from ..sources.kube_cli import sources_from_args
+            from .kube_args import sources_from_args
         except ModuleNotFoundError as exc:
             raise UsageError("live Kubernetes sources are not available in this build") from exc
         return sources_from_args(args)

@@ -53,8 +53,8 @@ def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
             raise
         module.register(sub)
     if with_plugins:
-        from ..extend.cli import add_plugin_commands
         from ..extend.discovery import discover
+        from .plugin_commands import add_plugin_commands
 
         add_plugin_commands(sub, discover(), set(sub.choices))
     return parser

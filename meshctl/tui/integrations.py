@@ -183,14 +183,11 @@ class FailoverControl(Protocol):
     def restore(self, target: str) -> str: ...
 
 
-def default_failover_control() -> FailoverControl | None:
-    """The real implementation when the failover package provides one (meshctl.failover.control)."""
-    try:
-        module = importlib.import_module("meshctl.failover.control")
-    except ModuleNotFoundError:
-        return None
-    factory = getattr(module, "console_control", None)
-    return factory() if callable(factory) else None
+def default_failover_control() -> FailoverControl:
+    """Trigger / restore against the running demo (found at each call, so the console may start first)."""
+    from ..demo.failover_control import ConsoleFailoverControl
+
+    return ConsoleFailoverControl()
 
 
 # --- Envoy observation ---------------------------------------------------------------------------
