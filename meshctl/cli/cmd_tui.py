@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def build_app(args: argparse.Namespace) -> tuple[Any, list[Any]]:
     """The app and what to tear down after it exits (demo servers). Separate from run() for tests."""
     from ..config import Paths, apply_flags, cluster_name_flags, load_settings
-    from ..sources.files import DemoSource, FileSource
+    from ..sources.files import FileSource
     from ..sources.workspace import Workspace
     from ..tui.app import MeshctlApp
     from ..tui.integrations import RemoteXdsLink, default_failover_control, start_local_xds
@@ -83,12 +83,10 @@ def build_app(args: argparse.Namespace) -> tuple[Any, list[Any]]:
     sources: list[Any] = []
     demo = None
     if args.demo:
-        try:
-            from ..tui.demo_env import ConsoleDemo
-            demo = ConsoleDemo()
-            sources.append(demo.source)
-        except ImportError:  # a build without the demo environment: the packaged files only
-            sources.append(DemoSource())
+        from ..tui.demo_env import ConsoleDemo
+
+        demo = ConsoleDemo()
+        sources.append(demo.source)
     if paths:
         sources.append(FileSource(paths))
     if args.context:

@@ -218,10 +218,8 @@ def _sources(args: argparse.Namespace) -> list[Any]:
     from ..sources.files import DemoSource, FileSource
 
     if getattr(args, "context", None):
-        try:
-            from .kube_args import sources_from_args
-        except ModuleNotFoundError as exc:
-            raise UsageError("live Kubernetes sources are not available in this build") from exc
+        from .kube_args import sources_from_args
+
         return sources_from_args(args)
     paths = list(args.paths or [])
     for p in paths:

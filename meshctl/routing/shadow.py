@@ -8,7 +8,26 @@ sandbox uses. Candidate earlier routes are found through indexes keyed by path p
 
 from __future__ import annotations
 
+# Python's own regex parser (there since 3.11), used only to build example strings; RE2 then verifies them
+import re._parser as _sre_parse
 from collections import defaultdict
+from re._constants import (
+    ANY,
+    AT,
+    BRANCH,
+    CATEGORY,
+    CATEGORY_DIGIT,
+    CATEGORY_SPACE,
+    CATEGORY_WORD,
+    IN,
+    LITERAL,
+    MAX_REPEAT,
+    MIN_REPEAT,
+    NEGATE,
+    NOT_LITERAL,
+    RANGE,
+    SUBPATTERN,
+)
 from typing import Any, Iterator
 
 from ..model.findings import Finding, Severity, format_path
@@ -16,28 +35,6 @@ from ..model.regex import compile_re2, literal_prefix
 from .evaluate import Request, first_failure
 from .matchers import EffectiveMatcher, HeaderCondition, QueryCondition
 from .types import FlattenedRoute, VirtualHostView
-
-try:  # Python's own regex parser, used only to build example strings; RE2 then verifies them
-    import re._parser as _sre_parse
-    from re._constants import (
-        ANY,
-        AT,
-        BRANCH,
-        CATEGORY,
-        CATEGORY_DIGIT,
-        CATEGORY_SPACE,
-        CATEGORY_WORD,
-        IN,
-        LITERAL,
-        MAX_REPEAT,
-        MIN_REPEAT,
-        NEGATE,
-        NOT_LITERAL,
-        RANGE,
-        SUBPATTERN,
-    )
-except ImportError:  # pragma: no cover
-    _sre_parse = None
 
 
 def _caseless(text: str) -> bool:
@@ -141,8 +138,6 @@ def covers(a: EffectiveMatcher, b: EffectiveMatcher) -> bool:
 
 def example_for_regex(pattern: str) -> str | None:
     """A short string RE2 fully matches with `pattern`, or None when we cannot build one."""
-    if _sre_parse is None:
-        return None
     try:
         parsed = _sre_parse.parse(pattern)
         text = _generate(parsed)
