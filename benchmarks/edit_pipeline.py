@@ -18,6 +18,7 @@ import statistics
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import yaml
@@ -61,7 +62,7 @@ def bench(routes: int, edits: int) -> None:
             _, seconds = timed(source.load)
             cold_load.append(seconds)
             snapshot = Snapshot(*source.snapshot_parts())
-            _, seconds = timed(lambda: build_routing_view(snapshot))
+            _, seconds = timed(partial(build_routing_view, snapshot))
             cold_view.append(seconds)
         edit_load, edit_view, parsed = [], [], set()
         for i in range(edits):
@@ -72,14 +73,14 @@ def bench(routes: int, edits: int) -> None:
             edit_load.append(seconds)
             parsed.add(len(source.last_parsed))
             snapshot = Snapshot(*source.snapshot_parts())
-            _, seconds = timed(lambda: build_routing_view(snapshot))
+            _, seconds = timed(partial(build_routing_view, snapshot))
             edit_view.append(seconds)
         print(f"{routes:,} routes in {len(tables)} table files; {edits} one-route edits "
               f"(files parsed per edit: {sorted(parsed)})")
         row("load (files -> resources)", min(cold_load), edit_load)
         row("routing view (rebuilt whole)", min(cold_view), edit_view)
         row("load + routing view", min(cold_load) + min(cold_view),
-            [a + b for a, b in zip(edit_load, edit_view)])
+            [a + b for a, b in zip(edit_load, edit_view, strict=True)])
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

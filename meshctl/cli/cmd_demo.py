@@ -191,14 +191,14 @@ def run_url(args: argparse.Namespace) -> int:
 
 def run_status(args: argparse.Namespace) -> int:
     from ..demo.environment import DemoEnvironment
-    from ..failover.trigger import FailoverController
+    from ..demo.failover_control import controller_for_demo
 
     env = DemoEnvironment(_state_dir(args))
     status = env.status()
     active: dict[str, Any] | None = None
     if status.running:
         try:
-            active = FailoverController.for_demo(env.state_dir).active()
+            active = controller_for_demo(env.state_dir).active()
         except Exception as err:  # status must still show the processes
             status.problems.append(f"cannot read failover state: {err}")
     if args.output == "json":

@@ -180,7 +180,7 @@ def status_table(clients: list[Any]) -> str:
         locality = "/".join(p for p in c.locality if p) or "-"
         rows.append((c.node_id, c.cluster or "-", locality, *states, c.stream_kind))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     nacks = [(c.node_id, codec.short_name(t), s) for c in clients for t, s in c.per_type.items() if s.state == "NACKED"]
     if nacks:
         lines.append("")
@@ -231,10 +231,8 @@ def _sources(args: argparse.Namespace) -> list[Any]:
     from ..sources.files import DemoSource, FileSource
 
     if getattr(args, "context", None):
-        try:
-            from ..sources.kube_cli import sources_from_args
-        except ModuleNotFoundError as exc:
-            raise UsageError("live Kubernetes sources are not available in this build") from exc
+        from .kube_args import sources_from_args
+
         return sources_from_args(args)
     paths = list(args.paths or [])
     for p in paths:

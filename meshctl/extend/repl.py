@@ -7,10 +7,10 @@ import io
 import shlex
 from typing import Any
 
-from ..cli.common import UsageError
-from .cli import add_arg, run_plugin_command
+from ..errors import UsageError
 from .api import Output
 from .registry import PluginCommand, PluginRegistry
+from .runner import add_arg, run_plugin_command
 
 
 class PluginArgumentError(Exception):

@@ -16,7 +16,7 @@ from .findings import Finding, Severity, format_path
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 
 
-class _FastLoader(yaml.CSafeLoader):  # type: ignore[misc]
+class _FastLoader(yaml.CSafeLoader):
     """libyaml-backed safe loader that records duplicate keys and keeps timestamps as text.
 
     Positions are not kept on the happy path (that would double the load time); they are recovered
@@ -211,7 +211,7 @@ class SourceText:
                 starts.insert(0, 0)
             ends = starts[1:] + [len(text)]
             chunks, line, previous = [], 0, 0
-            for start, end in zip(starts, ends):
+            for start, end in zip(starts, ends, strict=True):
                 line += text.count("\n", previous, start)
                 previous = start
                 chunks.append((start, end, line))
@@ -488,6 +488,7 @@ def too_deep_finding(text: str, name: str, *, checked: bool = False) -> Finding 
                 depth += 1
                 if depth > MAX_DEPTH:
                     mark = event.start_mark
+                    assert mark is not None  # the parser marks every event
                     return Finding(Severity.ERROR, "too-deep",
                                    f"collections nest more than {MAX_DEPTH} levels deep; not a resource meshctl can load",
                                    file=name, line=mark.line + 1, column=mark.column + 1)

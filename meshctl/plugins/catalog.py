@@ -11,7 +11,6 @@ from __future__ import annotations
 from meshctl.extend import Arg, PluginRegistry
 
 
-
 def coverage(registry: PluginRegistry) -> None:
     registry.declare(
         "coverage", help="routes that no test case reaches",

@@ -31,7 +31,7 @@ def run(api: MeshctlAPI, args: Any) -> int:
     else:
         api.output.data({"covered": total - len(missed), "total": total, "percent": round(percent, 2),
                          "cases": len(cases),
-                         "uncovered": [dict(zip(["gateway", "virtualHost", "route", "owner"], r)) for r in rows]})
+                         "uncovered": [dict(zip(["gateway", "virtualHost", "route", "owner"], r, strict=False)) for r in rows]})
     if args.fail_under is not None and percent < args.fail_under:
         return 1
     return 0

@@ -55,7 +55,7 @@ def run(api: MeshctlAPI, args: Any) -> int:
     unmatched: Counter[str] = Counter()
     unreadable = total = 0
     with handle:
-        for number, entry in parse_log(iter(handle)):
+        for _number, entry in parse_log(iter(handle)):
             if entry is None:
                 unreadable += 1
                 continue

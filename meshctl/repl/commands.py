@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable
 
 from ..mesh.index import Locality
@@ -14,6 +15,7 @@ from ..sandbox.explain import describe_progress
 from ..sandbox.render import render_result, trace_lines
 from ..sandbox.request import RequestError, parse_header
 from ..sandbox.runner import case_from_result
+from .completer import Vocabulary, vocabulary_for
 from .state import ReplError, ReplState
 
 CommandFn = Callable[[ReplState, str], "str | None"]
@@ -76,6 +78,19 @@ def repl_commands() -> list[ReplCommand]:
 
 def find_command(name: str) -> ReplCommand | None:
     return _COMMANDS.get(name) or _COMMANDS.get(_ALIASES.get(name, ""))
+
+
+def vocabulary(state: ReplState) -> Vocabulary:
+    """The completer's words for this state: rebuilt after a reload or a change of the command registry."""
+    if state.vocabulary_cache is None or state.vocabulary_version != registry_version():
+        state.vocabulary_version = registry_version()
+        commands = repl_commands()
+        vocab = vocabulary_for(state.sandbox, {c.name: c.help for c in commands})
+        vocab.argument_completers = {
+            c.name: partial(c.complete, state) for c in commands if c.complete is not None
+        }
+        state.vocabulary_cache = vocab
+    return state.vocabulary_cache
 
 
 def handle_line(state: ReplState, line: str) -> Reply:
@@ -222,9 +237,9 @@ def _register_builtins() -> None:
     register_repl_command("gateway", "answer for this gateway (auto: choose by host)", _gateway,
                           usage="[NS/NAME|auto]", complete=_gateway_names)
     register_repl_command("from-locality", "client locality for endpoint priorities", _locality,
-                          usage="[REGION[/ZONE]|none]", complete=lambda s, p: ["none", *s.vocabulary().localities])
+                          usage="[REGION[/ZONE]|none]", complete=lambda s, p: ["none", *vocabulary(s).localities])
     register_repl_command("header", "send this header with every request", _header, usage="NAME: VALUE",
-                          complete=lambda s, p: [h + ": " for h in s.vocabulary().header_names])
+                          complete=lambda s, p: [h + ": " for h in vocabulary(s).header_names])
     register_repl_command("headers", "list sticky headers, or clear them", _headers, usage="[clear]",
                           complete=lambda s, p: ["clear"])
     register_repl_command("json", "answer in JSON", _json)

@@ -21,6 +21,7 @@ from ..model.findings import Finding
 from ..model.resources import Resource
 from ..routing.flatten import build_routing_view
 from ..routing.types import FlattenedRoute
+from ..sandbox.engine import Sandbox
 from ..sources.files import FileSource
 from ..sources.workspace import Workspace
 from .actions import bindings, validate_keymap
@@ -102,7 +103,7 @@ class MeshctlApp(App[None]):
         self.last_apply: AppliedEdit | None = None
         self.drafts: dict[str, str] = {}
         self.last_explanation: Any = None
-        self._engine: tuple[int, Any] | None = None  # (model version, sandbox engine)
+        self._engine: tuple[int, Sandbox] | None = None  # (model version, sandbox engine)
         self.console_themes: dict[str, ConsoleTheme] = load_themes(theme_dirs or [])
         self._initial_theme = theme
         self._keymap = validate_keymap(keymap or {})
@@ -470,11 +471,11 @@ class MeshctlApp(App[None]):
         self.main_query(SandboxDrawer).show_result(render_explanation(ex, self.semantic))
         self._highlight(ex)
 
-    def engine(self) -> Any:
+    def engine(self) -> Sandbox:
         """The sandbox engine of the current model (built on first use, reused for every request)."""
         model = self.model
         if model is None:
-            return None
+            raise RequestError("configuration still loading")
         if self._engine is None or self._engine[0] != model.version:
             self._engine = (model.version, make_engine(model.view, model.snapshot))
         return self._engine[1]

@@ -16,7 +16,8 @@ from typing import Any
 
 import grpc
 
-from meshctl.xds import codec, status as status_api
+from meshctl.xds import codec
+from meshctl.xds import status as status_api
 from meshctl.xds.cache import NodeInfo, PreparedSnapshot, Snapshot, SnapshotCache
 from meshctl.xds.codec import PUSH_ORDER, WILDCARD_TYPES, DeltaRequest, SotwRequest
 from meshctl.xds.status import ClientStatus, TypeStatus

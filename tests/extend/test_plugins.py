@@ -128,9 +128,10 @@ def test_shell_plugin_gets_context_in_environment(xdg, capsys):
     registry = discover(Settings(), xdg)
     assert registry.commands["echo-gw"].shortcut == "Shift-E"
     assert any(e.plugin == "bad" and "command" in e.message for e in registry.errors)
+    import io
+
     from meshctl.extend.api import MeshctlAPI, Output
     from meshctl.model.snapshot import Snapshot
-    import io
     out = io.StringIO()
     api = MeshctlAPI(Snapshot([]), output=Output("text", out),
                      context={"gateway": "gloo-mesh/demo-gateway", "xds_address": "127.0.0.1:18000"})

@@ -183,7 +183,7 @@ class FailoverPane(Horizontal):
                                       Sparkline(history.series(loc, cluster)), classes="spark-row")
                            for loc in wanted])
         else:
-            for row, loc in zip(box.query(".spark-row"), wanted):
+            for row, loc in zip(box.query(".spark-row"), wanted, strict=False):
                 labels, sparks = row.query(Label), row.query(Sparkline)
                 if labels and sparks:  # (rows mount asynchronously)
                     labels.first().update(self._share_text(loc, shares[loc]))

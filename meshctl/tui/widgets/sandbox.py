@@ -14,7 +14,7 @@ from textual.widgets.option_list import Option
 
 from ...routing.actions import describe_action
 from ..actions import bindings
-from ..sandbox_adapter import METHODS, Explanation, RequestError, SandboxRequest, parse_headers
+from ..sandbox_adapter import KNOWN_METHODS, Explanation, RequestError, SandboxRequest, parse_headers
 from ..themes import SemanticColors
 
 TRACE_LIMIT = 60  # earlier routes listed in the trace (the rest are summarised)
@@ -87,7 +87,7 @@ class SandboxDrawer(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="sb-form"):
-            yield Select([(m, m) for m in METHODS], value="GET", allow_blank=False, id="sb-method")
+            yield Select([(m, m) for m in KNOWN_METHODS], value="GET", allow_blank=False, id="sb-method")
             yield Input(placeholder="http://host/path?query  or  /path", id="sb-url")
             yield Input(placeholder="headers  name: value; name: value", id="sb-headers")
             yield Input(placeholder="client region/zone", id="sb-locality")
@@ -110,7 +110,7 @@ class SandboxDrawer(Vertical):
         return SandboxRequest(str(method), url, headers, locality)
 
     def fill(self, req: SandboxRequest) -> None:
-        self.query_one("#sb-method", Select).value = req.method if req.method in METHODS else "GET"
+        self.query_one("#sb-method", Select).value = req.method if req.method in KNOWN_METHODS else "GET"
         self.query_one("#sb-url", Input).value = req.url
         self.query_one("#sb-headers", Input).value = "; ".join(f"{k}: {v}" for k, v in req.headers.items())
         self.query_one("#sb-locality", Input).value = req.locality

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
-
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the xDS stack (protobuf classes) loads only when a server is attached
     from ...xds.status import ClientStatus
