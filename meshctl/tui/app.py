@@ -15,7 +15,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Footer, TabbedContent, TabPane
+from textual.widgets import Footer, TabbedContent, TabPane, Tabs
 
 from ..model.findings import Finding
 from ..model.resources import Resource
@@ -27,9 +27,11 @@ from ..sources.workspace import Workspace
 from ..verbs import Verb
 from .actions import bindings, validate_keymap
 from .commands import PROVIDERS
+from .console import ConsoleAccess
 from .editing import AppliedEdit
 from .integrations import Attachments, FailoverControl, XdsLink
 from .memory import trim_freed_memory
+from .messages import EditRoute, JumpToFinding, OpenDetail, RunCommand, SaveRequest, SendRequest
 from .sandbox_adapter import (
     RequestError,
     RequestStore,
@@ -57,7 +59,7 @@ from .widgets.xds_pane import XdsPane
 TABS = ("routes", "diagnostics", "xds", "failover")
 
 
-class MainScreen(Screen[None]):
+class MainScreen(ConsoleAccess, Screen[None]):
     def compose(self) -> ComposeResult:
         yield SourcesHeader(id="header")
         with TabbedContent(id="tabs", initial="routes"):
@@ -73,7 +75,7 @@ class MainScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.app.main_ready()  # type: ignore[attr-defined]
+        self.console.main_ready()
 
 
 class MeshctlApp(App[None]):
@@ -203,8 +205,8 @@ class MeshctlApp(App[None]):
         self.model = model
         routes = self.main_query(RoutesPane)
         routes.show_model(model)
-        if first and isinstance(self.screen, MainScreen) and (self.focused is None or
-                                                              type(self.focused).__name__ == "ContentTabs"):
+        # still on the tab bar (Textual's Tabs) or nowhere: the tree takes focus once there is one
+        if first and isinstance(self.screen, MainScreen) and (self.focused is None or isinstance(self.focused, Tabs)):
             routes.tree.focus()
         self.main_query(DiagnosticsPane).show_model(model)
         self.main_query(FailoverPane).show_model(model)
@@ -246,8 +248,11 @@ class MeshctlApp(App[None]):
             screen = self.get_screen_main()
         except Exception:
             return
-        for widget in screen.query("SourcesHeader, RouteTree, DiagnosticsPane, XdsPane, FailoverPane"):
-            widget.semantic = colors  # type: ignore[attr-defined]
+        themed: tuple[type[SourcesHeader | RouteTree | DiagnosticsPane | XdsPane | FailoverPane], ...] = (
+            SourcesHeader, RouteTree, DiagnosticsPane, XdsPane, FailoverPane)
+        for kind in themed:  # the widgets that colour their own text from the semantic palette
+            for widget in screen.query(kind):
+                widget.semantic = colors
         if self.model is not None:
             self.main_query(RoutesPane).show_model(self.model)
             self.main_query(DiagnosticsPane).show_model(self.model)
@@ -366,16 +371,16 @@ class MeshctlApp(App[None]):
         return True
 
     # -- detail & editor -------------------------------------------------------------------------------------
-    @on(RoutesPane.OpenDetail)
-    def _open_detail(self, event: RoutesPane.OpenDetail) -> None:
+    @on(OpenDetail)
+    def _open_detail(self, event: OpenDetail) -> None:
         self.open_detail(event.route)
 
     def open_detail(self, data: RouteData) -> None:
         if self.model is not None and self.model.route(*data.key) is not None:
             self.push_screen(RouteDetailScreen(self.model, data.gateway, data.vhost, data.route_id))
 
-    @on(RoutesPane.EditRoute)
-    def _edit_route(self, event: RoutesPane.EditRoute) -> None:
+    @on(EditRoute)
+    def _edit_route(self, event: EditRoute) -> None:
         self.edit_selected(event.route)
 
     def edit_selected(self, data: RouteData | None = None) -> None:
@@ -419,8 +424,8 @@ class MeshctlApp(App[None]):
         drawer.query_one("#sb-url").focus()
         return drawer
 
-    @on(SandboxDrawer.Send)
-    def _sandbox_send(self, event: SandboxDrawer.Send) -> None:
+    @on(SendRequest)
+    def _sandbox_send(self, event: SendRequest) -> None:
         self.run_sandbox(event.request)
 
     def run_sandbox(self, req: SandboxRequest) -> None:
@@ -491,8 +496,8 @@ class MeshctlApp(App[None]):
                     return d
         return ""
 
-    @on(SandboxDrawer.Save)
-    def _sandbox_save(self, event: SandboxDrawer.Save) -> None:
+    @on(SaveRequest)
+    def _sandbox_save(self, event: SaveRequest) -> None:
         self._save_request(event.request, event.as_test)
 
     @work(thread=True, exclusive=True, group="save-request")
@@ -539,8 +544,8 @@ class MeshctlApp(App[None]):
         self.run_sandbox(req)
 
     # -- diagnostics -----------------------------------------------------------------------------------------
-    @on(DiagnosticsPane.Jump)
-    def _jump(self, event: DiagnosticsPane.Jump) -> None:
+    @on(JumpToFinding)
+    def _jump(self, event: JumpToFinding) -> None:
         self.jump_to_finding(event.finding)
 
     def jump_to_finding(self, f: Finding) -> None:
@@ -573,8 +578,8 @@ class MeshctlApp(App[None]):
         self.call_from_thread(self.notify, result.message, severity="information" if result.ok else "error")
 
     # -- command line ------------------------------------------------------------------------------------------
-    @on(CommandLine.Run)
-    def _command(self, event: CommandLine.Run) -> None:
+    @on(RunCommand)
+    def _command(self, event: RunCommand) -> None:
         self.run_command(event.command)
 
     def run_command(self, cmd: ParsedCommand) -> None:

@@ -143,3 +143,26 @@ async def test_command_line_verbs_take_their_words(make_app) -> None:
         assert tree.matched[2].endswith("#ratings") or "ratings" in tree.matched[2]
         app.run_command(parse_command_line(":filter reviews v2"))
         await wait_until(pilot, lambda: app.main_query("#filter").value == "reviews v2", what="the filter text")
+
+
+def test_the_app_provides_the_typed_console_handle() -> None:
+    """Widgets read the app through tui.console.ConsoleState: MeshctlApp must have every member it names."""
+    from meshctl.tui.app import MeshctlApp
+    from meshctl.tui.console import MEMBERS, ConsoleState
+
+    declared = set(ConsoleState.__annotations__) | {n for n in vars(ConsoleState) if not n.startswith("_")}
+    assert declared == set(MEMBERS)
+    for name in MEMBERS:
+        if name in ConsoleState.__annotations__:
+            continue  # an attribute set in __init__: checked on an instance below
+        assert callable(getattr(MeshctlApp, name, None)) or isinstance(getattr(MeshctlApp, name, None), property), name
+
+
+async def test_the_running_app_has_every_console_attribute(make_app) -> None:
+    from meshctl.tui.console import ConsoleState
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        for name in ConsoleState.__annotations__:
+            assert hasattr(app, name), name

@@ -11,12 +11,13 @@ from typing import Any
 
 from textual import on
 from textual.binding import Binding
-from textual.message import Message
 from textual.suggester import SuggestFromList
 from textual.widgets import Input
 
 from ...verbs import VERBS, Verb
 from ..actions import console_verbs
+from ..console import ConsoleAccess
+from ..messages import RunCommand
 
 
 def command_help() -> dict[str, str]:
@@ -44,7 +45,7 @@ def parse_command_line(text: str) -> ParsedCommand:
     return ParsedCommand(verb.word, parts[1:], verb)
 
 
-class CommandLine(Input):
+class CommandLine(ConsoleAccess, Input):
     """Hidden until `:`; enter runs, escape closes."""
 
     BINDINGS = [Binding("escape", "close", "Close", show=False)]
@@ -53,11 +54,6 @@ class CommandLine(Input):
     CommandLine { dock: bottom; height: 0; border: none; padding: 0; }
     CommandLine.-open { height: 3; border: tall $accent; padding: 0 1; }
     """
-
-    class Run(Message):
-        def __init__(self, command: ParsedCommand) -> None:
-            super().__init__()
-            self.command = command
 
     def __init__(self, extra_words: list[str] | None = None, **kwargs: Any) -> None:
         words = [*VERBS.words(repl=False), *(extra_words or [])]
@@ -73,7 +69,7 @@ class CommandLine(Input):
     def action_close(self) -> None:
         self.value = ""
         self.remove_class("-open")
-        self.app.focus_active_pane()  # type: ignore[attr-defined]
+        self.console.focus_active_pane()
 
     @on(Input.Submitted)
     def _run(self, event: Input.Submitted) -> None:
@@ -82,12 +78,12 @@ class CommandLine(Input):
         self.value = ""
         self.remove_class("-open")
         if not text.strip():
-            self.app.focus_active_pane()  # type: ignore[attr-defined]
+            self.console.focus_active_pane()
             return
         try:
             parsed = parse_command_line(text)
         except ValueError as exc:
             self.notify(str(exc), severity="error")
-            self.app.focus_active_pane()  # type: ignore[attr-defined]
+            self.console.focus_active_pane()
             return
-        self.post_message(self.Run(parsed))
+        self.post_message(RunCommand(parsed))
