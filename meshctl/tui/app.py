@@ -9,42 +9,35 @@ from __future__ import annotations
 import gc
 import threading
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Footer, TabbedContent, TabPane, Tabs
+from textual.widgets import TabbedContent, Tabs
 
 from ..model.findings import Finding
 from ..model.resources import Resource
 from ..routing.flatten import build_routing_view
-from ..routing.types import FlattenedRoute
 from ..sandbox.engine import Sandbox
 from ..sources.files import FileSource
 from ..sources.workspace import Workspace
-from ..verbs import Verb
 from .actions import bindings, validate_keymap
+from .app_sandbox import SandboxActions
+from .app_verbs import VerbActions
 from .commands import PROVIDERS
-from .console import ConsoleAccess
 from .editing import AppliedEdit
 from .integrations import Attachments, FailoverControl, XdsLink
 from .memory import trim_freed_memory
 from .messages import EditRoute, JumpToFinding, OpenDetail, RunCommand, SaveRequest, SendRequest
 from .sandbox_adapter import (
-    RequestError,
     RequestStore,
-    SandboxRequest,
-    append_test_case,
-    explain,
-    make_engine,
-    parse_command,
-    test_case,
 )
 from .screens.detail import RouteDetailScreen, node_span
 from .screens.editor import EditorScreen
 from .screens.help import HelpScreen, binding_rows
+from .screens.main import MainScreen
 from .state import ConsoleModel, build_model
 from .themes import ConsoleTheme, SemanticColors, load_themes, semantic_for
 from .widgets.command_line import CommandLine, ParsedCommand
@@ -53,32 +46,12 @@ from .widgets.failover_pane import FailoverPane
 from .widgets.header import SourcesHeader
 from .widgets.route_tree import RouteData, RouteTree
 from .widgets.routes_pane import RoutesPane
-from .widgets.sandbox import SandboxDrawer, render_explanation
 from .widgets.xds_pane import XdsPane
 
 TABS = ("routes", "diagnostics", "xds", "failover")
 
 
-class MainScreen(ConsoleAccess, Screen[None]):
-    def compose(self) -> ComposeResult:
-        yield SourcesHeader(id="header")
-        with TabbedContent(id="tabs", initial="routes"):
-            with TabPane("Routes", id="routes"):
-                yield RoutesPane(id="routes-pane")
-            with TabPane("Diagnostics", id="diagnostics"):
-                yield DiagnosticsPane(id="diagnostics-pane")
-            with TabPane("xDS", id="xds"):
-                yield XdsPane(id="xds-pane")
-            with TabPane("Failover", id="failover"):
-                yield FailoverPane(id="failover-pane")
-        yield CommandLine(id="command-line")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.console.main_ready()
-
-
-class MeshctlApp(App[None]):
+class MeshctlApp(SandboxActions, VerbActions, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "meshctl"
     BINDINGS = bindings("app")
@@ -418,130 +391,13 @@ class MeshctlApp(App[None]):
         self.push_screen(EditorScreen(file, self.drafts.get(file, text)))
 
     # -- sandbox ---------------------------------------------------------------------------------------------
-    def open_sandbox(self) -> SandboxDrawer:
-        self.action_show_tab("routes")
-        drawer = self.main_query(RoutesPane).open_sandbox()
-        drawer.query_one("#sb-url").focus()
-        return drawer
-
     @on(SendRequest)
     def _sandbox_send(self, event: SendRequest) -> None:
         self.run_sandbox(event.request)
 
-    def run_sandbox(self, req: SandboxRequest) -> None:
-        drawer = self.main_query(RoutesPane).open_sandbox()
-        drawer.fill(req)
-        model = self.model
-        if model is None:
-            drawer.show_result("configuration still loading…")
-            return
-        tree = self.main_query(RouteTree)
-        try:
-            ex = explain(model.view, model.snapshot, tree.gateway, req, self._default_authority(), self.engine())
-            if ex.outcome.virtual_host is None:
-                other = explain(model.view, model.snapshot, None, req, self._default_authority(), self.engine())
-                ex = other if other.outcome.virtual_host is not None else ex
-        except RequestError as exc:
-            drawer.show_result(f"✗ {exc}")
-            return
-        self.last_explanation = (req, ex)
-        self.store.remember(req)
-        drawer.show_history(self.store.recent, self.store.saved)
-        drawer.show_result(render_explanation(ex, self.semantic))
-        self._highlight(ex)
-
-    def _highlight(self, ex: Any) -> None:
-        tree = self.main_query(RouteTree)
-        route = ex.outcome.route
-        if route is None or ex.outcome.virtual_host is None:
-            tree.set_matched(None)
-            return
-        key = (ex.gateway, ex.outcome.virtual_host, route.id)
-        if tree.gateway != ex.gateway:
-            self.main_query(RoutesPane).select_gateway(ex.gateway)
-        tree.matched = key
-        self.reveal_route(*key)
-        tree.relabel([key])
-
-    def _rematch(self) -> None:
-        """After a reload, the last tested request is matched again (its route may have moved)."""
-        req, _ = self.last_explanation
-        model = self.model
-        if model is None:
-            return
-        try:
-            ex = explain(model.view, model.snapshot, None, req, self._default_authority(), self.engine())
-        except RequestError:
-            return
-        self.last_explanation = (req, ex)
-        self.main_query(SandboxDrawer).show_result(render_explanation(ex, self.semantic))
-        self._highlight(ex)
-
-    def engine(self) -> Sandbox:
-        """The sandbox engine of the current model (built on first use, reused for every request)."""
-        model = self.model
-        if model is None:
-            raise RequestError("configuration still loading")
-        if self._engine is None or self._engine[0] != model.version:
-            self._engine = (model.version, make_engine(model.view, model.snapshot))
-        return self._engine[1]
-
-    def _default_authority(self) -> str:
-        model = self.model
-        tree = self.main_query(RouteTree)
-        g = model.gateway(tree.gateway) if model else None
-        for v in g.virtual_hosts if g else []:
-            for d in v.domains:
-                if "*" not in d:
-                    return d
-        return ""
-
     @on(SaveRequest)
     def _sandbox_save(self, event: SaveRequest) -> None:
         self._save_request(event.request, event.as_test)
-
-    @work(thread=True, exclusive=True, group="save-request")
-    def _save_request(self, req: SandboxRequest, as_test: bool) -> None:
-        try:
-            if as_test:
-                model = self.model
-                if model is None:
-                    raise RequestError("configuration still loading")
-                ex = explain(model.view, model.snapshot, None, req, self._default_authority(), self.engine())
-                name = f"{req.method} {req.url}"
-                count = append_test_case(self.tests_file, test_case(ex, name))
-                message = f"test case saved to {self.tests_file} ({count} case(s))"
-            else:
-                self.store.save(req)
-                message = "request saved"
-        except (RequestError, OSError, ValueError) as exc:
-            self.call_from_thread(self.notify, f"not saved: {exc}", severity="error")
-            return
-        self.call_from_thread(self.notify, message)
-        self.call_from_thread(self.main_query(SandboxDrawer).show_history, self.store.recent, self.store.saved)
-
-    def test_route_sample(self, gateway: str, vhost: str, route: FlattenedRoute, witness: str | None) -> None:
-        import shlex
-
-        from ..routing.shadow import witness_for
-
-        model = self.model
-        vh = model.vhost(gateway, vhost) if model else None
-        authority = next((d for d in (vh.domains if vh else []) if "*" not in d), "example.com")
-        if witness:
-            try:
-                req = parse_command(shlex.split(witness))
-            except (RequestError, ValueError):
-                req = None
-        else:
-            sample = witness_for(route.matchers[0], authority) if route.matchers else None
-            req = SandboxRequest(sample.method, sample.path, dict(sample.headers)) if sample else None
-        if req is None:
-            self.notify("no sample request for this route", severity="warning")
-            return
-        if req.url.startswith("/"):
-            req.url = f"http://{authority}{req.url}"
-        self.run_sandbox(req)
 
     # -- diagnostics -----------------------------------------------------------------------------------------
     @on(JumpToFinding)
@@ -587,87 +443,3 @@ class MeshctlApp(App[None]):
         self.run_verb(cmd.verb, cmd.args)
 
     # -- verbs (meshctl.verbs: one table drives keys, the `:` line and the palette) ---------------------------
-    def run_verb(self, verb: Verb, args: Sequence[str] = ()) -> None:
-        """Run a console verb on the widget of its scope; the words typed after it go to the action as one list
-        (Textual passes an action only as many arguments as its method names, so no *args)."""
-        assert isinstance(verb.handler, str), f"{verb.id} is not a console verb"
-        action = verb.handler
-        if args:
-            action = f"{action}({list(args)!r})"
-        target = self.screen if verb.scope == "editor" else self
-        self.call_later(self.run_action, action, target)
-
-    def verb_available(self, verb: Verb, screen: Screen[Any] | None = None) -> bool:
-        """Whether every condition the verb names holds on `screen` (default: the current one; the palette passes
-        the screen it was opened from)."""
-        screen = screen or self.screen
-        on_main = isinstance(screen, MainScreen)
-        holds = {
-            "main": on_main,
-            "model": self.model is not None,
-            "selected": on_main and self.model is not None and self.selected_route() is not None,
-            "writable": not self.read_only,
-            "xds-push": self.xds is not None and self.xds.can_push,
-            "editor": isinstance(screen, EditorScreen),
-            "last-apply": self.last_apply is not None,
-        }
-        return all(holds[c] for c in verb.when)
-
-    @staticmethod
-    def is_main_screen(screen: Screen[Any]) -> bool:
-        return isinstance(screen, MainScreen)
-
-    def action_goto_gateway(self, args: Sequence[str] = ()) -> None:
-        name = args[0] if args else ""
-        if name:
-            if not self.show_gateway(name):
-                known = ", ".join(g.name for g in self.model.view.gateways) if self.model else ""
-                self.notify(f"no gateway {name} (known: {known})", severity="error")
-        else:
-            self.action_show_tab("routes")
-            self.main_query("#gateways").focus()
-
-    def action_filter_routes(self, words: Sequence[str] = ()) -> None:
-        self.action_show_tab("routes")
-        pane = self.main_query(RoutesPane)
-        pane.action_filter()
-        pane.query_one("#filter").value = " ".join(words)
-
-    def action_open_sandbox(self) -> None:
-        self.open_sandbox()
-
-    def action_test_request(self, args: Sequence[str] = ()) -> None:
-        try:
-            req = parse_command(list(args))
-        except RequestError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        self.action_show_tab("routes")
-        self.run_sandbox(req)
-
-    def action_use_theme(self, args: Sequence[str] = ()) -> None:
-        name = args[0] if args else ""
-        if not name:
-            self.notify("themes: " + ", ".join(sorted(self.available_themes)))
-        else:
-            self.set_console_theme(name)
-
-    def action_toggle_order(self) -> None:
-        self.toggle_order()
-
-    def action_open_selected_detail(self) -> None:
-        selected = self.selected_route()
-        if selected is not None:
-            self.open_detail(selected)
-
-    def action_edit_selected(self) -> None:
-        self.edit_selected()
-
-    def action_push_xds(self) -> None:
-        self.push_xds()
-
-    def action_undo_last_apply(self) -> None:
-        self.undo_last_apply()
-
-    def action_open_plugin(self, name: str) -> None:
-        self.open_plugin(name)
