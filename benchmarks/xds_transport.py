@@ -48,7 +48,7 @@ from meshctl.envoy.ports import free_port
 from meshctl.envoy.process import EnvoyFleet, EnvoyProcess
 from meshctl.xds import codec
 from meshctl.xds.cache import NodeInfo, Snapshot
-from meshctl.xds.server import BackgroundXdsServer
+from meshctl.xds.runner import BackgroundXdsServer
 
 ADS = ConfigSource(ads=AggregatedConfigSource(), resource_api_version=ApiVersion.V3)
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))

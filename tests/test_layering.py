@@ -1,5 +1,6 @@
 """Dependencies point down: the core imports no UI, server or cluster library, and meshctl's packages and modules
-import each other without circles (lazy imports inside functions count too: they are dependencies all the same)."""
+import each other without circles (lazy imports inside functions count too: they are dependencies all the same;
+imports under `if TYPE_CHECKING:` do not, they only name types for annotations)."""
 
 from __future__ import annotations
 
@@ -21,12 +22,26 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node except those under `if TYPE_CHECKING:` (annotations only: no dependency when the code runs)."""
+    out: list[ast.AST] = []
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            todo.extend(node.orelse)
+            continue
+        out.append(node)
+        todo.extend(ast.iter_child_nodes(node))
+    return out
+
+
 def _imports(path: Path) -> set[str]:
-    """Every module this file imports, anywhere in it, as absolute dotted names."""
+    """Every module this file imports when it runs, anywhere in it (lazy imports too), as absolute dotted names."""
     name = _module_name(path)
     package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
