@@ -4,13 +4,14 @@ and the answer as JSON (router_check keys included) and as text.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 from ..model.regex import compile_re2
 from ..routing.evaluate import Request
-from .matching import HostChoice, Matcher, RouteDecision, Routed, route_failure, routed_request, uncertainty, \
+from .matching import HostChoice, Matcher, RouteDecision, Routed, is_grpc, route_failure, routed_request, uncertainty, \
     virtual_cluster
 from .routes import DirectTarget, EnvoyRoute, RedirectTarget, RouteTarget, template_rewrite
 
@@ -39,7 +40,14 @@ def regex_replace_all(pattern: str, substitution: str, text: str) -> str:
             i += 1
         return "".join(out)
 
-    return compile_re2(pattern).sub(expand, text)
+    compiled = compile_re2(pattern)
+    wanted = max((int(d) for d in _GROUP_REFS.findall(substitution)), default=0)
+    if wanted > compiled.groups:
+        return text  # RE2::GlobalReplace refuses a rewrite that names a group the pattern lacks: nothing replaced
+    return compiled.sub(expand, text)
+
+
+_GROUP_REFS = re.compile(r"(?<!\\)\\(\d)")
 
 
 def matched_length(route: EnvoyRoute, path: str) -> int:
@@ -54,7 +62,8 @@ def rewrite_path(route: EnvoyRoute, path: str, prefix: str | None, regex: tuple[
         return prefix + path[matched_length(route, path):]
     if regex is not None:
         head, sep, query = path.partition("?")
-        return regex_replace_all(regex[0], regex[1], head) + sep + query
+        # an empty result leaves the path alone (the differential test shows Envoy 1.40 doing so)
+        return (regex_replace_all(regex[0], regex[1], head) or head) + sep + query
     return path
 
 
@@ -81,7 +90,11 @@ def request_host(r: Routed, new_scheme: str, new_port: str) -> str:
 
 def new_uri(r: Routed, route: EnvoyRoute, redirect: RedirectTarget | None) -> str:
     """Http::Utility::newUri (plus RouteEntryImplBase's prefix/regex rewrite of the redirect path)."""
+    # the request's scheme: x-forwarded-proto when it is http or https, else the connection's (the differential
+    # test shows Envoy 1.40 ignoring e.g. "abc" here, while header matchers see the value as sent)
     proto = r.headers.get("x-forwarded-proto", r.request.scheme)
+    if proto.lower() not in ("http", "https"):
+        proto = r.request.scheme
     scheme = redirect.scheme if redirect is not None and redirect.scheme else proto
     port = f":{redirect.port}" if redirect is not None and redirect.port else ""
     host = redirect.host if redirect is not None and redirect.host else request_host(r, scheme, port)
@@ -284,6 +297,17 @@ class EnvoyAnswer:
         return None
 
     @property
+    def grpc(self) -> bool:
+        return is_grpc(self.routed)
+
+    @property
+    def wire_status(self) -> int | None:
+        """The HTTP status on the wire: Envoy answers a gRPC request's local replies (no route, redirect, direct
+        response) as HTTP 200 with a grpc-status."""
+        status = self.status
+        return 200 if status is not None and self.grpc else status
+
+    @property
     def body(self) -> str | None:
         route = self.route
         if route is None:
@@ -346,6 +370,8 @@ class EnvoyAnswer:
     @property
     def unmodelled(self) -> list[str]:
         notes = list(self.matcher.rc.notes)
+        if self.routed.headers.get("x-forwarded-proto") == "":
+            notes.append("unmodelled: an empty x-forwarded-proto header (Envoy 1.40 answers 404 without routing)")
         vh = self.virtual_host
         if vh is not None:
             notes += [f"unmodelled: {u}" for u in vh.unmodelled]
@@ -433,11 +459,17 @@ class EnvoyAnswer:
 
     def response_json(self) -> dict[str, Any] | None:
         if self.route is None and not self.tls_redirect:
-            return {"status": NO_ROUTE_STATUS, "body": "", "from": "envoy (no route)"}
+            out_none: dict[str, Any] = {"status": NO_ROUTE_STATUS, "body": "", "from": "envoy (no route)"}
+            if self.grpc:
+                out_none["wireStatus"] = 200
+            return out_none
         status = self.status
         if status is None:
             return None
         out: dict[str, Any] = {"status": status}
+        if self.grpc:
+            out["wireStatus"] = 200
+            out["note"] = "gRPC request: Envoy sends this local reply as HTTP 200 with a grpc-status"
         if self.location:
             out["location"] = self.location
         if self.action_type == "directResponse":

@@ -114,6 +114,8 @@ class Compiler:
             if kind in spec:
                 return StringMatch(kind, self.text(spec[kind], f"{path}.{kind}"), ignore)
         if "safe_regex" in spec:
+            if ignore:
+                raise self.fail(path + ".ignore_case", "ignore_case has no effect for safe_regex (Envoy rejects it)")
             return StringMatch("regex", self.regex(spec["safe_regex"], path + ".safe_regex"), ignore)
         raise self.fail(path, "no match kind (expected exact, prefix, suffix, contains or safe_regex)")
 

@@ -53,10 +53,13 @@ def split_port(authority: str) -> tuple[str, str | None]:
 
 
 def merge_slashes(path: str) -> str:
+    """PathUtil::mergeSlashes: the segments rejoined, keeping one leading and one trailing slash ("//" stays)."""
     head, sep, query = path.partition("?")
-    while "//" in head:
-        head = head.replace("//", "/")
-    return head + sep + query
+    if "//" not in head:
+        return path
+    lead = "/" if head.startswith("/") else ""
+    trail = "/" if head.endswith("/") else ""
+    return lead + "/".join(s for s in head.split("/") if s) + trail + sep + query
 
 
 def routed_request(rc: EnvoyRouteConfig, req: Request, random_value: int | None = None) -> Routed:
@@ -71,7 +74,7 @@ def routed_request(rc: EnvoyRouteConfig, req: Request, random_value: int | None 
     if rc.ignore_path_parameters and ";" in path_only:
         path_only = path_only[:path_only.index(";")]
     headers = req.headers
-    if "x-forwarded-proto" not in headers:  # the connection manager sets it before routing
+    if "x-forwarded-proto" not in headers:  # the connection manager sets it before routing when absent
         headers = {**headers, "x-forwarded-proto": req.scheme}
     query: dict[str, str] = {}
     if "?" in path:
@@ -173,7 +176,9 @@ def is_grpc(r: Routed) -> bool:
 
 def route_failure(route: EnvoyRoute, r: Routed) -> str | None:
     """The first condition of the route the request fails (None when every modelled condition holds)."""
-    if route.path.matched_length(r.path_only) is None:
+    # the uri template matcher sees the path before ignore_path_parameters_in_path_matching (differential test)
+    target = r.path.split("?", 1)[0] if route.path.kind == "uri_template" else r.path_only
+    if route.path.matched_length(target) is None:
         if route.path.kind in ("connect", "none"):
             return f"{route.path.kind} matcher is not modelled"
         return f"{route.path.describe()} does not match {r.path_only}"

@@ -69,12 +69,12 @@ class HeaderMatch:
 
     def holds(self, lookup: HeaderLookup) -> bool:
         value = lookup(self.name)
+        if value is None and self.missing_as_empty:  # also for presence checks (the differential test shows it)
+            value = ""
         if self.present is not None:
             return ((value is not None) == self.present) != self.invert
         if value is None:
-            if not self.missing_as_empty:
-                return False
-            value = ""
+            return False
         if self.range is not None:
             number = _simple_atoi(value)
             hit = number is not None and self.range[0] <= number < self.range[1]
@@ -170,7 +170,7 @@ class PathMatch:
 
 # -- URI templates (envoy.path.match.uri_template / envoy.path.rewrite.uri_template) -------------------
 
-_LITERAL = "a-zA-Z0-9._~%!$&'()+,;:@=-"
+_LITERAL = "-a-zA-Z0-9._~%!$&'()+,;:@="
 
 
 def _operator_regex(op: str) -> str:
