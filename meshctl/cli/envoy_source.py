@@ -107,3 +107,24 @@ def _run_cases(args: argparse.Namespace) -> int:
     else:
         emit(render_text(report), "text")
     return EXIT_OK if report.ok else EXIT_FINDINGS
+
+
+def run_routes(args: argparse.Namespace) -> int:
+    """`meshctl routes --envoy-config FILE`: the route table as Envoy holds it, with what shadows each route."""
+    from ..envoyconfig.shadow import render_route_table, route_table
+
+    check_envoy_args(args)
+    if args.paths or args.demo or args.context:
+        raise UsageError("--envoy-config/--envoy-admin show Envoy's configuration: give no PATH, --demo or --context")
+    if args.gateway:
+        raise UsageError("--gateway does not apply to --envoy-config (use --listener, --port or --route-config)")
+    selection = load_envoy(args)
+    rows = route_table(selection.route_config)
+    if args.output in ("json", "yaml"):
+        rc = selection.route_config
+        emit({"schema": "meshctl.envoy-routes/v1", "source": selection.config.source, "routeConfig": rc.name,
+              "listener": rc.listener or None, "notes": rc.notes,
+              "routes": [row.to_dict() for row in rows]}, args.output)
+    else:
+        emit(render_route_table(rows, selection.label), "text")
+    return EXIT_OK
