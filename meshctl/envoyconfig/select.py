@@ -216,6 +216,15 @@ def envoy_config_from_data(data: dict[str, Any], source: str) -> EnvoyConfig:
         for h in cfg.listeners:
             by_name.setdefault((h.listener, h.route_config_name), h)
         cfg.listeners = list(by_name.values())
+    elif isinstance(data.get("listeners"), list) and isinstance(data.get("routes"), list):
+        cfg = EnvoyConfig(source, "xds dump")  # what `meshctl xds dump -o json` prints for one node
+        for i, listener in enumerate(data["listeners"]):
+            if isinstance(listener, dict):
+                cfg.listeners += _http_listeners(listener, f"listeners[{i}]")
+        for i, rc in enumerate(data["routes"]):
+            if isinstance(rc, dict):
+                cfg.route_configs.setdefault(str(rc.get("name", "")), (f"routes[{i}]", rc))
+        cfg.clusters = {str(c.get("name")) for c in data.get("clusters") or [] if isinstance(c, dict)}
     elif "static_resources" in data or "dynamic_resources" in data or "admin" in data or "node" in data:
         cfg = EnvoyConfig(source, "bootstrap")
         _from_bootstrap(data, cfg, "")
