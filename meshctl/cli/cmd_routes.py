@@ -7,11 +7,14 @@ import argparse
 from ..routing.flatten import build_routing_view
 from ..routing.render import render_table, render_tree, view_dict
 from .common import EXIT_OK, UsageError, add_output_arg, add_source_args, emit, load_sources
+from .envoy_source import add_envoy_args, run_routes, wants_envoy
 
 EXAMPLE = """example:
   meshctl routes --demo
   meshctl routes docs/examples/004-advanced-routing/06-table-weight -o table
   meshctl routes --demo --gateway gloo-mesh/demo-gateway -o json
+  meshctl routes --envoy-config config_dump.json --port 8080
+  meshctl routes --envoy-admin http://127.0.0.1:19000 -o json
 """
 
 
@@ -23,10 +26,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_source_args(p)
     p.add_argument("--gateway", metavar="NS/NAME", help="only this gateway")
     add_output_arg(p, ("tree", "table", "json", "yaml"), "tree")
+    add_envoy_args(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if wants_envoy(args) or args.listener or args.port is not None or args.route_config:
+        return run_routes(args)
     snapshot = load_sources(args)
     view = build_routing_view(snapshot)
     gateways = view.gateways

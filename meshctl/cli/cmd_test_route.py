@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .common import EXIT_FINDINGS, EXIT_OK, UsageError, add_source_args, emit, load_sources
+from .envoy_source import add_envoy_args, run_test_route, wants_envoy
 
 EXAMPLE = """examples:
   meshctl test-route docs/examples/004-advanced-routing/07-route-specificity GET http://www.example.com/reviews/v1/version
@@ -19,6 +20,8 @@ EXAMPLE = """examples:
   meshctl test-route docs/examples/004-advanced-routing/06-table-weight --file tests/cases/004-06-table-weight.yaml
   meshctl test-route --demo --file cases.yaml --fail-under 80 -o junit > report.xml
   meshctl test-route --demo            (on a terminal: the interactive sandbox)
+  meshctl test-route --envoy-config config_dump.json --port 8080 GET http://www.example.com/reviews/1
+  meshctl test-route --envoy-admin http://127.0.0.1:19000 --file cases.yaml
 
 REQUEST is [METHOD] URL, as one argument or two; METHOD defaults to GET and the URL's host is the authority.
 Exit status: 0 answered (matched or not) / all cases passed; 1 a case failed or coverage is under --fail-under;
@@ -28,7 +31,9 @@ Exit status: 0 answered (matched or not) / all cases passed; 1 a case failed or 
 USAGE = """meshctl test-route [PATH...|--demo] [--gateway NS/NAME] [--from-locality R/Z] [-o text|json]
                           [-H 'name: value']... [METHOD] URL
        meshctl test-route [PATH...|--demo] --file CASES.yaml [--fail-under PCT] [-o text|json|junit]
-       meshctl test-route [PATH...|--demo]          (on a terminal: the interactive sandbox)"""
+       meshctl test-route [PATH...|--demo]          (on a terminal: the interactive sandbox)
+       meshctl test-route --envoy-config FILE|--envoy-admin URL [--listener NAME|--port N|--route-config NAME]
+                          [-H 'name: value']... [METHOD] URL | --file CASES.yaml"""
 
 # loader findings that mean part of the configuration could not be read at all
 FATAL_LOAD_CODES = {"yaml-syntax", "unreadable", "binary-file", "path-not-found", "too-deep", "not-a-mapping"}
@@ -75,6 +80,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fail-under", type=float, metavar="PCT", help="with --file: exit 1 when route coverage is lower")
     p.add_argument("-o", "--output", choices=("text", "json", "junit"), default="text",
                    help="output format (junit only with --file; default text)")
+    add_envoy_args(p)
     p.set_defaults(func=run)
     _make_intermixed(p)
 
@@ -124,6 +130,8 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("--fail-under needs --file")
     if args.fail_under is not None and not 0 <= args.fail_under <= 100:
         raise UsageError(f"--fail-under must be a percentage 0-100, got {args.fail_under:g}")
+    if wants_envoy(args) or args.listener or args.port is not None or args.route_config:
+        return run_test_route(args, words)
     try:
         locality = Locality.parse(args.from_locality)
     except ValueError as exc:

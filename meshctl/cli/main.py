@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "routes",
     "lint",
     "test_route",
+    "verify",
     "xds",
     "envoy",
     "demo",
