@@ -434,6 +434,11 @@ class XdsServer:
             state.acked_version = request.version_info
         if prepared is None or type_url not in prepared.types:
             return []
+        if request.version_info and request.version_info == prepared.types[type_url].version:
+            # It already holds this content (versions are content hashes, so also when it comes from another
+            # replica or from before a restart): nothing to send until the content changes.
+            state.sent_version, state.sent_names = request.version_info, subscription
+            return []
         return [self._sotw_response(stream, type_url, state, prepared)]
 
     def _sotw_response(self, stream: _Stream, type_url: str, state: _TypeState, prepared: PreparedSnapshot) -> bytes:
@@ -483,7 +488,9 @@ class XdsServer:
                 self._record_answer(stream, type_url, state, version, sent_at, request.error_message)
         if prepared is None:
             return []
-        response = self._delta_response(stream, type_url, state, prepared, force=first)
+        # a reconnecting client names what it holds; if that is all current there is nothing to say
+        force = first and not request.initial_resource_versions
+        response = self._delta_response(stream, type_url, state, prepared, force=force)
         return [response] if response is not None else []
 
     def _delta_response(self, stream: _Stream, type_url: str, state: _TypeState, prepared: PreparedSnapshot,

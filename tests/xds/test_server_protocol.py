@@ -213,13 +213,16 @@ async def test_delta_protocol(server, channel, mesh, builder):
     assert eds_removal.type_url == ENDPOINT_TYPE and eds_removal.removed_resources == ["backend"]
     client.cancel()
 
-    # A reconnecting client that already holds the current version is not sent it again.
+    # A reconnecting client that already holds the current version is sent nothing for it (not even an
+    # empty response): the next message on the stream answers its next subscription.
     server.cache.builder = builder
     again = AdsClient(channel, delta=True)
     await again.send(DeltaDiscoveryRequest(node=node("d2"), type_url=CLUSTER_TYPE,
                                            initial_resource_versions={"backend": cluster_version}))
+    await again.send(DeltaDiscoveryRequest(type_url=ENDPOINT_TYPE, resource_names_subscribe=["backend"]))
     response = await again.recv()
-    assert response.resources == [] and response.removed_resources == []
+    assert response.type_url == ENDPOINT_TYPE and [r.name for r in response.resources] == ["backend"]
+    await server.wait_for(lambda: _client(server, "d2").per_type[CLUSTER_TYPE].state == "SYNCED", 5)
     again.cancel()
 
 
