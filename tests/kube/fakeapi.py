@@ -122,6 +122,9 @@ class FakeApiServer:
         self.rv = first_resource_version
         self.compacted_rv = 0
         self.denials: list[tuple[str, str, str | None, str | None]] = []  # verb, plural, namespace, user
+        # RBAC allow-list (None: everything not denied is allowed): (rule, namespace or None for cluster-wide)
+        self.rbac: list[tuple[JSON, str | None]] | None = None
+        self.forbidden: list[str] = []  # messages of every 403 answered
         self.admission: Callable[[str, JSON], tuple[int, str] | None] | None = None
         self.requests: list[tuple[str, str, dict[str, list[str]]]] = []
         self._cond = threading.Condition()
@@ -230,6 +233,25 @@ class FakeApiServer:
 
     def allow_all(self) -> None:
         self.denials.clear()
+        self.rbac = None
+
+    def grant(self, role: JSON, namespace: str | None = None) -> None:
+        """Switch to allow-list RBAC and add a ClusterRole's (namespace None) or a Role's rules."""
+        if self.rbac is None:
+            self.rbac = []
+        self.rbac.extend((rule, namespace) for rule in role.get("rules") or [])
+
+    def _granted(self, verb: str, t: ResourceType, resource: str, namespace: str | None) -> bool:
+        for rule, scope in self.rbac or []:
+            if scope is not None and scope != namespace:
+                continue
+            if not {t.group, "*"} & set(rule.get("apiGroups") or []):
+                continue
+            if not {resource, "*"} & set(rule.get("resources") or []):
+                continue
+            if {verb, "*"} & set(rule.get("verbs") or []):
+                return True
+        return False
 
     # -- direct state changes (no HTTP), for setting up scenes --------------------------------------
     def create(self, obj: JSON) -> JSON:
@@ -303,21 +325,27 @@ class FakeApiServer:
                   subresource: str | None = None) -> None:
         """Deny as `deny()` said; a denial of "plural/status" covers only the status subresource."""
         resource = f"{t.plural}/{subresource}" if subresource else t.plural
+        denied = self.rbac is not None and not self._granted(verb, t, resource, namespace)
         for d_verb, d_plural, d_ns, d_user in self.denials:
+            if denied:
+                break
             if d_verb not in (verb, "*") or d_plural not in (resource, "*"):
                 continue
             if d_ns is not None and d_ns != namespace:
                 continue
             if d_user is not None and d_user != user:
                 continue
+            denied = True
+        if denied:
             subject = f'{t.resource} "{name}"' if name else t.resource
             scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
             details: JSON = {"group": t.group, "kind": t.plural}
             if name:
                 details = {"name": name, **details}
-            raise ApiStatus(403, "Forbidden",
-                            f'{subject} is forbidden: User "{user}" cannot {verb} resource "{resource}" '
-                            f'in API group "{t.group}" {scope}', details)
+            message = (f'{subject} is forbidden: User "{user}" cannot {verb} resource "{resource}" '
+                       f'in API group "{t.group}" {scope}')
+            self.forbidden.append(message)
+            raise ApiStatus(403, "Forbidden", message, details)
 
     def not_found(self, t: ResourceType, name: str) -> ApiStatus:
         return ApiStatus(404, "NotFound", f'{t.resource} "{name}" not found',
