@@ -324,7 +324,8 @@ def _in_cluster_sources(args: argparse.Namespace) -> list[Any]:
         raise UsageError(f"--in-cluster: {exc}") from None
     name = parse_cluster_names(getattr(args, "cluster_name", None)).get("in-cluster", "in-cluster")
     own = KubeSource("in-cluster", client=client, cluster_name=name)
-    named = argparse.Namespace(**{**vars(args), "demo": False})
+    others_names = [v for v in (getattr(args, "cluster_name", None) or []) if not v.startswith("in-cluster=")]
+    named = argparse.Namespace(**{**vars(args), "demo": False, "cluster_name": others_names})
     others = sources_from_args(named) if (args.context or args.paths) else []
     return [own, *others]
 
