@@ -384,6 +384,8 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         replica = Replica(workspace, replica_options, options)
         service = replica.service
+        if replica.elector is not None:
+            replica.elector.on_new_leader = lambda holder: _say(f"leader is now {holder}")
         try:
             replica.start()
         except OSError as exc:
@@ -418,7 +420,6 @@ def run_serve(args: argparse.Namespace) -> int:
         if replica.elector is not None:
             elector = replica.elector
             _say(f"replica {elector.identity} campaigning for Lease {elector.namespace}/{elector.name}")
-            elector.on_new_leader = lambda holder: _say(f"leader is now {holder}")
         _say(f"gateways: {listing or 'none'}; sidecars on {options.listener_address}:{options.sidecar_port}")
         for finding in workspace.snapshot.findings[:20]:
             _say(f"config: {finding.render()}")
