@@ -34,8 +34,7 @@ WriteResult = str  # "written" | "conflict" | "error" | "skipped-not-leader"
 class _Written:
     generation: int | None
     body: dict[str, Any]
-    rv_before: str
-    rv_after: str
+    versions: frozenset[str]  # resourceVersions of the object from the snapshot we read up to our write's result
 
 
 class StatusWriter:
@@ -114,18 +113,34 @@ class StatusWriter:
         snapshot = self.workspace.snapshot
         view = self.workspace.derived(ROUTING_VIEW_KEY, build_routing_view)
         findings = lint(snapshot, view)
+        # The resources of this very snapshot (not the sources' newer ones): a status must describe the
+        # generation its findings were computed from.
+        resources = [r for r in snapshot.resources if gets_status(r)]
+        wanted = desired_statuses(resources, findings)
         complete = True
-        for source in self.sources:
-            resources = [r for r in source.snapshot_parts()[0] if gets_status(r)]
-            wanted = desired_statuses(resources, findings)
-            for resource in resources:
-                if self._stop.is_set() or not self.is_leader():
-                    return True  # a replica that is not leader stops writing at once
-                body = wanted[resource.display]
-                if not self._needs_write(source, resource, body):
-                    continue
-                complete &= self._write(source, resource, body)
+        present = set()
+        for resource in resources:
+            source = self._source_of(resource)
+            if source is None:
+                continue  # from a file, or a source this writer does not own
+            present.add(self._key(source, resource))
+            if self._stop.is_set() or not self.is_leader():
+                return True  # a replica that is not leader stops writing at once
+            body = wanted[resource.display]
+            if not self._needs_write(source, resource, body):
+                continue
+            complete &= self._write(source, resource, body)
+        for gone in set(self._written) - present:  # deleted resources: forget what we wrote on them
+            del self._written[gone]
         return complete
+
+    def _source_of(self, resource: Any) -> KubeSource | None:
+        """The kube source a resource was read from (its text is named "kube:CONTEXT/Kind/ns/name")."""
+        where = resource.doc.file if resource.doc is not None else ""
+        for source in self.sources:
+            if where.startswith(f"kube:{source.context}/"):
+                return source
+        return None
 
     def _key(self, source: KubeSource, resource: Any) -> tuple[str, str, str, str]:
         return (source.name, resource.api_version + "/" + resource.kind, resource.namespace, resource.name)
@@ -136,9 +151,9 @@ class StatusWriter:
             return False
         written = self._written.get(self._key(source, resource))
         rv = str((raw.get("metadata") or {}).get("resourceVersion") or "")
-        # we wrote exactly this, and the object seen is the one we wrote over (the watch is just behind)
+        # we wrote exactly this, and the object seen is one we saw or wrote over (the watch is just behind)
         return not (written is not None and written.body == body
-                    and written.generation == resource.metadata.generation and rv in (written.rv_before, written.rv_after))
+                    and written.generation == resource.metadata.generation and rv in written.versions)
 
     def _kind_info(self, source: KubeSource, api_version: str, kind: str) -> KindInfo:
         key = (source.name, api_version, kind)
@@ -155,6 +170,7 @@ class StatusWriter:
         what = f"{resource.display} in {source.context}"
         raw_meta = (resource.raw or {}).get("metadata") or {}
         rv = str(raw_meta.get("resourceVersion") or "")
+        seen = {rv}
         generation = resource.metadata.generation
         try:
             path = self._kind_info(source, resource.api_version, resource.kind).object_path(
@@ -190,9 +206,10 @@ class StatusWriter:
                 if status_is_current(current.get("status"), body):
                     return True
                 rv = str(meta.get("resourceVersion") or "")
+                seen.add(rv)
                 continue
             after = str((stored.get("metadata") or {}).get("resourceVersion") or "")
-            self._written[self._key(source, resource)] = _Written(generation, body, rv, after)
+            self._written[self._key(source, resource)] = _Written(generation, body, frozenset(seen | {after}))
             self.writes += 1
             self._report("written", what)
             log.info("status of %s: %s", what, body)
