@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import yaml
@@ -120,6 +121,7 @@ class KubeSource(Source):
         self._stale_since: float | None = None
         self._last_event_at: float | None = None  # last list or watch event received
         self._last_sync_at: float | None = None  # last successful list
+        self.on_watch_event: Callable[[str, str], None] | None = None  # (kind, event type), e.g. for metrics
         if self._config_error:
             self.status.state = "error"
             self.status.reason = self._config_error
@@ -263,6 +265,8 @@ class KubeSource(Source):
     def _apply_event(self, watch: _KindWatch, event: JSON) -> None:
         kind = event.get("type")
         obj = event.get("object") or {}
+        if self.on_watch_event is not None:
+            self.on_watch_event(watch.info.kind, str(kind))
         if kind == "ERROR":
             if int(obj.get("code") or 0) == 410:
                 raise _Gone(obj.get("message", "resource version too old"))

@@ -229,6 +229,23 @@ class KubeClient:
                                         client_configuration=configuration, persist_config=False)
         except (ConfigException, OSError, TypeError, KeyError) as exc:
             raise KubeConfigError(f"context {self.context!r}: {exc}") from exc
+        self._setup(configuration, connect_timeout, read_timeout)
+
+    @classmethod
+    def in_cluster(cls, connect_timeout: float = 5.0, read_timeout: float = 30.0) -> "KubeClient":
+        """A client with the pod's service-account credentials (token, CA, KUBERNETES_SERVICE_HOST/PORT)."""
+        configuration = k8s_client.Configuration()
+        try:
+            k8s_config.load_incluster_config(client_configuration=configuration)
+        except ConfigException as exc:
+            raise KubeConfigError(f"not running in a cluster (no service-account credentials): {exc}") from exc
+        self = cls.__new__(cls)
+        self.kubeconfig = None
+        self.context = "in-cluster"
+        self._setup(configuration, connect_timeout, read_timeout)
+        return self
+
+    def _setup(self, configuration: Any, connect_timeout: float, read_timeout: float) -> None:
         # one long-lived watch per kind runs in parallel with lists and writes
         configuration.connection_pool_maxsize = 32
         configuration.retries = 0  # our callers retry with backoff; urllib3's own retries only log noise

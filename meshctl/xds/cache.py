@@ -266,8 +266,12 @@ class SnapshotCache:
                 return
             self._attached.pop(key, None)
             self._representative.pop(key, None)
-            self._prepared.pop(key, None)
+            dropped = self._prepared.pop(key, None)
             self.errors.pop(key, None)
+            live = {id(packed) for prepared in self._prepared.values() for resources in prepared.types.values()
+                    for packed in resources.resources.values()} if dropped is not None else None
+        if live is not None:
+            self.packer.retain(live)  # what only the departed group used goes with it
 
     def get(self, key: Hashable) -> PreparedSnapshot | None:
         """The current prepared snapshot of a group, without building."""

@@ -19,7 +19,7 @@ from ..mesh.index import MeshIndex
 from ..routing.flatten import build_routing_view
 from ..sources.workspace import Workspace
 from . import codec
-from .cache import NodeInfo, Snapshot
+from .cache import NodeInfo, Snapshot, SnapshotCache
 from .events import XdsEvent
 from .runner import BackgroundXdsServer
 from .server import ServerTls
@@ -27,6 +27,7 @@ from .translate import NodeRole, TranslateOptions, Translator, metadata_port
 from .translate_clusters import ClusterMemo
 
 DEFAULT_LISTEN = "127.0.0.1:18000"
+CONTENT_VERSION_PREFIX = "c-"  # marks a version that is a pure content hash (same on every replica)
 # Workspace.derived keys, so the TUI, sandbox and xDS share one routing view and mesh index per snapshot.
 ROUTING_VIEW_KEY = "routing-view"
 MESH_INDEX_KEY = "mesh-index"
@@ -42,13 +43,19 @@ class XdsService:
     """An ADS server (own thread) whose snapshots are translated from a Workspace, re-pushed on change."""
 
     def __init__(self, workspace: Workspace, options: TranslateOptions | None = None,
-                 listen: str = DEFAULT_LISTEN, tls: ServerTls | None = None) -> None:
+                 listen: str = DEFAULT_LISTEN, tls: ServerTls | None = None, *,
+                 content_versions: bool = False) -> None:
         self.workspace = workspace
         self.options = options or TranslateOptions()
         self.memo = ClusterMemo()
         self._overrides: dict[tuple[str, int], HealthStatus] = {}
         self._lock = threading.Lock()
-        self.background = BackgroundXdsServer(self.build, listen, tls, group_by=node_group)
+        builder: Any = self.build
+        if content_versions:
+            # Versions are the content hash alone (no per-process boot id): replicas serving the same
+            # configuration agree on every version, so an Envoy moving between them is not pushed anything.
+            builder = SnapshotCache(self.build, group_by=node_group, version_prefix=CONTENT_VERSION_PREFIX)
+        self.background = BackgroundXdsServer(builder, listen, tls, group_by=node_group)
         self.server = self.background.server  # the XdsServer itself (its methods run on its event loop)
         self._unsubscribe: Callable[[], None] | None = None
         self.last_change_at: float | None = None

@@ -144,3 +144,25 @@ def test_identities_let_rebuilt_messages_reuse_packing(make_snapshot, offline_me
     packed = packer.packed_count
     prepare(snapshot_with_identities(), packer)
     assert packer.packed_count == packed and packer.reused_count >= 4
+
+
+def test_a_departed_group_takes_its_packings_with_it() -> None:
+    """Nodes that only connect and disconnect (no full rebuild, so no sweep) must not grow the pack cache."""
+    from envoy_data_plane.envoy.config.cluster.v3 import Cluster
+
+    from meshctl.xds.cache import NodeInfo, Snapshot, SnapshotCache
+
+    def build(node: NodeInfo) -> Snapshot:  # a fresh message per build, as the translator makes listeners
+        return Snapshot.from_messages("v", clusters=[Cluster(name=f"c-{node.locality[1]}")])
+
+    cache = SnapshotCache(build)
+    stays = NodeInfo("stays", "edge", ("r", "z0", ""))
+    cache.attach(stays)
+    cache.prepared_for(stays)
+    for index in range(50):
+        node = NodeInfo(f"n{index}", "edge", ("r", f"z{index + 1}", ""))
+        cache.attach(node)
+        assert cache.prepared_for(node) is not None
+        cache.detach(node)
+    assert len(cache.packer._entries) == 1  # only the group still connected
+    assert cache.get(cache.group_of(stays)) is not None
