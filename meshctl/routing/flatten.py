@@ -402,4 +402,11 @@ def _ordinal(n: int) -> str:
 
 def build_routing_view(snapshot: Snapshot) -> RoutingView:
     with gc_paused():
-        return RouteEngine(snapshot).build()
+        view = RouteEngine(snapshot).build()
+        from ..model.v2.validate import has_v2
+
+        if has_v2(snapshot):  # Gloo v2 gateways beside the v1beta1 ones (a snapshot may mix both)
+            from .v2_engine import add_v2_gateways
+
+            add_v2_gateways(snapshot, view.gateways, view.diagnostics)
+        return view
