@@ -336,7 +336,10 @@ class V2RouteEngine(RouteEngine):
                     continue
                 seen.add(table.key)
                 if table.spec.hosts:
-                    self.diags.add(owner, Severity.ERROR, "delegate-to-root",
+                    # a root table is never a child; picked by name that is a mistake, by labels or namespace an
+                    # overlap (e.g. the root table itself in the selected namespace) worth a note only
+                    by_name = bool(sel.name)
+                    self.diags.add(owner, Severity.ERROR if by_name else Severity.INFO, "delegate-to-root",
                                    f"delegate selects RouteTable {table.namespace}/{table.name}, which has hosts; "
                                    "a delegated table must have none, so it is skipped", dpath + ("routeTables", j))
                     continue

@@ -150,7 +150,12 @@ def test_matcher_conflict_replaces_the_delegating_route_with_a_direct_response()
 def test_delegating_to_a_root_table_is_refused() -> None:
     v = view(gateway(), table("root", hosts=["a.io"], http=[delegate("d", [{"labels": {"k": "v"}}])]),
              table("other", hosts=["b.io"], labels={"k": "v"}, http=[fwd("r")]))
-    assert "delegate-to-root" in codes(v)
+    [note] = [f for f in v.diagnostics if f.code == "delegate-to-root"]
+    assert note.severity.value == "info"
+    v = view(gateway(), table("root", hosts=["a.io"], http=[delegate("d", [{"name": "other"}])]),
+             table("other", hosts=["b.io"], http=[fwd("r")]))
+    [error] = [f for f in v.diagnostics if f.code == "delegate-to-root"]
+    assert error.severity.value == "error" and error.path == "spec.http[0].delegate.routeTables[0]"
 
 
 # -- failureMode, weights, destinations ------------------------------------------------------------
