@@ -20,8 +20,11 @@ V1 = "networking.enterprise.mesh.gloo.solo.io/v1beta1"
 V2 = "networking.gloo.solo.io/v2"
 
 
-def convert_documents(docs: list[dict[str, Any]], listener_port: int = 8080) -> list[dict[str, Any]]:
-    gateways = [d for d in docs if d.get("apiVersion") == V1 and d.get("kind") == "VirtualGateway"]
+def convert_documents(docs: list[dict[str, Any]], listener_port: int = 8080,
+                      gateways: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """`gateways`: the v1beta1 VirtualGateways the VirtualHosts bind to (default: those among `docs`)."""
+    if gateways is None:
+        gateways = [d for d in docs if d.get("apiVersion") == V1 and d.get("kind") == "VirtualGateway"]
     out: list[dict[str, Any]] = []
     for d in docs:
         if d.get("apiVersion") != V1:
