@@ -7,6 +7,7 @@ those of docs/route-semantics.md, section "Gloo v2" (G3-G5, R4, R6-R9, R11, R13,
 from __future__ import annotations
 
 import dataclasses
+import threading
 from typing import Any
 
 from ..model.common import Route
@@ -15,7 +16,8 @@ from ..model.resources import Resource
 from ..model.snapshot import Snapshot
 from ..model.v2.resources import RouteTableV2, VirtualGatewayV2
 from ..model.v2.validate import v2_resources
-from .flatten import ROUTE_SPECIFICITY, TABLE_WEIGHT, RouteEngine, _Diagnostics, _ordinal, _route_id_part, \
+from ..model.regex import regex_error
+from .flatten import ROUTE_SPECIFICITY, TABLE_WEIGHT, RouteEngine, _Diagnostics, _ordinal, _regexes, _route_id_part, \
     specificity_key
 from .matchers import ROOT, EffectiveMatcher, merge
 from .types import ChainLink, FlattenedRoute, GatewayView, Position, TableNode, TreeNode, VirtualHostView
@@ -50,9 +52,40 @@ def selection_order(table: RouteTableV2) -> tuple[Any, ...]:
     return (table.metadata.creation_timestamp, table.name, table.namespace)
 
 
+class FreezeMemory:
+    """The last good routes of each FREEZE_CONFIG tree (gateway listener, host, root table), across the snapshots
+    of one live session (the xDS server's workspace), so a broken tree keeps serving them (R11)."""
+
+    def __init__(self) -> None:
+        self._good: dict[tuple[Any, ...], list[FlattenedRoute]] = {}
+        self._lock = threading.Lock()
+
+    def remember(self, key: tuple[Any, ...], routes: list[FlattenedRoute]) -> None:
+        with self._lock:
+            self._good[key] = list(routes)
+
+    def recall(self, key: tuple[Any, ...]) -> list[FlattenedRoute] | None:
+        with self._lock:
+            routes = self._good.get(key)
+        # copies: positions are set per view, and the earlier view must keep its own
+        return None if routes is None else [dataclasses.replace(r, position=dataclasses.replace(r.position))
+                                            for r in routes]
+
+
+def freeze_memory_of(owner: Any) -> FreezeMemory:
+    """The FreezeMemory kept on a long-lived object (a Workspace), created on first use."""
+    memory = getattr(owner, "_meshctl_freeze_memory", None)
+    if memory is None:
+        memory = FreezeMemory()
+        setattr(owner, "_meshctl_freeze_memory", memory)
+    return memory
+
+
 class V2RouteEngine(RouteEngine):
-    def __init__(self, snapshot: Snapshot) -> None:
+    def __init__(self, snapshot: Snapshot, freeze: FreezeMemory | None = None) -> None:
         super().__init__(snapshot)
+        self.freeze = freeze
+        self._listener_key: tuple[Any, ...] = ()
         self.diags = _V2Diagnostics()
         self.tables: list[RouteTableV2] = v2_resources(snapshot, RouteTableV2)
         self.gateways: list[VirtualGatewayV2] = v2_resources(snapshot, VirtualGatewayV2)
@@ -69,6 +102,7 @@ class V2RouteEngine(RouteEngine):
             http = [(i, ls) for i, ls in enumerate(vg.spec.listeners) if ls.is_http]
             for i, ls in http:
                 self.listener_port = ls.port.number if ls.port is not None else None
+                self._listener_key = (vg.namespace, vg.name, i)
                 by_host: dict[str, list[RouteTableV2]] = {}
                 for table in roots:
                     if not references_gateway(table, vg):
@@ -142,7 +176,9 @@ class V2RouteEngine(RouteEngine):
                         r.position = Position(0, "written order", f"route {i} of {table.ref}, in written order")
                 tree.append(node)
                 flat.extend(produced)
-            self._failure_mode(table, flat[start:])
+            frozen = self._failure_mode(table, flat[start:], (*self._listener_key, host, table.key))
+            if frozen is not None:
+                flat[start:] = frozen
         routes_served = [r for r in flat if r.valid or r.replaced_by_direct_response]
         for index, r in enumerate(routes_served):
             r.position.index = index
@@ -151,20 +187,29 @@ class V2RouteEngine(RouteEngine):
         self.views.append(view)
         return view
 
-    def _failure_mode(self, root: RouteTableV2, produced: list[FlattenedRoute]) -> None:
+    def _failure_mode(self, root: RouteTableV2, produced: list[FlattenedRoute],
+                      key: tuple[Any, ...]) -> list[FlattenedRoute] | None:
         """R11: ROUTE_REPLACEMENT answers 500 in place of each broken route; FREEZE_CONFIG keeps the last good
-        tree, which offline meshctl does not have: it serves the valid routes and says so."""
+        tree: the routes remembered from an earlier snapshot of this session (returned), or, offline or with no
+        good tree yet, the valid routes only; either way it is reported."""
         invalid = [r for r in produced if not r.valid and r.replaced_by_direct_response is None]
+        freeze = root.spec.failure_mode == "FREEZE_CONFIG"
         if not invalid:
-            return
-        if root.spec.failure_mode == "FREEZE_CONFIG":
+            if freeze and self.freeze is not None:
+                self.freeze.remember(key, produced)
+            return None
+        if freeze:
+            last_good = self.freeze.recall(key) if self.freeze is not None else None
+            kept = ("serves the last good routes of this tree, from an earlier snapshot" if last_good is not None
+                    else "has no earlier good tree, so it serves the valid routes only")
             self.diags.add(root, Severity.ERROR, "freeze-config",
                            f"{len(invalid)} invalid route(s) in this tree and failureMode FREEZE_CONFIG: Gloo keeps "
-                           "the last accepted configuration of the whole tree; meshctl has no earlier one, so it "
-                           "shows the valid routes only", ("spec", "failureMode"), routes=tuple(r.id for r in invalid))
-            return
+                           f"the last accepted configuration of the whole tree; meshctl {kept}",
+                           ("spec", "failureMode"), routes=tuple(r.id for r in invalid))
+            return last_good
         for r in invalid:
-            if r.matchers:
+            # a matcher Envoy would reject (an RE2-invalid regex) cannot carry the 500 either: left out
+            if r.matchers and not any(regex_error(t) for m in r.matchers for t in _regexes(m)):
                 r.replaced_by_direct_response = (REPLACEMENT_STATUS, f"invalid route {r.name or r.id}: "
                                                                      f"{r.problems[0] if r.problems else 'invalid'}")
 
@@ -347,8 +392,9 @@ class V2RouteEngine(RouteEngine):
         return out
 
 
-def add_v2_gateways(snapshot: Snapshot, gateways: list[GatewayView], diagnostics: list[Any]) -> None:
+def add_v2_gateways(snapshot: Snapshot, gateways: list[GatewayView], diagnostics: list[Any],
+                    freeze: FreezeMemory | None = None) -> None:
     """Append the v2 gateways (one view per HTTP listener) and their findings to a v1beta1 result."""
-    engine = V2RouteEngine(snapshot)
+    engine = V2RouteEngine(snapshot, freeze)
     gateways.extend(engine.build_gateways())
     diagnostics.extend(engine.diags.items)

@@ -162,16 +162,18 @@ def test_delegating_to_a_root_table_is_refused() -> None:
 
 def test_route_replacement_answers_500_for_a_broken_route() -> None:
     v = view(gateway(), table("root", hosts=["a.io"], http=[
-        fwd("bad", {"uri": {"regex": "(unclosed"}}), fwd("good", {"uri": {"prefix": "/"}})]))
+        {"name": "bad", "matchers": [{"uri": {"prefix": "/x"}}], "forwardTo": {"destinations": [
+            {"ref": {"name": "a"}, "weight": 80}, {"ref": {"name": "b"}, "weight": 30}]}},
+        fwd("bad-regex", {"uri": {"regex": "(unclosed"}}), fwd("good", {"uri": {"prefix": "/"}})]))
     routes = v.gateways[0].virtual_hosts[0].routes
-    assert [r.name for r in routes] == ["bad", "good"]
-    assert action_dict(routes[0])["status"] == 500 and "RE2" in action_dict(routes[0])["body"]
+    assert [r.name for r in routes] == ["bad", "good"]  # a regex Envoy would reject cannot carry the 500
+    assert action_dict(routes[0])["status"] == 500 and "weights total 110" in action_dict(routes[0])["body"]
 
 
 def test_freeze_config_is_reported_and_serves_only_valid_routes() -> None:
     v = view(gateway(), table("root", hosts=["a.io"], failureMode="FREEZE_CONFIG", http=[
         fwd("bad", {"uri": {"regex": "(unclosed"}}), fwd("good", {"uri": {"prefix": "/"}})]))
-    assert names(v) == ["good"]
+    assert names(v) == ["good"]  # offline: no earlier good tree
     [frozen] = [f for f in v.diagnostics if f.code == "freeze-config"]
     assert frozen.path == "spec.failureMode"
 
@@ -229,3 +231,26 @@ def test_v1beta1_and_v2_mix_in_one_snapshot() -> None:
                "domains": ["old.io"], "routes": [{"name": "r", "directResponseAction": {"status": 200}}]}}]}}]}}]
     v = view(gateway(), table("root", hosts=["new.io"], http=[fwd("r")]), *v1)
     assert sorted(g.name for g in v.gateways) == ["ops/gw", "ops/old"]
+
+
+def test_freeze_config_keeps_the_last_good_tree_across_snapshots_of_a_session() -> None:
+    from meshctl.routing.flatten import build_routing_view
+    from meshctl.routing.v2_engine import FreezeMemory
+
+    from .helpers import snap
+
+    def config(second: dict) -> tuple:
+        return (gateway(), table("root", hosts=["a.io"], failureMode="FREEZE_CONFIG",
+                                 http=[fwd("first", {"uri": {"prefix": "/a"}}), second]))
+
+    memory = FreezeMemory()
+    good = build_routing_view(snap(*config(fwd("second", {"uri": {"prefix": "/b"}}))), memory)
+    assert names(good) == ["first", "second"]
+    broken = build_routing_view(snap(*config(fwd("second", {"uri": {"regex": "(bad"}}))), memory)
+    assert names(broken) == ["first", "second"]  # the earlier tree, whole
+    assert broken.gateways[0].virtual_hosts[0].routes[1].matchers[0].path == "/b"
+    [note] = [f for f in broken.diagnostics if f.code == "freeze-config"]
+    assert "last good routes" in note.message
+    assert good.gateways[0].virtual_hosts[0].routes[1].position.index == 1  # the earlier view is untouched
+    fixed = build_routing_view(snap(*config(fwd("third", {"uri": {"prefix": "/c"}}))), memory)
+    assert names(fixed) == ["first", "third"]

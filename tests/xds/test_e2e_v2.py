@@ -126,3 +126,49 @@ def test_v2_actions_through_envoy(tmp_path: Path, upstreams, mesh_harness) -> No
     assert both("/hello", "POST")[0] == 404
     status, body, _ = both("/broken")
     assert status == 500 and "weights total 110" in body
+
+
+FROZEN = """
+apiVersion: networking.gloo.solo.io/v2
+kind: VirtualGateway
+metadata: {name: gw, namespace: ops}
+spec:
+  listeners: [{http: {}, port: {number: 80}}]
+---
+apiVersion: networking.gloo.solo.io/v2
+kind: RouteTable
+metadata: {name: root, namespace: ops}
+spec:
+  hosts: [www.example.com]
+  virtualGateways: [{name: gw}]
+  failureMode: MODE
+  http:
+  - name: probe
+    matchers: [{uri: {MATCH}}]
+    directResponse: {status: 200, body: BODY}
+"""
+
+
+@pytest.mark.parametrize("mode, broken_answer", [("FREEZE_CONFIG", (200, "good")), ("ROUTE_REPLACEMENT", None)])
+def test_failure_mode_of_a_live_v2_tree(tmp_path: Path, mesh_harness, mode: str, broken_answer) -> None:  # noqa: F811
+    config = tmp_path / "config.yaml"
+
+    def write(match: str, body: str) -> None:
+        config.write_text(FROZEN.replace("MODE", mode).replace("MATCH", match).replace("BODY", body))
+
+    write("prefix: /probe", "good")
+    port = free_port()
+    harness = mesh_harness([tmp_path], listener_ports={"ops/gw": port}).watch()
+    harness.envoy("edge-v2")
+    client = harness.client(port)
+    assert client.until("/probe", lambda a: a == (200, "good")) == (200, "good")
+    write("regex: '/probe(unclosed'", "broken")
+    if broken_answer is None:  # ROUTE_REPLACEMENT: a route whose regex Envoy would reject cannot answer 500 either
+        assert client.until("/probe", lambda a: a != (200, "good")) == (404, "")
+        write("prefix: /probe", "fixed")
+        assert client.until("/probe", lambda a: a == (200, "fixed")) == (200, "fixed")
+    else:  # FREEZE_CONFIG: after the reload the last good tree keeps serving
+        harness.reload()
+        view = harness.service.translator().view
+        assert any(f.code == "freeze-config" for f in view.diagnostics)
+        assert client.get("/probe") == broken_answer
