@@ -10,7 +10,7 @@ import dataclasses
 import threading
 from typing import Any
 
-from ..model.common import Route
+from ..model.common import Policy, RedirectAction, Route
 from ..model.findings import Severity
 from ..model.resources import Resource
 from ..model.snapshot import Snapshot
@@ -98,9 +98,12 @@ class V2RouteEngine(RouteEngine):
         out: list[GatewayView] = []
         roots = sorted((t for t in self.tables if t.spec.hosts), key=root_order)
         admitted: set[tuple[str, str, str]] = set()
+        losers = self._listener_conflicts()
         for vg in sorted(self.gateways, key=lambda g: (g.namespace, g.name)):
             http = [(i, ls) for i, ls in enumerate(vg.spec.listeners) if ls.is_http]
             for i, ls in http:
+                if (vg.key, i) in losers:
+                    continue
                 self.listener_port = ls.port.number if ls.port is not None else None
                 self._listener_key = (vg.namespace, vg.name, i)
                 by_host: dict[str, list[RouteTableV2]] = {}
@@ -114,6 +117,9 @@ class V2RouteEngine(RouteEngine):
                     for host in binding.hosts:
                         by_host.setdefault(host.lower(), []).append(table)
                 views = [self._host_view(vg, i, host, tables) for host, tables in by_host.items()]
+                if ls.https_redirect:
+                    for view in views:
+                        self._https_redirect(vg, i, view)
                 if not views:
                     self.diags.add(vg, Severity.WARNING, "listener-no-route-tables",
                                    f"no RouteTable binds to listener {i} of this gateway; it serves nothing",
@@ -129,6 +135,42 @@ class V2RouteEngine(RouteEngine):
         for view in self.views:
             self.diags.items.extend(analyse_shadowing(view))
         return out
+
+    def _listener_conflicts(self) -> set[tuple[tuple[str, str, str], int]]:
+        """G6: listeners on one port with the same app protocol and "first host" conflict; (our decision) the
+        older gateway (creation time, then namespace/name) and, within it, the earlier listener win."""
+        seen: dict[tuple[Any, ...], tuple[VirtualGatewayV2, int]] = {}
+        losers: set[tuple[tuple[str, str, str], int]] = set()
+        order = sorted(self.gateways, key=lambda g: (g.metadata.creation_timestamp, g.namespace, g.name))
+        for vg in order:
+            for i, ls in enumerate(vg.spec.listeners):
+                if ls.port is None or ls.port.number is None:
+                    continue
+                first = ls.allowed_route_tables[0].host if ls.allowed_route_tables else "*"
+                protocol = (ls.app_protocol or ("HTTPS" if ls.tls is not None else "HTTP") if ls.is_http
+                            else "TCP").upper()
+                key = (ls.port.number, protocol, first)
+                if key in seen:
+                    winner, j = seen[key]
+                    losers.add((vg.key, i))
+                    self.diags.add(vg, Severity.ERROR, "listener-conflict",
+                                   f"listener {i} (port {ls.port.number}, {protocol}, first host {first!r}) conflicts "
+                                   f"with listener {j} of VirtualGateway {winner.namespace}/{winner.name}, which was "
+                                   "accepted first; this listener is not served", ("spec", "listeners", i))
+                else:
+                    seen[key] = (vg, i)
+        return losers
+
+    def _https_redirect(self, vg: VirtualGatewayV2, index: int, view: VirtualHostView) -> None:
+        """A listener with httpsRedirect answers every request with a 301 to the same URL on https."""
+        path = ("spec", "listeners", index, "httpsRedirect")
+        route = Route(name="https-redirect",
+                      redirect_action=RedirectAction(https_redirect=True, response_code="MOVED_PERMANENTLY"))
+        link = ChainLink(vg, index, "https-redirect", path, None, f"{vg.ref}#listener-{index}-https-redirect")
+        leaf = FlattenedRoute(id=link.id_part, name="https-redirect", chain=(link,), matchers=(ROOT,), route=route,
+                              options=Policy(), position=Position(0, "written order",
+                                                                  f"listener {index} has httpsRedirect"))
+        view.routes = [leaf]
 
     def _gateway_refs(self, admitted: set[tuple[str, str, str]]) -> None:
         known = {(g.namespace, g.name) for g in self.gateways}

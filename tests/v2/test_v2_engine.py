@@ -254,3 +254,27 @@ def test_freeze_config_keeps_the_last_good_tree_across_snapshots_of_a_session() 
     assert good.gateways[0].virtual_hosts[0].routes[1].position.index == 1  # the earlier view is untouched
     fixed = build_routing_view(snap(*config(fwd("third", {"uri": {"prefix": "/c"}}))), memory)
     assert names(fixed) == ["first", "third"]
+
+
+def test_https_redirect_listener_answers_301_to_https() -> None:
+    from meshctl.routing.evaluate import Request
+    from meshctl.sandbox import Sandbox
+
+    from .helpers import snap
+
+    s = snap(gateway(listeners=[{"http": {}, "port": {"number": 80}, "httpsRedirect": True}]),
+             table("root", hosts=["a.io"], http=[fwd("r")]))
+    result = Sandbox(s).evaluate(Request(authority="a.io", path="/x?y=1"))
+    assert result.status == 301 and result.location == "https://a.io/x?y=1"
+
+
+def test_conflicting_listeners_older_gateway_wins() -> None:
+    old = gateway("old", listeners=[_listener(80)])
+    old["metadata"]["creationTimestamp"] = "2024-01-01T00:00:00Z"
+    new = gateway("new", listeners=[_listener(80), _listener(81)])
+    new["metadata"]["creationTimestamp"] = "2024-02-01T00:00:00Z"
+    v = view(new, old, table("root", hosts=["a.io"], http=[fwd("r")],
+                             gateways=[{"name": "old"}, {"name": "new"}]))
+    assert sorted((g.name, g.default_port) for g in v.gateways) == [("ops/new/81", 81), ("ops/old", 80)]
+    [f] = [f for f in v.diagnostics if f.code == "listener-conflict"]
+    assert f.resource == "VirtualGateway ops/new" and f.path == "spec.listeners[0]"
