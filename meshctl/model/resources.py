@@ -476,3 +476,5 @@ DISCOVERY_KINDS = ("Service", "Endpoints", "EndpointSlice", "Node", "Pod", "Clus
 from .v2.resources import V2_KINDS  # noqa: E402
 
 KINDS.update(V2_KINDS)
+for (_api, _kind) in V2_KINDS:  # "RouteTable is known as apiVersion A or B"
+    KNOWN_KIND_NAMES[_kind] = f"{KNOWN_KIND_NAMES[_kind]} or {_api}" if _kind in KNOWN_KIND_NAMES else _api

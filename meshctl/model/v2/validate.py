@@ -6,7 +6,7 @@ import re
 from dataclasses import fields, is_dataclass
 from typing import Any, Iterable
 
-from ..findings import Finding, Severity, format_path
+from ..findings import Finding, Severity
 from ..schema import Model
 from ..snapshot import Snapshot
 from ..validate import _check_matcher, _Reporter, _wrongly_typed
@@ -374,7 +374,3 @@ def check_virtual_destination(rep: _Reporter, vd: VirtualDestinationV2) -> None:
                 rep.add(vd, Severity.ERROR, "target-port-without-backing",
                         "targetPort needs services, externalServices or externalWorkloads", ppath + ("targetPort",))
             _check_port_selector(rep, vd, p.target_port, ppath + ("targetPort",))
-
-
-def format_finding_path(path: Path) -> str:
-    return format_path(path)
