@@ -44,3 +44,19 @@ def test_v2_routes_from_a_live_cluster_equal_those_from_files(capsys, kubeconfig
     east.update(users)
     after = _routes(capsys, "--context", "east", "--kubeconfig", str(kubeconfig_path))
     assert not any("shop/users" in r for r in after["gw-config/ingress"])
+
+
+def test_apply_v2_resources_and_a_crd_violation_is_refused(capsys, tmp_path: Path, kubeconfig_path: Path,
+                                                           east: FakeApiServer) -> None:
+    manifest = tmp_path / "v2.yaml"
+    manifest.write_text(yaml.safe_dump_all(_v2_objects(), sort_keys=False))
+    argv = ["--context", "east", "--kubeconfig", str(kubeconfig_path)]
+    assert main(["apply", "-f", str(manifest), *argv]) == 0
+    capsys.readouterr()
+    assert east.get("networking.gloo.solo.io/v2", "RouteTable", "shop", "orders")["spec"]["weight"] == 10
+    assert east.get("admin.gloo.solo.io/v2", "Workspace", "gloo-mesh", "ops") is not None
+    bad = east.get("networking.gloo.solo.io/v2", "RouteTable", "shop", "orders")
+    bad["spec"]["http"][0]["delegate"] = {"sortMethod": "FASTEST"}
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad))
+    assert main(["apply", "-f", str(tmp_path / "bad.yaml"), *argv]) == 1
+    assert "sortMethod" in capsys.readouterr().out
