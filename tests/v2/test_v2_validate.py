@@ -126,3 +126,12 @@ def test_workspace_loads_without_findings() -> None:
           "spec": {"workloadClusters": [{"name": "c1", "namespaces": [{"name": "*"}]}]}}
     assert _found(ws) == {}
     assert snap(ws).get("Workspace", "gloo-mesh", "w") is not None
+
+
+def test_workload_selectors_are_label_only_and_kube() -> None:
+    t = table("t", hosts=["a.io"], http=[fwd("r")],
+              workloadSelectors=[{"selector": {"labels": {"app": "x"}}},
+                                 {"selector": {"name": "web", "labels": {"app": "y"}}, "kind": "VM"}])
+    found = _found(t)
+    assert found["workload-selector-fields"] == ["spec.workloadSelectors[1].selector.name"]
+    assert found["workload-selector-kind"] == ["spec.workloadSelectors[1].kind"]

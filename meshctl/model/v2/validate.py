@@ -123,6 +123,16 @@ def check_route_table(rep: _Reporter, rt: RouteTableV2) -> None:
             rep.add(rt, Severity.ERROR, "child-field",
                     "a RouteTable without hosts is a delegated child; it must not set failureMode "
                     "(the root table's failureMode governs the whole tree)", ("spec", "failureMode"))
+    for i, ws in enumerate(spec.workload_selectors):  # E4: label-only, KUBE workloads
+        sel = ws.selector
+        extra = [k for k in ("name", "namespace", "cluster", "workspace") if sel is not None and getattr(sel, k)]
+        if extra:
+            rep.add(rt, Severity.ERROR, "workload-selector-fields",
+                    f"workloadSelectors select by labels only; {', '.join(extra)} must be empty",
+                    ("spec", "workloadSelectors", i, "selector", extra[0]))
+        if ws.kind != "KUBE":
+            rep.add(rt, Severity.ERROR, "workload-selector-kind", "workloadSelectors support kind KUBE only",
+                    ("spec", "workloadSelectors", i, "kind"))
     for i, host in enumerate(spec.hosts):
         problem = host_problem(host)
         if problem:
