@@ -34,6 +34,7 @@ async def test_tree_shows_the_v2_gateway_hosts_and_routes(tmp_path: Path) -> Non
         await loaded(pilot, app)
         tree = app.main_query(RouteTree)
         assert tree.gateway == "gloo-mesh/demo-gateway"
+        assert "listener 0, port 8080" in str(tree.root.label)
         vhosts = [n for n in tree.root.children if isinstance(n.data, VhostData)]
         assert [n.data.vhost for n in vhosts] == ["www.example.com"]
         text = "\n".join(str(n.label) for n in vhosts[0].children)
