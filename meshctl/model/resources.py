@@ -470,3 +470,11 @@ KNOWN_KIND_NAMES = {kind: api for (api, kind) in KINDS}
 ROUTING_KINDS = ("VirtualGateway", "VirtualHost", "RouteTable", "VirtualDestination", "TrafficPolicy",
                  "ExternalService", "ExternalEndpoint")
 DISCOVERY_KINDS = ("Service", "Endpoints", "EndpointSlice", "Node", "Pod", "Cluster")
+
+# the v2 kinds live in their own module; registered here so the loader knows them (imported last: they build
+# on Resource above)
+from .v2.resources import V2_KINDS  # noqa: E402
+
+KINDS.update(V2_KINDS)
+for (_api, _kind) in V2_KINDS:  # "RouteTable is known as apiVersion A or B"
+    KNOWN_KIND_NAMES[_kind] = f"{KNOWN_KIND_NAMES[_kind]} or {_api}" if _kind in KNOWN_KIND_NAMES else _api

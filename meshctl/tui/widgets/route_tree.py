@@ -128,7 +128,10 @@ class RouteTree(Tree[NodeData]):
             self.root.set_label(Text("no VirtualGateway loaded" if model else "loading…", style="italic"))
             return
         self.gateway = g.name
-        self.root.set_label(self._gateway_label(g.name, len(g.virtual_hosts)))
+        label = self._gateway_label(g.name, len(g.virtual_hosts))
+        if g.listener_index is not None:  # Gloo v2: gateway → listener → host → routes
+            label.append(f"  listener {g.listener_index}, port {g.default_port}", style=self.semantic.muted)
+        self.root.set_label(label)
         self.root.data = None
         matches: dict[str, list[RouteEntry]] = {}
         if self.query.strip():
