@@ -43,7 +43,10 @@ class ObjectSelector(Model):
 
 
 @dataclass
-class Locality(Model):
+class LocalitySpec(Model):
+    """A locality as a resource writes it (region / zone / subZone); the mesh's runtime value is
+    meshctl.mesh.index.Locality."""
+
     region: str = ""
     zone: str = ""
     sub_zone: str = ""

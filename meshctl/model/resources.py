@@ -9,7 +9,7 @@ from .common import (
     ClusterObjectRef,
     DestinationSelector,
     HttpMatcher,
-    Locality,
+    LocalitySpec,
     ObjectRef,
     ObjectSelector,
     OutlierDetection,
@@ -196,8 +196,8 @@ class VirtualDestinationPort(Model):
 
 @dataclass
 class FailoverDirective(Model):
-    from_: Locality | None = field(default=None, metadata={"key": "from"})
-    to: list[Locality] = field(default_factory=list)
+    from_: LocalitySpec | None = field(default=None, metadata={"key": "from"})
+    to: list[LocalitySpec] = field(default_factory=list)
 
 
 @dataclass
@@ -295,7 +295,7 @@ class NamedPort(Model):
 class ExternalEndpointSpec(Model):
     address: str = ""
     ports: list[NamedPort] = field(default_factory=list)
-    locality: Locality | None = None
+    locality: LocalitySpec | None = None
 
 
 @dataclass
@@ -414,7 +414,7 @@ class ClusterEndpoint(Model):
     address: str = ""
     port: int | None = None
     labels: dict[str, str] = field(default_factory=dict)
-    locality: Locality | None = None
+    locality: LocalitySpec | None = None
     healthy: bool = True
 
 
@@ -436,7 +436,7 @@ class ClusterService(Model):
 
 @dataclass
 class ClusterSpec(Model):
-    locality: Locality | None = None
+    locality: LocalitySpec | None = None
     services: list[ClusterService] = field(default_factory=list)
 
 

@@ -22,7 +22,7 @@ from ..model.resources import Resource
 from ..routing.flatten import build_routing_view
 from ..sandbox.engine import Sandbox
 from ..sources.files import FileSource
-from ..sources.workspace import Workspace
+from ..sources.workspace import ROUTING_VIEW_KEY, Workspace
 from .actions import bindings, validate_keymap
 from .app_sandbox import SandboxActions
 from .app_verbs import VerbActions
@@ -161,7 +161,7 @@ class MeshctlApp(SandboxActions, VerbActions, App[None]):
     def _compute_model(self) -> None:
         ws = self.workspace
         snapshot, version = ws.snapshot, ws.version
-        view = ws.derived("routing-view", build_routing_view)  # the key meshctl.xds.service shares
+        view = ws.derived(ROUTING_VIEW_KEY, build_routing_view)  # shared with the xDS service
         model = build_model(snapshot, version, view, ws.describe_sources())
         self.call_from_thread(self._apply_model, model)
 
@@ -338,7 +338,7 @@ class MeshctlApp(SandboxActions, VerbActions, App[None]):
         tree = pane.tree
         if tree.gateway != gateway:
             pane.select_gateway(gateway)
-        if not tree.reveal(gateway, vhost, route_id) and tree.query.strip():
+        if not tree.reveal(gateway, vhost, route_id) and tree.filter_text.strip():
             pane.action_clear_filter()
             return tree.reveal(gateway, vhost, route_id)
         return True

@@ -17,9 +17,9 @@ from envoy_data_plane.envoy.config.core.v3 import HealthStatus
 
 from ..mesh.index import MeshIndex
 from ..routing.flatten import build_routing_view
-from ..sources.workspace import Workspace
+from ..sources.workspace import MESH_INDEX_KEY, ROUTING_VIEW_KEY, Workspace
 from . import codec
-from .cache import NodeInfo, Snapshot
+from .cache import NodeInfo, XdsSnapshot
 from .events import XdsEvent
 from .runner import BackgroundXdsServer
 from .server import ServerTls
@@ -27,9 +27,6 @@ from .translate import NodeRole, TranslateOptions, Translator, metadata_port
 from .translate_clusters import ClusterMemo
 
 DEFAULT_LISTEN = "127.0.0.1:18000"
-# Workspace.derived keys, so the TUI, sandbox and xDS share one routing view and mesh index per snapshot.
-ROUTING_VIEW_KEY = "routing-view"
-MESH_INDEX_KEY = "mesh-index"
 _TRANSLATOR_KEY = "xds-translator"
 
 
@@ -92,7 +89,7 @@ class XdsService:
 
         return ws.derived(_TRANSLATOR_KEY, make)
 
-    def build(self, node: NodeInfo) -> Snapshot:
+    def build(self, node: NodeInfo) -> XdsSnapshot:
         """The snapshot builder the ADS server calls for each node group."""
         with self._lock:
             overrides = dict(self._overrides)

@@ -28,8 +28,7 @@ from ..model.snapshot import Snapshot as ConfigSnapshot
 from ..routing.flatten import build_routing_view
 from ..routing.types import GatewayView, RoutingView, VirtualHostView
 from . import codec
-from .cache import NodeInfo
-from .cache import Snapshot as XdsSnapshot
+from .cache import NodeInfo, XdsSnapshot
 from .translate_clusters import ClusterMemo, ClusterSet, HealthOverrides
 from .translate_listeners import http_listener
 from .translate_proto import msg
