@@ -13,9 +13,7 @@ CODES = {"shadowed-route": "shadowed", "virtual-host-invalid": "unreachable (inv
 def run(api: MeshctlAPI, args: Any) -> int:
     rows = []
     for f in api.diagnostics:
-        if f.code not in CODES:
-            continue
-        if f.code == "partially-shadowed" and not args.include_partial:
+        if f.code not in CODES:  # partially shadowed routes are added below, only when asked for
             continue
         rows.append([CODES[f.code], f.resource or "", f.path or "", f.witness or "", f.location()])
     if args.include_partial:

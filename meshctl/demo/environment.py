@@ -101,10 +101,6 @@ class DemoInfo:
     def sidecar_url(self) -> str:
         return str(self.envoy("sidecar")["listener_url"])
 
-    @property
-    def gateway_url(self) -> str:
-        return str(self.envoy("gateway")["listener_url"])
-
     def admin_urls(self) -> dict[str, str]:
         return {name: str(e["admin_url"]) for name, e in self.envoys.items()}
 

@@ -136,11 +136,6 @@ class KubeSource(Source):
             info["missingKinds"] = missing
         return info
 
-    @property
-    def holds_routing(self) -> bool:
-        with self._state_lock:
-            return any(w.objects for k, w in self._kinds.items() if k in GLOO_KIND_NAMES)
-
     # -- lifecycle --------------------------------------------------------------------------------
     def load(self) -> None:
         """List every kind once (blocking). An unreachable server marks the source stale; nothing raises."""

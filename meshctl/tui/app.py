@@ -289,10 +289,6 @@ class MeshctlApp(SandboxActions, VerbActions, App[None]):
     def selected_route(self) -> RouteData | None:
         return self.main_query(RouteTree).selected_route()
 
-    def start_filter(self) -> None:
-        self.action_show_tab("routes")
-        self.main_query(RoutesPane).action_filter()
-
     def toggle_order(self) -> None:
         self.main_query(RoutesPane).action_toggle_order()
 

@@ -27,10 +27,6 @@ class NodeInfo:
     metadata: Mapping[str, Any] = dataclasses.field(default_factory=dict, compare=False, hash=False)
     user_agent: str = dataclasses.field(default="", compare=False)
 
-    @property
-    def locality_label(self) -> str:
-        return "/".join(part for part in self.locality if part) or "-"
-
     @classmethod
     def from_fields(cls, fields: codec.NodeFields) -> "NodeInfo":
         return cls(fields.id, fields.cluster, fields.locality, fields.metadata, fields.user_agent)

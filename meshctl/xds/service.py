@@ -117,15 +117,6 @@ class XdsService:
         self.memo.sweep()
         return self.background.refresh()
 
-    def mark_endpoint(self, address: str, port: int, status: HealthStatus | None) -> concurrent.futures.Future[Any]:
-        """Override one endpoint's EDS health (None removes the override)."""
-        with self._lock:
-            if status is None:
-                self._overrides.pop((address, port), None)
-            else:
-                self._overrides[(address, port)] = status
-        return self.background.refresh()
-
     @property
     def health_overrides(self) -> dict[tuple[str, int], HealthStatus]:
         with self._lock:
