@@ -24,9 +24,9 @@ from meshctl.model.snapshot import snapshot_from_documents
 from meshctl.model.yamldoc import parse_text
 from meshctl.routing import shadow
 from meshctl.routing.evaluate import first_failure
-from meshctl.routing.flatten import build_routing_view
 from meshctl.routing.shadow import analyse_shadowing
 from meshctl.routing.types import FlattenedRoute, RoutingView, VirtualHostView
+from meshctl.routing.view import build_routing_view
 
 
 def best_of(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:

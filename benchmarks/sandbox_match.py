@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO))
 
 from meshctl.devtools.synth import synthetic_config_text, synthetic_requests, synthetic_v2_config_text  # noqa: E402
 from meshctl.model.snapshot import load_snapshot, snapshot_from_text  # noqa: E402
-from meshctl.routing.flatten import build_routing_view  # noqa: E402
+from meshctl.routing.view import build_routing_view  # noqa: E402
 from meshctl.sandbox.casefile import load_case_file  # noqa: E402
 from meshctl.sandbox.engine import Sandbox  # noqa: E402
 from meshctl.sandbox.index import RouteIndex, scan_first_match  # noqa: E402

@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from meshctl.model.resources import KINDS, ROUTING_KINDS, Resource  # noqa: E402
+from meshctl.model.kinds import KINDS  # noqa: E402
+from meshctl.model.resources import ROUTING_KINDS, Resource  # noqa: E402
 from meshctl.model.schema import Duration, camel  # noqa: E402
 from meshctl.model.v2.resources import ADMIN_V2  # noqa: E402
 from meshctl.sources.kube_client import plural_of  # noqa: E402  (the same plural the live source uses)

@@ -17,7 +17,7 @@ from typing import Any
 from ..sources.kube import KubeSource
 from ..sources.kube_client import KubeClient
 from ..sources.workspace import Workspace
-from ..xds.cache import NodeInfo, Snapshot
+from ..xds.cache import NodeInfo, XdsSnapshot
 from ..xds.server import ServerTls, XdsEvent
 from ..xds.service import DEFAULT_LISTEN, XdsService
 from ..xds.translate import TranslateOptions
@@ -50,7 +50,7 @@ class MeteredXdsService(XdsService):
 
     metrics: ReplicaMetrics | None = None
 
-    def build(self, node: NodeInfo) -> Snapshot:
+    def build(self, node: NodeInfo) -> XdsSnapshot:
         started = time.perf_counter()
         try:
             return super().build(node)

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..routing.flatten import build_routing_view
 from ..routing.lint import lint
+from ..routing.view import build_routing_view
 from ..sources.kube import KubeSource
 from ..sources.kube_client import KindInfo, KubeError, KubeUnreachable, known_kind_info
 from ..sources.workspace import Workspace

@@ -9,15 +9,14 @@ from ..model.common import KubeServiceDestination
 from ..model.resources import ExternalService
 from ..model.selection import labels_match
 from ..model.v2.resources import ObjectSelectorV2, VirtualDestinationV2
+from .backends import Backend, Endpoint, ServiceInstance, subset_name
 
-if TYPE_CHECKING:
-    from .index import Backend, MeshIndex, ServiceInstance
+if TYPE_CHECKING:  # the index calls in here; at run time this module only needs the data types
+    from .index import MeshIndex
 
 
-def resolve_v2(index: "MeshIndex", dest: Any, owner_namespace: str) -> "Backend | None":
+def resolve_v2(index: "MeshIndex", dest: Any, owner_namespace: str) -> Backend | None:
     """The backend of a v2 destination, or None when the v1beta1 resolution applies as it is."""
-    from .index import Backend
-
     if dest.external_service is not None:
         ref = dest.external_service
         es = index.snapshot.get("ExternalService", ref.namespace or owner_namespace, ref.name)
@@ -42,7 +41,7 @@ def resolve_v2(index: "MeshIndex", dest: Any, owner_namespace: str) -> "Backend 
     return None
 
 
-def _selected(index: "MeshIndex", selectors: list[ObjectSelectorV2]) -> list["ServiceInstance"]:
+def _selected(index: "MeshIndex", selectors: list[ObjectSelectorV2]) -> list[ServiceInstance]:
     out: list[ServiceInstance] = []
     for sel in selectors:
         for s in index.services.values():
@@ -58,8 +57,6 @@ def _selected(index: "MeshIndex", selectors: list[ObjectSelectorV2]) -> list["Se
 
 def virtual_destination_backend(index: "MeshIndex", vd: VirtualDestinationV2, number: int | None,
                                 port_name: str | None, subset: dict[str, str]) -> "Backend":
-    from .index import Backend, Endpoint, subset_name
-
     ports = vd.spec.ports
     problems: list[str] = []
     mapping = next((p for p in ports if number is not None and p.number == number), None)

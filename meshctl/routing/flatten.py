@@ -12,7 +12,6 @@ from typing import Any
 
 from ..model.common import POLICY_FIELDS, Policy, Route
 from ..model.findings import Finding, Severity, format_path
-from ..model.gcpause import gc_paused
 from ..model.regex import regex_error
 from ..model.resources import Resource, RouteTable, VirtualGateway, VirtualHost, VirtualHostSpec
 from ..model.selection import select
@@ -398,16 +397,3 @@ def _regexes(m: EffectiveMatcher) -> list[str]:
 
 def _ordinal(n: int) -> str:
     return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
-
-
-def build_routing_view(snapshot: Snapshot, freeze: Any = None) -> RoutingView:
-    """`freeze`: a v2_engine.FreezeMemory kept across the snapshots of a live session (FREEZE_CONFIG trees)."""
-    with gc_paused():
-        view = RouteEngine(snapshot).build()
-        from ..model.v2.validate import has_v2
-
-        if has_v2(snapshot):  # Gloo v2 gateways beside the v1beta1 ones (a snapshot may mix both)
-            from .v2_engine import add_v2_gateways
-
-            add_v2_gateways(snapshot, view.gateways, view.diagnostics, freeze)
-        return view

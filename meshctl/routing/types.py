@@ -136,12 +136,6 @@ class VirtualHostView:
     invalid_policy: str | None = None  # None / "drop" / "directResponse"
     all_routes: list[FlattenedRoute] = field(default_factory=list)  # including dropped invalid ones
 
-    def route_by_id(self, route_id: str) -> FlattenedRoute | None:
-        for r in self.all_routes:
-            if r.id == route_id:
-                return r
-        return None
-
 
 @dataclass
 class GatewayView:

@@ -11,10 +11,10 @@ from ..model.common import DirectResponseAction, RedirectAction, RouteAction
 from ..model.snapshot import Snapshot
 from ..routing.actions import action_dict
 from ..routing.evaluate import Request
-from ..routing.flatten import build_routing_view
 from ..routing.hosts import HostIndex, HostMatch, normalise_host
 from ..routing.matchers import EffectiveMatcher
 from ..routing.types import FlattenedRoute, GatewayView, RoutingView, VirtualHostView
+from ..routing.view import build_routing_view
 from .explain import TraceEntry, closest_misses, route_label, trace
 from .index import RouteHit, RouteIndex
 from .outcome import redirect_location, regex_rewrite_path, rewrite_path

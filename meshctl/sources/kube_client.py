@@ -13,7 +13,8 @@ from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
-from ..model.resources import KINDS, ROUTING_KINDS
+from ..model.kinds import KINDS
+from ..model.resources import ROUTING_KINDS
 
 JSON = dict[str, Any]
 

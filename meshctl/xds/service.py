@@ -16,11 +16,11 @@ from typing import Any
 from envoy_data_plane.envoy.config.core.v3 import HealthStatus
 
 from ..mesh.index import MeshIndex
-from ..routing.flatten import build_routing_view
 from ..routing.v2_engine import freeze_memory_of
-from ..sources.workspace import Workspace
+from ..routing.view import build_routing_view
+from ..sources.workspace import MESH_INDEX_KEY, ROUTING_VIEW_KEY, Workspace
 from . import codec
-from .cache import NodeInfo, Snapshot, SnapshotCache
+from .cache import NodeInfo, SnapshotCache, XdsSnapshot
 from .events import XdsEvent
 from .runner import BackgroundXdsServer
 from .server import ServerTls
@@ -29,9 +29,6 @@ from .translate_clusters import ClusterMemo
 
 DEFAULT_LISTEN = "127.0.0.1:18000"
 CONTENT_VERSION_PREFIX = "c-"  # marks a version that is a pure content hash (same on every replica)
-# Workspace.derived keys, so the TUI, sandbox and xDS share one routing view and mesh index per snapshot.
-ROUTING_VIEW_KEY = "routing-view"
-MESH_INDEX_KEY = "mesh-index"
 _TRANSLATOR_KEY = "xds-translator"
 
 
@@ -102,7 +99,7 @@ class XdsService:
 
         return ws.derived(_TRANSLATOR_KEY, make)
 
-    def build(self, node: NodeInfo) -> Snapshot:
+    def build(self, node: NodeInfo) -> XdsSnapshot:
         """The snapshot builder the ADS server calls for each node group."""
         with self._lock:
             overrides = dict(self._overrides)
@@ -128,15 +125,6 @@ class XdsService:
         with self._lock:
             self._overrides = dict(overrides)
         self.memo.sweep()
-        return self.background.refresh()
-
-    def mark_endpoint(self, address: str, port: int, status: HealthStatus | None) -> concurrent.futures.Future[Any]:
-        """Override one endpoint's EDS health (None removes the override)."""
-        with self._lock:
-            if status is None:
-                self._overrides.pop((address, port), None)
-            else:
-                self._overrides[(address, port)] = status
         return self.background.refresh()
 
     @property

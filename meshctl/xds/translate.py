@@ -26,11 +26,10 @@ from ..model.gcpause import gc_paused
 from ..model.resources import VirtualGateway
 from ..model.snapshot import Snapshot as ConfigSnapshot
 from ..model.v2.resources import VirtualGatewayV2
-from ..routing.flatten import build_routing_view
 from ..routing.types import GatewayView, RoutingView, VirtualHostView
+from ..routing.view import build_routing_view
 from . import codec
-from .cache import NodeInfo
-from .cache import Snapshot as XdsSnapshot
+from .cache import NodeInfo, XdsSnapshot
 from .translate_clusters import ClusterMemo, ClusterSet, HealthOverrides
 from .translate_listeners import http_listener
 from .translate_proto import msg

@@ -141,7 +141,7 @@ def test_a_burst_of_events_is_coalesced(kubeconfig_path: Path, east: FakeApiServ
 
 
 def test_routing_view_follows_the_cluster(kubeconfig_path: Path, east: FakeApiServer, closing) -> None:
-    from meshctl.routing.flatten import build_routing_view
+    from meshctl.routing.view import build_routing_view
 
     load_demo_routing(east)
     workspace = closing(Workspace([_source(kubeconfig_path)]))

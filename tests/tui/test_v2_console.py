@@ -9,7 +9,7 @@ from pathlib import Path
 from meshctl.model.snapshot import load_snapshot
 from meshctl.routing.diff import changed_outcomes, diff_views
 from meshctl.routing.evaluate import Request
-from meshctl.routing.flatten import build_routing_view
+from meshctl.routing.view import build_routing_view
 from meshctl.sources.files import FileSource
 from meshctl.sources.workspace import Workspace
 from meshctl.tui.app import MeshctlApp

@@ -5,8 +5,8 @@ from __future__ import annotations
 import yaml
 
 from meshctl.model.snapshot import Snapshot, snapshot_from_text
-from meshctl.routing.flatten import build_routing_view
 from meshctl.routing.types import RoutingView
+from meshctl.routing.view import build_routing_view
 
 V2 = "networking.gloo.solo.io/v2"
 

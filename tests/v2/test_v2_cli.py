@@ -57,7 +57,8 @@ def test_lint_and_shadowed_on_v2(capsys) -> None:
     shadowed = [f for f in findings if f["code"] == "shadowed-route"]
     assert rc == 0 and len(shadowed) == 2 and all(f["witness"] and f["line"] for f in shadowed)
     rc, data = run_json(capsys, ["shadowed", str(V2_STEPS / "06-table-weight")])
-    assert [(r["STATE"], r["ROUTE"]) for r in data] == [("shadowed", "spec.http[0]"), ("shadowed", "spec.http[1]")]
+    assert [(r["STATE"], r["ROUTE"], r["FIELD"]) for r in data] == [("shadowed", "v1-version", "spec.http[0]"),
+                                                                  ("shadowed", "v2-version", "spec.http[1]")]
 
 
 def test_validate_json_places_v2_findings(capsys, tmp_path: Path) -> None:

@@ -234,8 +234,8 @@ def test_v1beta1_and_v2_mix_in_one_snapshot() -> None:
 
 
 def test_freeze_config_keeps_the_last_good_tree_across_snapshots_of_a_session() -> None:
-    from meshctl.routing.flatten import build_routing_view
     from meshctl.routing.v2_engine import FreezeMemory
+    from meshctl.routing.view import build_routing_view
 
     from .helpers import snap
 

@@ -16,8 +16,8 @@ from meshctl.model.findings import Finding, Severity
 from meshctl.model.snapshot import snapshot_from_text
 from meshctl.model.yamldoc import decode_text
 from meshctl.routing.evaluate import Request
-from meshctl.routing.flatten import build_routing_view
 from meshctl.routing.lint import lint
+from meshctl.routing.view import build_routing_view
 from meshctl.sandbox import Sandbox
 from meshctl.xds.cache import NodeInfo
 from meshctl.xds.translate import Translator

@@ -9,7 +9,7 @@ from meshctl.model.snapshot import load_snapshot
 from meshctl.model.validate import validate
 from meshctl.routing.actions import action_dict
 from meshctl.routing.evaluate import Request
-from meshctl.routing.flatten import build_routing_view
+from meshctl.routing.view import build_routing_view
 from meshctl.sandbox import Sandbox
 
 B = Path(__file__).resolve().parent / "data" / "reference-b.yaml"

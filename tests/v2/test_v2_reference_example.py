@@ -7,7 +7,7 @@ from pathlib import Path
 from meshctl.model.snapshot import load_snapshot
 from meshctl.model.validate import validate
 from meshctl.routing.actions import action_dict
-from meshctl.routing.flatten import build_routing_view
+from meshctl.routing.view import build_routing_view
 from meshctl.sandbox.engine import Sandbox
 from meshctl.sandbox.request import parse_request
 

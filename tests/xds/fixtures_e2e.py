@@ -600,7 +600,7 @@ def run_differential(harness: MeshHarness, config_file: Path, client: HttpClient
                      ) -> tuple[int, list[Disagreement]]:
     """Push config after config through the running harness and compare every answer with the sandbox's (which
     must also equal the brute-force first match); (requests, disagreements)."""
-    from meshctl.routing.flatten import build_routing_view
+    from meshctl.routing.view import build_routing_view
     from meshctl.sandbox import Sandbox
 
     total = 0

@@ -8,7 +8,7 @@ from typing import Any
 
 from fixtures_e2e import _HOST_FOR, RouteTreeGenerator
 
-from meshctl.devtools.gloo_v2 import convert_documents
+from meshctl.model.v2.from_v1beta1 import convert_documents
 
 # v2 hosts allow a wildcard only as the left-most label and no bare `*`
 _V2_DOMAINS = {"p.*": "*.p.test", "*": "*.test"}

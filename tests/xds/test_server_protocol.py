@@ -18,7 +18,7 @@ from envoy_data_plane.envoy.service.status.v3 import ClientStatusRequest, Client
 from envoy_data_plane.google.rpc import Status
 
 from meshctl.xds import codec
-from meshctl.xds.cache import Snapshot, resource_name
+from meshctl.xds.cache import XdsSnapshot, resource_name
 from meshctl.xds.codec import CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, PUSH_ORDER, ROUTE_TYPE
 from meshctl.xds.server import DELTA_METHOD, SOTW_METHOD, XdsServer
 from meshctl.xds.status import STREAM_METHOD
@@ -203,7 +203,7 @@ async def test_delta_protocol(server, channel, mesh, builder):
         resources = {t: dict(named) for t, named in snapshot.resources.items()}
         resources[CLUSTER_TYPE] = {}
         resources[ENDPOINT_TYPE] = {}
-        return Snapshot("no-cluster", resources)
+        return XdsSnapshot("no-cluster", resources)
 
     server.cache.builder = without_cluster
     await asyncio.wrap_future(server.refresh())
@@ -264,7 +264,7 @@ async def test_failing_or_inconsistent_builder_keeps_last_good_snapshot(server, 
         snapshot = builder(node_info)
         resources = {t: dict(named) for t, named in snapshot.resources.items()}
         resources[ENDPOINT_TYPE] = {}
-        return Snapshot("dangling", resources)
+        return XdsSnapshot("dangling", resources)
 
     server.cache.builder = dangling
     mesh.connect_timeout_ms = 999

@@ -6,10 +6,10 @@ import re
 from dataclasses import fields, is_dataclass
 from typing import Any, Iterable
 
+from ..checks import Reporter, check_matcher, wrongly_typed
 from ..findings import Finding, Severity
 from ..schema import Model
 from ..snapshot import Snapshot
-from ..validate import _check_matcher, _Reporter, _wrongly_typed
 from .resources import (
     DestinationReference,
     ForwardToAction,
@@ -40,7 +40,7 @@ def has_v2(snapshot: Snapshot) -> bool:
 
 
 def validate_v2(snapshot: Snapshot) -> list[Finding]:
-    rep = _Reporter()
+    rep = Reporter()
     for rt in v2_resources(snapshot, RouteTableV2):
         check_route_table(rep, rt)
     for vg in v2_resources(snapshot, VirtualGatewayV2):
@@ -110,7 +110,7 @@ def host_problem(host: str, allow_wildcard: bool = True) -> str | None:
 
 # -- RouteTable --------------------------------------------------------------------------------------
 
-def check_route_table(rep: _Reporter, rt: RouteTableV2) -> None:
+def check_route_table(rep: Reporter, rt: RouteTableV2) -> None:
     spec = rt.spec
     keys = spec._keys
     if not spec.hosts:
@@ -137,7 +137,7 @@ def check_route_table(rep: _Reporter, rt: RouteTableV2) -> None:
         problem = host_problem(host)
         if problem:
             rep.add(rt, Severity.ERROR, "bad-host", problem, ("spec", "hosts", i))
-    if not spec.http and not spec.tcp and not spec.tls and not _wrongly_typed(spec, "http", "tcp", "tls"):
+    if not spec.http and not spec.tcp and not spec.tls and not wrongly_typed(spec, "http", "tcp", "tls"):
         rep.add(rt, Severity.ERROR, "no-routes", "a RouteTable needs at least one of http, tcp, tls", ("spec",))
     if spec.tcp or spec.tls:
         key = "tcp" if spec.tcp else "tls"
@@ -153,10 +153,10 @@ def check_route_table(rep: _Reporter, rt: RouteTableV2) -> None:
         check_route(rep, rt, route, ("spec", "http", i))
 
 
-def check_route(rep: _Reporter, rt: RouteTableV2, route: HTTPRouteV2, path: Path) -> None:
+def check_route(rep: Reporter, rt: RouteTableV2, route: HTTPRouteV2, path: Path) -> None:
     label = f"route {route.name!r}" if route.name else "route"
     actions = route.actions_set()
-    if not actions and not _wrongly_typed(route, "forwardTo", "delegate", "redirect", "directResponse", "graphql"):
+    if not actions and not wrongly_typed(route, "forwardTo", "delegate", "redirect", "directResponse", "graphql"):
         rep.add(rt, Severity.ERROR, "route-no-action",
                 f"{label} has no action; expected exactly one of forwardTo, delegate, redirect, directResponse", path)
     elif len(actions) > 1:
@@ -164,7 +164,7 @@ def check_route(rep: _Reporter, rt: RouteTableV2, route: HTTPRouteV2, path: Path
                 f"{label} has {len(actions)} actions ({', '.join(actions)}); a route takes exactly one", path)
     for j, m in enumerate(route.matchers):
         mpath = path + ("matchers", j)
-        _check_matcher(rep, rt, m, mpath)
+        check_matcher(rep, rt, m, mpath)
         if m.uri is not None and m.uri.suffix is not None:
             rep.add(rt, Severity.WARNING, "unsupported-field",
                     "uri.suffix is not supported by Gloo v2 (meshctl matches it as Envoy would, as a regex)",
@@ -181,7 +181,7 @@ def check_route(rep: _Reporter, rt: RouteTableV2, route: HTTPRouteV2, path: Path
         _check_forward(rep, rt, route, route.forward_to, path + ("forwardTo",))
     if route.delegate is not None:
         d = route.delegate
-        if not d.route_tables and not _wrongly_typed(d, "routeTables"):
+        if not d.route_tables and not wrongly_typed(d, "routeTables"):
             rep.add(rt, Severity.ERROR, "delegate-no-target", "delegate needs routeTables selectors",
                     path + ("delegate",))
         for j, m in enumerate(route.matchers):
@@ -193,7 +193,7 @@ def check_route(rep: _Reporter, rt: RouteTableV2, route: HTTPRouteV2, path: Path
                         path + ("matchers", j, "uri"))
     if route.direct_response is not None:
         direct = route.direct_response
-        if _wrongly_typed(direct, "status"):
+        if wrongly_typed(direct, "status"):
             pass
         elif direct.status == 0 and ("status" not in direct._keys or "status" in direct._unread):
             rep.add(rt, Severity.ERROR, "missing-field", "directResponse needs a status (100 to 599)",
@@ -215,8 +215,8 @@ def check_route(rep: _Reporter, rt: RouteTableV2, route: HTTPRouteV2, path: Path
                 path + ("redirect",))
 
 
-def _check_forward(rep: _Reporter, rt: RouteTableV2, route: HTTPRouteV2, fwd: ForwardToAction, path: Path) -> None:
-    if not fwd.destinations and rt.spec.default_destination is None and not _wrongly_typed(fwd, "destinations"):
+def _check_forward(rep: Reporter, rt: RouteTableV2, route: HTTPRouteV2, fwd: ForwardToAction, path: Path) -> None:
+    if not fwd.destinations and rt.spec.default_destination is None and not wrongly_typed(fwd, "destinations"):
         rep.add(rt, Severity.ERROR, "no-destination",
                 "forwardTo has no destinations and the RouteTable has no defaultDestination", path)
     if len(fwd.destinations) > 100:
@@ -268,10 +268,10 @@ def weight_problem(weights: list[int]) -> str | None:
     return None
 
 
-def _check_destination(rep: _Reporter, rt: Any, d: DestinationReference, path: Path) -> None:
-    if d.ref is None and d.aws_lambda is None and not _wrongly_typed(d, "ref"):
+def _check_destination(rep: Reporter, rt: Any, d: DestinationReference, path: Path) -> None:
+    if d.ref is None and d.aws_lambda is None and not wrongly_typed(d, "ref"):
         rep.add(rt, Severity.ERROR, "missing-field", "destination needs ref", path)
-    elif d.ref is not None and not d.ref.name and not _wrongly_typed(d.ref, "name"):
+    elif d.ref is not None and not d.ref.name and not wrongly_typed(d.ref, "name"):
         rep.add(rt, Severity.ERROR, "missing-field", "destination ref needs a name", path + ("ref",))
     if d.subset and d.kind != "SERVICE":
         rep.add(rt, Severity.ERROR, "subset-not-allowed",
@@ -282,10 +282,10 @@ def _check_destination(rep: _Reporter, rt: Any, d: DestinationReference, path: P
         _check_port_selector(rep, rt, d.port, path + ("port",))
 
 
-def _check_port_selector(rep: _Reporter, owner: Any, port: Any, path: Path) -> None:
+def _check_port_selector(rep: Reporter, owner: Any, port: Any, path: Path) -> None:
     if port.number is not None and port.name is not None:
         rep.add(owner, Severity.ERROR, "exclusive-fields", "a port takes number or name, not both", path)
-    elif port.number is None and port.name is None and not _wrongly_typed(port, "number", "name"):
+    elif port.number is None and port.name is None and not wrongly_typed(port, "number", "name"):
         rep.add(owner, Severity.ERROR, "missing-field", "a port needs number or name", path)
     elif port.number is not None and not 1 <= port.number <= 65535:
         rep.add(owner, Severity.ERROR, "bad-port", f"port {port.number} is not 1-65535", path + ("number",))
@@ -293,17 +293,17 @@ def _check_port_selector(rep: _Reporter, owner: Any, port: Any, path: Path) -> N
 
 # -- VirtualGateway ----------------------------------------------------------------------------------
 
-def check_virtual_gateway(rep: _Reporter, vg: VirtualGatewayV2) -> None:
-    if not vg.spec.listeners and not _wrongly_typed(vg.spec, "listeners"):
+def check_virtual_gateway(rep: Reporter, vg: VirtualGatewayV2) -> None:
+    if not vg.spec.listeners and not wrongly_typed(vg.spec, "listeners"):
         rep.add(vg, Severity.ERROR, "gateway-no-listener",
                 "a VirtualGateway needs at least one listener; this one serves nothing", ("spec", "listeners"))
     for i, listener in enumerate(vg.spec.listeners):
         _check_listener(rep, vg, listener, ("spec", "listeners", i))
 
 
-def _check_listener(rep: _Reporter, vg: VirtualGatewayV2, ls: ListenerV2, path: Path) -> None:
+def _check_listener(rep: Reporter, vg: VirtualGatewayV2, ls: ListenerV2, path: Path) -> None:
     if ls.port is None:
-        if not _wrongly_typed(ls, "port"):
+        if not wrongly_typed(ls, "port"):
             rep.add(vg, Severity.ERROR, "missing-field", "a listener needs a port (number or name)", path)
     else:
         _check_port_selector(rep, vg, ls.port, path + ("port",))
@@ -335,7 +335,7 @@ def _check_listener(rep: _Reporter, vg: VirtualGatewayV2, ls: ListenerV2, path: 
                     path + ("appProtocol",))
     for j, f in enumerate(ls.allowed_route_tables):
         fpath = path + ("allowedRouteTables", j)
-        if not f.host and not _wrongly_typed(f, "host"):
+        if not f.host and not wrongly_typed(f, "host"):
             rep.add(vg, Severity.ERROR, "missing-field", "allowedRouteTables entry needs a host ('*' for any)", fpath)
             continue
         problem = filter_host_problem(f.host)
@@ -352,7 +352,7 @@ def filter_host_problem(host: str) -> str | None:
 
 # -- VirtualDestination ------------------------------------------------------------------------------
 
-def check_virtual_destination(rep: _Reporter, vd: VirtualDestinationV2) -> None:
+def check_virtual_destination(rep: Reporter, vd: VirtualDestinationV2) -> None:
     spec = vd.spec
     backing = spec.services or spec.external_services or spec.external_workloads
     if not spec.hosts and not backing:
@@ -367,14 +367,14 @@ def check_virtual_destination(rep: _Reporter, vd: VirtualDestinationV2) -> None:
         if host.lower() in seen:
             rep.add(vd, Severity.ERROR, "duplicate-host", f"host {host!r} is listed twice", ("spec", "hosts", i))
         seen.add(host.lower())
-    if not spec.ports and not _wrongly_typed(spec, "ports"):
+    if not spec.ports and not wrongly_typed(spec, "ports"):
         rep.add(vd, Severity.ERROR, "missing-field", "a VirtualDestination needs at least one port",
                 ("spec", "ports"))
     for i, p in enumerate(spec.ports):
         ppath = ("spec", "ports", i)
-        if not 1 <= p.number <= 65535 and not _wrongly_typed(p, "number"):
+        if not 1 <= p.number <= 65535 and not wrongly_typed(p, "number"):
             rep.add(vd, Severity.ERROR, "bad-port", f"port number {p.number} is not 1-65535", ppath + ("number",))
-        if not p.protocol and not _wrongly_typed(p, "protocol"):
+        if not p.protocol and not wrongly_typed(p, "protocol"):
             rep.add(vd, Severity.ERROR, "missing-field", "a port needs a protocol", ppath)
         elif p.protocol and p.protocol.upper() not in VD_PROTOCOLS:
             rep.add(vd, Severity.ERROR, "bad-protocol",

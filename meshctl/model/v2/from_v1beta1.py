@@ -5,7 +5,7 @@ test in v2 form. A VirtualHost becomes a root RouteTable (hosts = domains) bound
 delegated children; refs become name selectors and skv2 selectors become label selectors per namespace. Other
 documents are returned unchanged.
 
-Run: python -m meshctl.devtools.gloo_v2 SRC_DIR DEST_DIR
+Run: python -m meshctl.model.v2.from_v1beta1 SRC_DIR DEST_DIR
 """
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ def convert_directory(src: Path, dest: Path) -> None:
     for f in sorted(src.glob("*.yaml")):
         docs = [d for d in yaml.safe_load_all(f.read_text()) if d]
         converted = convert_documents(docs)
-        header = f"# Gloo v2 form of ../../004-advanced-routing/{src.name}/{f.name} (meshctl/devtools/gloo_v2.py)\n"
+        header = f"# Gloo v2 form of ../../004-advanced-routing/{src.name}/{f.name} (meshctl/model/v2/from_v1beta1.py)\n"
         if converted == docs:
             header = f"# Unchanged from ../../004-advanced-routing/{src.name}/{f.name}\n"
         (dest / f.name).write_text(header + yaml.safe_dump_all(converted, sort_keys=False))
