@@ -42,6 +42,14 @@ def compare(seed: int, req: GeneratedRequest, a: EnvoyAnswer, status: int, body:
         out.append(Disagreement(seed, req, field, envoy, sandbox))
 
     taken = headers.get("x-route")
+    if a.tls_redirect:  # require_tls answers before any route
+        if taken is not None:
+            differ("route (require_tls)", taken, None)
+        if status != a.wire_status:
+            differ("status (require_tls)", status, a.wire_status)
+        if headers.get("location") != a.location:
+            differ("location (require_tls)", headers.get("location"), a.location)
+        return out
     vh = a.virtual_host
     candidates = {vh.routes[p].id for p, _ in a.decision.uncertain} if vh is not None else set()
     route = a.route

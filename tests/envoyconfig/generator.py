@@ -211,7 +211,10 @@ class ConfigGenerator:
                                                                                  "value": f"v{j}/r{i}"}}]}
                 self._action(route, kind)
                 routes.append(route)
-            vhosts.append({"name": f"v{j}", "domains": take, "routes": routes})
+            vhost: dict[str, Any] = {"name": f"v{j}", "domains": take, "routes": routes}
+            if r.random() < 0.1:
+                vhost["require_tls"] = "ALL"
+            vhosts.append(vhost)
         rc: dict[str, Any] = {"name": f"rc{self.seed}", "virtual_hosts": vhosts}
         if r.random() < 0.3:
             rc["ignore_port_in_host_matching"] = True
