@@ -30,7 +30,7 @@ from meshctl.model.snapshot import snapshot_from_text  # noqa: E402
 from meshctl.routing.flatten import build_routing_view  # noqa: E402
 from meshctl.sandbox.engine import Sandbox  # noqa: E402
 from meshctl.xds.cache import NodeInfo  # noqa: E402
-from meshctl.xds.translate import Translator, TranslateOptions  # noqa: E402
+from meshctl.xds.translate import TranslateOptions, Translator  # noqa: E402
 from meshctl.xds.translate_json import resources_json  # noqa: E402
 
 

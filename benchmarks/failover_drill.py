@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from meshctl.demo.environment import DemoEnvironment, DemoOptions
+from meshctl.demo.failover_control import controller_for_demo
 from meshctl.failover.drill import LoadSpec, run_drill
-from meshctl.failover.trigger import FailoverController
 from meshctl.failover.watch import wait_settled
 
 TARGET = "service:bookinfo/reviews@cluster-1"
@@ -34,7 +34,7 @@ def drill_once(env: DemoEnvironment, mode: str, retries: bool, rps: float, secon
     leftover = wait_settled(info.admin_urls(), timeout=60)
     entry = info.urls["reviews"]
     load = LoadSpec(entry["url"], entry["host"], rps=rps, seconds=seconds, timeout_s=5.0)
-    result = run_drill(FailoverController.for_demo(info.state_dir), TARGET, mode, load,
+    result = run_drill(controller_for_demo(info.state_dir), TARGET, mode, load,
                        trigger_after_s=2.0, restore_after_s=5.0)
     row = result.to_json()
     row["retries"] = retries

@@ -79,12 +79,12 @@ def load_figures(sizes: list[int], repeat: int) -> dict[int, RoutingView]:
     for n in sizes:
         text = synthetic_config_text(n, seed=1)
         reps = repeat if n <= 20_000 else 1
-        t_parse, c_parse, (docs, findings) = best_of_split(reps, lambda: parse_text(text, "<synthetic>"))
+        t_parse, c_parse, (docs, findings) = best_of_split(reps, lambda text=text: parse_text(text, "<synthetic>"))
         t_model, c_model, snapshot = best_of_split(
-            reps, lambda: snapshot_from_documents(docs, findings, ["<synthetic>"]))
-        t_flat, c_flat, _ = best_of_split(reps, lambda: flatten_only(snapshot))
+            reps, lambda docs=docs, findings=findings: snapshot_from_documents(docs, findings, ["<synthetic>"]))
+        t_flat, c_flat, _ = best_of_split(reps, lambda snapshot=snapshot: flatten_only(snapshot))
         computes.append((n, c_parse, c_model, c_flat))
-        t_engine, view = best_of(reps, lambda: build_routing_view(snapshot))
+        t_engine, view = best_of(reps, lambda snapshot=snapshot: build_routing_view(snapshot))
         flat = len(the_vh(view).routes)
         if n <= 10_000:
             views[n] = view  # kept for the shadow figures; the 100k one is let go

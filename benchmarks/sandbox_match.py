@@ -75,7 +75,7 @@ def main() -> int:
     print(f"  {'index: ' + str(len(requests)) + ' requests':<46} {t_index:8.3f} s cpu")
     sample = requests[: args.scan_requests]
     scans, t_scan = timed(f"scan:  {len(sample)} requests", lambda: [scan_first_match(vhost.routes, r) for r in sample])
-    same = sum(1 for a, b in zip(hits, scans) if a == b)
+    same = sum(1 for a, b in zip(hits, scans, strict=False) if a == b)
     index_rate = len(requests) / t_index
     scan_rate = len(sample) / t_scan
     print(f"  index {index_rate:,.0f} req/s   scan {scan_rate:,.0f} req/s   speed-up {index_rate / scan_rate:,.1f}x")

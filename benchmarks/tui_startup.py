@@ -25,6 +25,8 @@ def child(config: str, started: float, query: str, reloads: int) -> None:
     """Runs in the measured process: everything from `import` on counts."""
     import asyncio
 
+    from textual import events
+    from textual.screen import Screen
     from tui_common import rss_mb
 
     # the console first, as `meshctl tui` imports it (meshctl.tui sets Textual's frame rate before Textual loads)
@@ -32,9 +34,6 @@ def child(config: str, started: float, query: str, reloads: int) -> None:
     from meshctl.sources.workspace import Workspace
     from meshctl.tui.app import MeshctlApp
     from meshctl.tui.widgets.route_tree import RouteTree
-
-    from textual import events
-    from textual.screen import Screen
 
     marks: dict[str, float] = {"imported": time.time() - started}
 

@@ -18,6 +18,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests" / "xds"))
 
 from fixtures_e2e import DIFF_NS, MeshHarness, run_differential  # noqa: E402
+
 from meshctl.envoy.ports import free_port  # noqa: E402
 from meshctl.sources.files import FileSource  # noqa: E402
 from meshctl.xds.translate import TranslateOptions  # noqa: E402

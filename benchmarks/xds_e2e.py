@@ -25,8 +25,8 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests" / "xds"))
 
 import yaml  # noqa: E402
-
 from fixtures_e2e import HttpClient, apply_edit  # noqa: E402
+
 from meshctl.envoy.bootstrap import make_bootstrap  # noqa: E402
 from meshctl.envoy.ports import free_port  # noqa: E402
 from meshctl.envoy.process import EnvoyProcess  # noqa: E402
@@ -341,7 +341,7 @@ def bench_fanout(simulated: int, envoys: int, changes: int) -> None:
             (work / "bench.yaml").write_text(bench_vhost(body))
             apply_edit(workspace, source)
             for client in http:
-                client.until("/bench", lambda a: a == (200, body), host="bench.test", timeout=10)
+                client.until("/bench", lambda a, body=body: a == (200, body), host="bench.test", timeout=10)
             all_served.append((time.perf_counter() - began) * 1000)
             service.wait_synced(30, count=simulated + envoys)
             all_acked.append((time.perf_counter() - began) * 1000)

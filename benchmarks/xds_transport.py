@@ -18,19 +18,37 @@ import urllib.error
 import urllib.request
 
 from envoy_data_plane.envoy.config.cluster.v3 import Cluster, ClusterDiscoveryType, ClusterEdsClusterConfig
-from envoy_data_plane.envoy.config.core.v3 import Address, AggregatedConfigSource, ApiVersion, ConfigSource, DataSource, SocketAddress
+from envoy_data_plane.envoy.config.core.v3 import (
+    Address,
+    AggregatedConfigSource,
+    ApiVersion,
+    ConfigSource,
+    DataSource,
+    SocketAddress,
+)
 from envoy_data_plane.envoy.config.endpoint.v3 import ClusterLoadAssignment, Endpoint, LbEndpoint, LocalityLbEndpoints
 from envoy_data_plane.envoy.config.listener.v3 import Filter, FilterChain, Listener
-from envoy_data_plane.envoy.config.route.v3 import DirectResponseAction, Route, RouteAction, RouteConfiguration, RouteMatch, VirtualHost
+from envoy_data_plane.envoy.config.route.v3 import (
+    DirectResponseAction,
+    Route,
+    RouteAction,
+    RouteConfiguration,
+    RouteMatch,
+    VirtualHost,
+)
 from envoy_data_plane.envoy.extensions.filters.http.router.v3 import Router
-from envoy_data_plane.envoy.extensions.filters.network.http_connection_manager.v3 import HttpConnectionManager, HttpFilter, Rds
+from envoy_data_plane.envoy.extensions.filters.network.http_connection_manager.v3 import (
+    HttpConnectionManager,
+    HttpFilter,
+    Rds,
+)
 from envoy_data_plane.google.protobuf import Any
 
 from meshctl.envoy.ports import free_port
 from meshctl.envoy.process import EnvoyFleet, EnvoyProcess
 from meshctl.xds import codec
 from meshctl.xds.cache import NodeInfo, Snapshot
-from meshctl.xds.server import BackgroundXdsServer
+from meshctl.xds.runner import BackgroundXdsServer
 
 ADS = ConfigSource(ads=AggregatedConfigSource(), resource_api_version=ApiVersion.V3)
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -196,9 +214,9 @@ def bench_big_route_config(routes: int) -> None:
 async def _simulated_clients(address: str, count: int, lifetime: float) -> None:
     """`count` ADS clients that subscribe like Envoy and ACK every response."""
     import grpc
-
     from envoy_data_plane.envoy.config.core.v3 import Locality, Node
     from envoy_data_plane.envoy.service.discovery.v3 import DiscoveryRequest, DiscoveryResponse
+
     from meshctl.xds.server import SOTW_METHOD
 
     names = {codec.ENDPOINT_TYPE: ["backend"], codec.ROUTE_TYPE: ["routes"]}

@@ -68,6 +68,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     status.add_argument("-o", "--output", choices=("text", "json"), default="text")
     add_state_dir_arg(status)
     status.set_defaults(func=run_status)
+    url = demo_sub.add_parser("url", epilog="example:\n  curl -s -H 'Host: www.example.com' \"$(meshctl demo url)/reviews/v1/version\"",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="print the listener URL of the demo's gateway (or sidecar) Envoy, for scripts and curl")
+    url.add_argument("role", nargs="?", choices=("gateway", "sidecar"), default="gateway")
+    add_state_dir_arg(url)
+    url.set_defaults(func=run_url)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
@@ -171,16 +177,28 @@ def run_down(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_url(args: argparse.Namespace) -> int:
+    from ..demo.environment import DemoNotRunning, load_demo
+
+    try:
+        info = load_demo(_state_dir(args))
+    except DemoNotRunning as err:
+        print(f"meshctl: {err}", file=sys.stderr)
+        return 1
+    print(info.gateway_url if args.role == "gateway" else info.sidecar_url)
+    return EXIT_OK
+
+
 def run_status(args: argparse.Namespace) -> int:
     from ..demo.environment import DemoEnvironment
-    from ..failover.trigger import FailoverController
+    from ..demo.failover_control import controller_for_demo
 
     env = DemoEnvironment(_state_dir(args))
     status = env.status()
     active: dict[str, Any] | None = None
     if status.running:
         try:
-            active = FailoverController.for_demo(env.state_dir).active()
+            active = controller_for_demo(env.state_dir).active()
         except Exception as err:  # status must still show the processes
             status.problems.append(f"cannot read failover state: {err}")
     if args.output == "json":

@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.kubeconfig and not args.context:
-        from ..sources.kube_cli import contexts_from_args
+        from .kube_args import contexts_from_args
 
         args.context = contexts_from_args(args)
     snapshot = load_sources(args)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .cmd_demo import _seconds, add_state_dir_arg
-from .common import add_source_args, EXIT_OK, UsageError
+from .common import EXIT_OK, UsageError, add_source_args
 
 TARGET_HELP = ("cluster:NAME | locality:REGION[/ZONE] | service:NAMESPACE/NAME[@CLUSTER][,LABEL=VALUE] "
                "(e.g. service:bookinfo/reviews@cluster-1,version=v1)")
@@ -118,6 +118,7 @@ def _refuse_read_only(args: argparse.Namespace, what: str) -> None:
 
 def _controller(args: argparse.Namespace) -> Any:
     from ..demo.environment import DemoNotRunning
+    from ..demo.failover_control import controller_for_demo
     from ..failover.trigger import FailoverController
 
     if getattr(args, "health_url", None):
@@ -129,7 +130,7 @@ def _controller(args: argparse.Namespace) -> Any:
         snapshot = load_sources(args)
         return FailoverController(lambda: MeshIndex(snapshot), health=HealthClient(args.health_url))
     try:
-        return FailoverController.for_demo(_state_dir(args))
+        return controller_for_demo(_state_dir(args))
     except DemoNotRunning as err:
         raise UsageError(str(err)) from None
 
@@ -229,7 +230,8 @@ def run_watch(args: argparse.Namespace) -> int:
 def run_drill(args: argparse.Namespace) -> int:
     _refuse_read_only(args, "failover drill")
     from ..demo.environment import DemoEnvironment, load_demo
-    from ..failover.drill import DrillError, LoadSpec, render_text, run_drill as drill
+    from ..failover.drill import DrillError, LoadSpec, render_text
+    from ..failover.drill import run_drill as drill
     from ..failover.watch import wait_settled
 
     controller = _controller(args)

@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..sources.kube_cli import sources_from_args
+    from .kube_args import sources_from_args
 
     sources = sources_from_args(args, default_to_current=not (args.paths or args.demo))
     if not sources:

@@ -210,13 +210,9 @@ def _run_repl(args: argparse.Namespace, locality: Any) -> int:
 
 
 def _install_plugin_commands(read_only: bool) -> None:
-    """Plugins' commands become `:NAME ARGS` in the REPL (when the plugin system is part of this build)."""
-    try:
-        from ..extend.repl import install_plugin_commands
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("meshctl.extend"):
-            return
-        raise
+    """Plugins' commands become `:NAME ARGS` in the REPL."""
+    from ..extend.repl import install_plugin_commands
+
     try:
         install_plugin_commands(read_only=read_only)
     except Exception as exc:  # a broken plugin must not keep the operator out of the sandbox

@@ -47,14 +47,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def build_app(args: argparse.Namespace) -> tuple[Any, list[Any]]:
     """The app and what to tear down after it exits (demo servers). Separate from run() for tests."""
-    from ..sources.files import DemoSource, FileSource
+    from ..config import Paths, apply_flags, cluster_name_flags, load_settings
+    from ..sources.files import FileSource
     from ..sources.workspace import Workspace
     from ..tui.app import MeshctlApp
     from ..tui.integrations import RemoteXdsLink, default_failover_control, start_local_xds
     from ..tui.sandbox_adapter import RequestStore
     from ..tui.themes import ThemeError, load_themes
-
-    from ..config import Paths, apply_flags, cluster_name_flags, load_settings
 
     settings = getattr(args, "settings", None) or load_settings()
     apply_flags(settings, theme=args.theme)
@@ -84,16 +83,14 @@ def build_app(args: argparse.Namespace) -> tuple[Any, list[Any]]:
     sources: list[Any] = []
     demo = None
     if args.demo:
-        try:
-            from ..tui.demo_env import ConsoleDemo
-            demo = ConsoleDemo()
-            sources.append(demo.source)
-        except ImportError:  # a build without the demo environment: the packaged files only
-            sources.append(DemoSource())
+        from ..tui.demo_env import ConsoleDemo
+
+        demo = ConsoleDemo()
+        sources.append(demo.source)
     if paths:
         sources.append(FileSource(paths))
     if args.context:
-        from ..sources.kube_cli import kube_sources_from_args
+        from .kube_args import kube_sources_from_args
 
         sources.extend(kube_sources_from_args(args))
     workspace = Workspace(sources)

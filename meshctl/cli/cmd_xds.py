@@ -60,8 +60,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                              description="Ask a running server (CSDS) for its clients: one row per client, each "
                                          "type SYNCED / NOT SENT / STALE / NACKED, then NACK reasons. Exit 1 when "
                                          "any type is NACKED.")
-    status.add_argument("--server", default=DEFAULT_SERVER, metavar="ADDR",
-                        help=f"the xDS server (default {DEFAULT_SERVER})")
+    status.add_argument("--server", metavar="ADDR",
+                        help="the xDS server (default: the running demo's, else xds.listen from the config file, "
+                             f"else {DEFAULT_SERVER})")
     status.add_argument("--node", metavar="ID", help="only this node id")
     status.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS")
     add_output_arg(status, ("text", "json"), "text")
@@ -179,7 +180,7 @@ def status_table(clients: list[Any]) -> str:
         locality = "/".join(p for p in c.locality if p) or "-"
         rows.append((c.node_id, c.cluster or "-", locality, *states, c.stream_kind))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     nacks = [(c.node_id, codec.short_name(t), s) for c in clients for t, s in c.per_type.items() if s.state == "NACKED"]
     if nacks:
         lines.append("")
@@ -192,11 +193,23 @@ def status_table(clients: list[Any]) -> str:
     return "\n".join(lines)
 
 
+def default_status_server() -> str:
+    """Where `xds status` looks without --server: the demo's own server runs on a free port, so ask it first."""
+    from ..config import load_settings
+    from ..demo.environment import DemoNotRunning, load_demo
+
+    try:
+        return load_demo().xds_address
+    except DemoNotRunning:
+        return load_settings().xds.listen or DEFAULT_SERVER
+
+
 def run_status(args: argparse.Namespace) -> int:
     import grpc
 
     from ..xds.status import fetch_status
 
+    args.server = args.server or default_status_server()
     try:
         clients = fetch_status(args.server, timeout=args.timeout, node_id=args.node)
     except grpc.RpcError as exc:
@@ -218,10 +231,8 @@ def _sources(args: argparse.Namespace) -> list[Any]:
     from ..sources.files import DemoSource, FileSource
 
     if getattr(args, "context", None):
-        try:
-            from ..sources.kube_cli import sources_from_args
-        except ModuleNotFoundError as exc:
-            raise UsageError("live Kubernetes sources are not available in this build") from exc
+        from .kube_args import sources_from_args
+
         return sources_from_args(args)
     paths = list(args.paths or [])
     for p in paths:

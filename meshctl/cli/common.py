@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 import yaml
 
+from ..errors import UsageError
 from ..model.snapshot import Snapshot, load_snapshot
 
-
-class UsageError(Exception):
-    """Bad invocation or input the operator must fix: one line on stderr, exit status 2."""
+__all__ = ["EXIT_FINDINGS", "EXIT_OK", "EXIT_USAGE", "UsageError", "add_output_arg", "add_source_args", "emit",
+           "load_sources", "parse_namespaced"]
 
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -35,16 +34,6 @@ def add_output_arg(parser: argparse.ArgumentParser, choices: tuple[str, ...], de
     parser.add_argument("-o", "--output", choices=choices, default=default, help=f"output format (default {default})")
 
 
-SourceLoader = Callable[[argparse.Namespace], Snapshot]
-_kube_loader: SourceLoader | None = None
-
-
-def register_kube_loader(loader: SourceLoader) -> None:
-    """The live-cluster source plugs in here, so commands need not know about Kubernetes."""
-    global _kube_loader
-    _kube_loader = loader
-
-
 def load_sources(args: argparse.Namespace, require: bool = True) -> Snapshot:
     paths = list(getattr(args, "paths", []) or [])
     for p in paths:
@@ -54,16 +43,9 @@ def load_sources(args: argparse.Namespace, require: bool = True) -> Snapshot:
     contexts = list(getattr(args, "context", []) or [])
     # --kubeconfig alone means its current context (the issue's default), so the kube source is wanted too
     if contexts or getattr(args, "kubeconfig", None):
-        if _kube_loader is None:
-            try:
-                importlib.import_module("meshctl.sources.kube_cli")  # registers the loader when available
-            except ModuleNotFoundError as exc:
-                if exc.name != "meshctl.sources.kube_cli":
-                    raise  # a real import problem inside the module
-                # not built: reported just below as a usage error, not as an internal one
-        if _kube_loader is None:
-            raise UsageError("live Kubernetes sources are not available in this build")
-        return _kube_loader(args)
+        from .kube_args import load_kube_snapshot  # imported here: the kubernetes client is slow to load
+
+        return load_kube_snapshot(args)
     if require and not paths and not demo:
         raise UsageError("no configuration given: name files or directories (PATH...), or use --demo")
     return load_snapshot(paths, demo=demo)

@@ -57,7 +57,7 @@ def run_test_route(args: argparse.Namespace, words: list[str]) -> int:
     from ..envoyconfig.answer import answer
     from ..envoyconfig.matching import Matcher
     from ..envoyconfig.render import render_answer
-    from ..sandbox.casefile import CaseFileError, load_case_file
+    from ..sandbox.casefile import CaseFileError
     from ..sandbox.request import RequestError, parse_request
 
     check_envoy_args(args)

@@ -46,16 +46,10 @@ def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--read-only", action="store_true", help="forbid every change (edits, applies, failovers)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"meshctl.cli.cmd_{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"meshctl.cli.cmd_{name}":
-                continue  # command not built yet
-            raise
-        module.register(sub)
+        importlib.import_module(f"meshctl.cli.cmd_{name}").register(sub)
     if with_plugins:
-        from ..extend.cli import add_plugin_commands
         from ..extend.discovery import discover
+        from .plugin_commands import add_plugin_commands
 
         add_plugin_commands(sub, discover(), set(sub.choices))
     return parser

@@ -132,7 +132,7 @@ def synthetic_requests(view: RoutingView, n: int, seed: int = 0, miss_ratio: flo
         if w is not None:
             pool.append(w)
     out: list[Request] = []
-    for i in range(n):
+    for _ in range(n):
         if not pool or rng.random() < miss_ratio:
             out.append(Request("GET", DOMAIN, f"/miss/{rng.randrange(10**6)}"))
         else:

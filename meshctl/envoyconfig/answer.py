@@ -11,8 +11,17 @@ from typing import Any
 
 from ..model.regex import compile_re2
 from ..routing.evaluate import Request
-from .matching import HostChoice, Matcher, RouteDecision, Routed, is_grpc, route_failure, routed_request, uncertainty, \
-    virtual_cluster
+from .matching import (
+    HostChoice,
+    Matcher,
+    Routed,
+    RouteDecision,
+    is_grpc,
+    route_failure,
+    routed_request,
+    uncertainty,
+    virtual_cluster,
+)
 from .routes import DirectTarget, EnvoyRoute, RedirectTarget, RouteTarget, template_rewrite
 
 NO_ROUTE_STATUS = 404

@@ -43,7 +43,7 @@ class Output:
 
     def table(self, header: list[str], rows: list[list[Any]]) -> None:
         if self.format in ("json", "yaml"):
-            self.data([dict(zip(header, row)) for row in rows])
+            self.data([dict(zip(header, row, strict=False)) for row in rows])
             return
         cells = [header] + [[str(c) for c in row] for row in rows]
         widths = [max(len(r[i]) for r in cells) for i in range(len(header))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -27,6 +28,17 @@ class Arg:
     @property
     def is_option(self) -> bool:
         return self.name.startswith("-")
+
+
+@dataclass(frozen=True)
+class LazyTarget:
+    """A command's `module:function`, imported at the first call: declaring and listing commands imports nothing."""
+
+    spec: str
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        module, _, function = self.spec.partition(":")
+        return getattr(importlib.import_module(module), function)(*args, **kwargs)
 
 
 @dataclass
@@ -69,6 +81,11 @@ class PluginRegistry:
             return fn
 
         return wrap
+
+    def declare(self, name: str, help: str, target: str, args: list[Arg] | tuple[Arg, ...] = (),
+                mutating: bool = False, example: str = "") -> None:
+        """Declare a command whose code (`target`, "module:function") is imported only when the command runs."""
+        self.add(PluginCommand(name, help, LazyTarget(target), tuple(args), mutating, example))
 
     def add(self, cmd: PluginCommand) -> None:
         plugin, origin = self._current

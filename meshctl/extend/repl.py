@@ -7,10 +7,10 @@ import io
 import shlex
 from typing import Any
 
-from ..cli.common import UsageError
-from .cli import add_arg, run_plugin_command
+from ..errors import UsageError
 from .api import Output
 from .registry import PluginCommand, PluginRegistry
+from .runner import add_arg, run_plugin_command
 
 
 class PluginArgumentError(Exception):
@@ -80,7 +80,7 @@ def install_plugin_commands(registry: PluginRegistry | None = None, read_only: b
             return run_in_repl(cmd, state.sandbox.snapshot, args, read_only=read_only,
                                context={"gateway": gateway})
 
-        register_repl_command(cmd.name, f"{cmd.help} [plugin {cmd.plugin}]", fn,
+        register_repl_command(cmd.name, f"{cmd.help} [plugin {cmd.plugin}]", fn, plugin=cmd.plugin,
                               usage=f":{cmd.name} " + " ".join(a.name for a in cmd.args))
         installed.append(cmd.name)
     return installed

@@ -1,6 +1,6 @@
 """Trigger and restore failures: demo apps (fail / hang / refuse) or EDS health through the xDS server.
 
-    controller = FailoverController.for_demo()          # the running demo (its state dir)
+    controller = controller_for_demo()                  # meshctl.demo.failover_control: the running demo
     controller.trigger("service:bookinfo/reviews@cluster-1", "fail")
     controller.restore("service:bookinfo/reviews@cluster-1")
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..mesh.index import MeshIndex
@@ -73,19 +72,6 @@ class FailoverController:
         self.apps = apps  # an AppControl (demo apps), or None
         self.health = health
         self.instance_by_endpoint = dict(instance_by_endpoint or {})
-
-    @classmethod
-    def for_demo(cls, state_dir: str | Path | None = None) -> "FailoverController":
-        """The controller for the demo running from `state_dir` (DemoNotRunning if none)."""
-        from ..demo.environment import load_demo
-        from ..model.snapshot import load_snapshot
-
-        info = load_demo(state_dir)
-        config_dir = info.config_dir
-        by_endpoint = {EndpointRef("127.0.0.1", int(row["port"])): instance_id
-                       for instance_id, row in info.instances.items()}
-        return cls(lambda: MeshIndex(load_snapshot([str(config_dir)])), apps=info.apps(),
-                   health=HealthClient(info.health_url), instance_by_endpoint=by_endpoint)
 
     @property
     def index(self) -> MeshIndex:

@@ -19,8 +19,8 @@ from ..model.common import (
 )
 from ..model.resources import (
     Cluster,
-    EndpointSlice,
     Endpoints,
+    EndpointSlice,
     ExternalEndpoint,
     ExternalService,
     Node,

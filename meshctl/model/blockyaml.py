@@ -34,7 +34,7 @@ _NOT_A_KEY_START = _INDICATORS | {" "}
 class _ScalarValues:
     """Plain scalar text -> value, as PyYAML's safe loader would build it (memoised: texts recur a lot)."""
 
-    def __init__(self, loader_class: type) -> None:
+    def __init__(self, loader_class: Any) -> None:  # a PyYAML loader class (SafeLoader or the C one)
         self._values: dict[str, Any] = {}
         self.implicit = loader_class.yaml_implicit_resolvers
         self._loader_class = loader_class

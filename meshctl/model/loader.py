@@ -61,7 +61,7 @@ def resource_from_document(doc: Document) -> tuple[Resource | None, list[Finding
 
 def _label(kind: str, data: dict[str, Any], namespaced: bool) -> str:
     """ "Kind namespace/name" as Resource.display will say it (namespace defaulted) even when fields are broken."""
-    meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    meta: dict[str, Any] = data["metadata"] if isinstance(data.get("metadata"), dict) else {}
     name = meta.get("name") if isinstance(meta.get("name"), str) and meta.get("name") else "?"
     if not namespaced:
         return f"{kind} {name}"

@@ -7,7 +7,6 @@ from typing import Any, Iterator
 from .common import ACTION_FIELDS, HttpMatcher, Route, StringMatch, WeightedDestination
 from .findings import Finding, Severity, format_path, sort_findings
 from .regex import regex_error
-from .schema import Model, camel
 from .resources import (
     ExternalService,
     Resource,
@@ -17,6 +16,7 @@ from .resources import (
     VirtualHost,
     VirtualHostSpec,
 )
+from .schema import Model, camel
 from .selection import select
 from .snapshot import Snapshot
 

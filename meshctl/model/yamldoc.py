@@ -16,7 +16,7 @@ from .findings import Finding, Severity, format_path
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 
 
-class _FastLoader(yaml.CSafeLoader):  # type: ignore[misc]
+class _FastLoader(yaml.CSafeLoader):
     """libyaml-backed safe loader that records duplicate keys and keeps timestamps as text.
 
     Positions are not kept on the happy path (that would double the load time); they are recovered
@@ -59,7 +59,7 @@ def _timestamp_as_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
 
 
 _FastLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
-MAX_DEPTH = 200  # far beyond any real resource; libyaml's recursive composer crashes near 30000
+MAX_DEPTH = 200  # far beyond any real resource, and below libyaml's own limit (1000 levels since PyYAML 6.0.4)
 blockyaml.configure(_FastLoader, max_depth=MAX_DEPTH)
 Loader = _FastLoader  # the safe loader meshctl reads all YAML with (timestamps stay text); blockyaml matches it
 
@@ -211,7 +211,7 @@ class SourceText:
                 starts.insert(0, 0)
             ends = starts[1:] + [len(text)]
             chunks, line, previous = [], 0, 0
-            for start, end in zip(starts, ends):
+            for start, end in zip(starts, ends, strict=True):
                 line += text.count("\n", previous, start)
                 previous = start
                 chunks.append((start, end, line))
@@ -375,7 +375,7 @@ def parse_text(text: str, name: str) -> tuple[list[Document], list[Finding]]:
         for index, data in enumerate(plain_block):
             documents.extend(_split_document(source, index, data, findings))
         return documents, findings
-    too_deep = _too_deep(text, name)
+    too_deep = too_deep_finding(text, name)
     if too_deep is not None:
         return [], [too_deep]
     loader = _FastLoader(text)
@@ -404,7 +404,7 @@ def parse_text(text: str, name: str) -> tuple[list[Document], list[Finding]]:
             documents.extend(_split_document(source, index, data, findings))
             index += 1
     except yaml.YAMLError as exc:
-        findings.append(_syntax_finding(exc, text, name))
+        findings.append(yaml_error_finding(exc, text, name))
     finally:
         loader.dispose()
     return documents, findings
@@ -471,8 +471,36 @@ def _path_to_mark(root: yaml.Node | None, mark: yaml.Mark) -> tuple[Any, ...] | 
 _BRACKETS = re.compile(r"[\[\]{}]")
 
 
-def _too_deep(text: str, name: str) -> Finding | None:
-    """A finding when collections nest deeper than MAX_DEPTH (checked exactly only when it is possible)."""
+def too_deep_finding(text: str, name: str, *, checked: bool = False) -> Finding | None:
+    """A finding when collections nest deeper than MAX_DEPTH, whichever parser would notice it first.
+
+    The depth is counted on the events of PyYAML's pure-Python parser, which has no nesting limit of its own
+    (libyaml 0.2.5, bundled since PyYAML 6.0.4, refuses more than 1000 levels with a scanner error). So the
+    finding depends on the cause, not on how a given PyYAML words it. `checked` skips the cheap bound: callers
+    pass it after a parser already failed and the cause is wanted.
+    """
+    if not checked and not _may_be_too_deep(text):
+        return None
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    assert mark is not None  # the parser marks every event
+                    return Finding(Severity.ERROR, "too-deep",
+                                   f"collections nest more than {MAX_DEPTH} levels deep; not a resource meshctl can load",
+                                   file=name, line=mark.line + 1, column=mark.column + 1)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return None  # a syntax error before any level too many: the loader reports it itself
+    return None
+
+
+def _may_be_too_deep(text: str) -> bool:
+    """A cheap upper bound on the nesting depth: False means the text certainly nests at most MAX_DEPTH levels."""
     # Every two block levels need more indentation or a compact "- " / "? " indicator, and every flow
     # level a bracket, so this bound is safe; real files are far below it and skip the event scan.
     flow = depth = 0
@@ -484,23 +512,12 @@ def _too_deep(text: str, name: str) -> Finding | None:
     long_lines = re.finditer(r"(?m)^.{%d,}$" % (bound + 1), text)
     block = max((len(line) - len(line.lstrip(" ")) + line.count("- ") + line.count("? ")
                  for line in (m.group(0) for m in long_lines)), default=0)
-    if 2 * block + 2 + flow <= MAX_DEPTH:
-        return None
-    depth = 0
-    try:
-        for event in yaml.parse(text, Loader=yaml.CSafeLoader):
-            if isinstance(event, yaml.CollectionStartEvent):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    mark = event.start_mark
-                    return Finding(Severity.ERROR, "too-deep",
-                                   f"collections nest more than {MAX_DEPTH} levels deep; not a resource meshctl can load",
-                                   file=name, line=mark.line + 1, column=mark.column + 1)
-            elif isinstance(event, yaml.CollectionEndEvent):
-                depth -= 1
-    except yaml.YAMLError:
-        return None  # the loader reports the syntax error itself
-    return None
+    return 2 * block + 2 + flow > MAX_DEPTH
+
+
+def yaml_error_finding(exc: yaml.YAMLError, text: str, name: str) -> Finding:
+    """The finding for a text PyYAML refused: `too-deep` when the nesting is the cause, else `yaml-syntax`."""
+    return too_deep_finding(text, name, checked=True) or _syntax_finding(exc, text, name)
 
 
 def _split_document(source: SourceText, index: int, data: Any, findings: list[Finding]) -> Iterator[Document]:

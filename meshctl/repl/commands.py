@@ -1,9 +1,10 @@
-"""REPL `:commands`: a registry plugins can add to, the built-in commands, and line dispatch."""
+"""REPL `:commands`: its rows of the verb table (meshctl.verbs, which plugins add to too), and line dispatch."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable
 
 from ..mesh.index import Locality
@@ -14,6 +15,8 @@ from ..sandbox.explain import describe_progress
 from ..sandbox.render import render_result, trace_lines
 from ..sandbox.request import RequestError, parse_header
 from ..sandbox.runner import case_from_result
+from ..verbs import REPL_SCOPE, VERBS, Verb
+from .completer import Vocabulary, vocabulary_for
 from .state import ReplError, ReplState
 
 CommandFn = Callable[[ReplState, str], "str | None"]
@@ -26,11 +29,18 @@ class QuitRepl(Exception):
 
 @dataclass(frozen=True)
 class ReplCommand:
+    """A REPL row of the verb table, as the REPL reads it."""
+
     name: str
     help: str
     fn: CommandFn
     usage: str = ""
     complete: Completer | None = None  # argument suggestions for the completer
+
+    @classmethod
+    def of(cls, verb: Verb) -> "ReplCommand":
+        assert callable(verb.handler)
+        return cls(verb.word, verb.title, verb.handler, verb.usage, verb.complete)
 
 
 @dataclass(frozen=True)
@@ -40,42 +50,48 @@ class Reply:
     error: bool = False
 
 
-_COMMANDS: dict[str, ReplCommand] = {}
-_ALIASES: dict[str, str] = {}
-_version = [0]  # bumped on every change, so completion vocabularies know to refresh
-
-
 def registry_version() -> int:
-    return _version[0]
+    """Moves on every change of the verb table, so completion vocabularies know to refresh."""
+    return VERBS.version
 
 
 def register_repl_command(name: str, help: str, fn: CommandFn, *, usage: str = "",
-                          complete: Completer | None = None, aliases: tuple[str, ...] = ()) -> ReplCommand:
-    """Add `:name` to the REPL. `fn(state, args)` returns the text to show (or None) and may raise ReplError."""
+                          complete: Completer | None = None, aliases: tuple[str, ...] = (),
+                          plugin: str = "") -> ReplCommand:
+    """Add `:name` to the REPL (a row `repl.NAME` of the verb table; a later row of the same name wins).
+    `fn(state, args)` returns the text to show (or None) and may raise ReplError."""
     name = name.lstrip(":")
     if not name or any(c.isspace() for c in name):
         raise ValueError(f"bad REPL command name {name!r}")
-    command = ReplCommand(name, help, fn, usage, complete)
-    _COMMANDS[name] = command
-    _version[0] += 1
-    for alias in aliases:
-        _ALIASES[alias] = name
-    return command
+    verb = VERBS.add(Verb(f"{REPL_SCOPE}.{name}", help, fn, words=(name, *aliases), usage=usage,
+                          complete=complete, plugin=plugin), replace=True)
+    return ReplCommand.of(verb)
 
 
 def unregister_repl_command(name: str) -> None:
-    _COMMANDS.pop(name, None)
-    _version[0] += 1
-    for alias in [a for a, target in _ALIASES.items() if target == name]:
-        del _ALIASES[alias]
+    VERBS.remove(f"{REPL_SCOPE}.{name}")
 
 
 def repl_commands() -> list[ReplCommand]:
-    return sorted(_COMMANDS.values(), key=lambda c: c.name)
+    return sorted((ReplCommand.of(v) for v in VERBS.rows(repl=True) if v.words), key=lambda c: c.name)
 
 
 def find_command(name: str) -> ReplCommand | None:
-    return _COMMANDS.get(name) or _COMMANDS.get(_ALIASES.get(name, ""))
+    verb = VERBS.find(name, repl=True)
+    return ReplCommand.of(verb) if verb is not None else None
+
+
+def vocabulary(state: ReplState) -> Vocabulary:
+    """The completer's words for this state: rebuilt after a reload or a change of the command registry."""
+    if state.vocabulary_cache is None or state.vocabulary_version != registry_version():
+        state.vocabulary_version = registry_version()
+        commands = repl_commands()
+        vocab = vocabulary_for(state.sandbox, {c.name: c.help for c in commands})
+        vocab.argument_completers = {
+            c.name: partial(c.complete, state) for c in commands if c.complete is not None
+        }
+        state.vocabulary_cache = vocab
+    return state.vocabulary_cache
 
 
 def handle_line(state: ReplState, line: str) -> Reply:
@@ -222,9 +238,9 @@ def _register_builtins() -> None:
     register_repl_command("gateway", "answer for this gateway (auto: choose by host)", _gateway,
                           usage="[NS/NAME|auto]", complete=_gateway_names)
     register_repl_command("from-locality", "client locality for endpoint priorities", _locality,
-                          usage="[REGION[/ZONE]|none]", complete=lambda s, p: ["none", *s.vocabulary().localities])
+                          usage="[REGION[/ZONE]|none]", complete=lambda s, p: ["none", *vocabulary(s).localities])
     register_repl_command("header", "send this header with every request", _header, usage="NAME: VALUE",
-                          complete=lambda s, p: [h + ": " for h in s.vocabulary().header_names])
+                          complete=lambda s, p: [h + ": " for h in vocabulary(s).header_names])
     register_repl_command("headers", "list sticky headers, or clear them", _headers, usage="[clear]",
                           complete=lambda s, p: ["clear"])
     register_repl_command("json", "answer in JSON", _json)

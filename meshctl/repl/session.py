@@ -13,7 +13,7 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 
-from .commands import handle_line
+from .commands import handle_line, vocabulary
 from .completer import complete
 from .state import ReplState
 from .toolbar import toolbar_text
@@ -47,7 +47,7 @@ class ReplCompleter(Completer):
         self.state = state
 
     def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterable[Completion]:
-        for s in complete(document.text_before_cursor, self.state.vocabulary()):
+        for s in complete(document.text_before_cursor, vocabulary(self.state)):
             yield Completion(s.text, start_position=s.start, display_meta=s.meta)
 
 
@@ -72,7 +72,7 @@ async def _watch_config(state: ReplState, session: PromptSession[str], write: Ca
             continue
         app = session.app
         if app.is_running:
-            await run_in_terminal(lambda: write(message))
+            await run_in_terminal(lambda message=message: write(message))
             app.invalidate()
         else:
             write(message)

@@ -16,6 +16,7 @@ from ..sandbox.engine import Sandbox, SandboxResult
 from ..sandbox.render import render_result
 from ..sandbox.request import parse_request
 from ..sources.files import DemoSource, FileSource
+from .completer import Vocabulary
 
 
 class ReplError(Exception):
@@ -85,13 +86,14 @@ class ReplState:
 
     def __post_init__(self) -> None:
         self.sandbox = Sandbox(self.config.load())
-        self._vocabulary: object | None = None
-        self._vocabulary_version = -1
+        # completion words, built by commands.vocabulary() and dropped on reload
+        self.vocabulary_cache: Vocabulary | None = None
+        self.vocabulary_version = -1
 
     # -- configuration --------------------------------------------------------------------------
     def _adopt(self, snapshot: Snapshot, why: str) -> str:
         self.sandbox = Sandbox(snapshot)
-        self._vocabulary = None
+        self.vocabulary_cache = None
         self.reloads += 1
         self.last_reload_at = time.time()
         routes = len(self.sandbox.all_routes())
@@ -165,19 +167,3 @@ class ReplState:
         if self.output == "json":
             return json.dumps(result.to_dict(), indent=2)
         return render_result(result)
-
-    # -- completion vocabulary (rebuilt after each reload) --------------------------------------
-    def vocabulary(self):  # -> completer.Vocabulary
-        from .completer import vocabulary_for
-        from .commands import registry_version, repl_commands
-
-        if self._vocabulary is None or self._vocabulary_version != registry_version():
-            self._vocabulary_version = registry_version()
-            commands = repl_commands()
-            vocab = vocabulary_for(self.sandbox, {c.name: c.help for c in commands})
-            vocab.argument_completers = {
-                c.name: (lambda prefix, c=c: c.complete(self, prefix))  # type: ignore[misc]
-                for c in commands if c.complete is not None
-            }
-            self._vocabulary = vocab
-        return self._vocabulary

@@ -37,7 +37,7 @@ def action_dict(route: FlattenedRoute) -> dict[str, Any]:
     if isinstance(action, RouteAction):
         weights = effective_weights(action.destinations)
         out: dict[str, Any] = {"type": "route",
-                               "destinations": [destination_dict(d, w) for d, w in zip(action.destinations, weights)]}
+                               "destinations": [destination_dict(d, w) for d, w in zip(action.destinations, weights, strict=True)]}
         if action.path_rewrite is not None:
             out["pathRewrite"] = action.path_rewrite
         return out

@@ -116,7 +116,7 @@ def diff_views(old: RoutingView, new: RoutingView) -> list[RouteChange]:
         old_sig, new_sig = route_signature(prev), route_signature(r)
         if old_sig != new_sig:
             what = [label for label, a, b in zip(("match", "action", "options", "validity", "problems"),
-                                                  old_sig, new_sig) if a != b]
+                                                  old_sig, new_sig, strict=True) if a != b]
             detail = ", ".join(what)
             if "match" in what:
                 detail += f": {prev.describe_match()} → {r.describe_match()}"

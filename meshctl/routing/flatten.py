@@ -88,7 +88,7 @@ class RouteEngine:
         for gw in sorted(self.snapshot.typed(VirtualGateway), key=lambda g: (g.namespace, g.name)):
             views: list[VirtualHostView] = []
             claimed: dict[str, str] = {}
-            for label, spec, owner, spec_path in gateway_virtual_hosts(self.snapshot, gw):
+            for _label, spec, owner, spec_path in gateway_virtual_hosts(self.snapshot, gw):
                 if owner is not gw:
                     selected.add(owner.key)
                 view = self._virtual_host(gw, owner, spec, spec_path, len(views))

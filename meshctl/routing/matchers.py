@@ -181,10 +181,10 @@ def merge(parent: EffectiveMatcher, child: HttpMatcher | None, parent_is_root: b
             headers.append(h)
     query = list(parent.query)
     for q in own.query:
-        for p in parent.query:
-            if p.name == q.name and not p.regex and not q.regex and p.value and q.value and p.value != q.value:
+        for pq in parent.query:
+            if pq.name == q.name and not pq.regex and not q.regex and pq.value and q.value and pq.value != q.value:
                 result.problems.append(("matcher-conflict",
-                                        f"{q.describe()} contradicts the delegating route's {p.describe()}"))
+                                        f"{q.describe()} contradicts the delegating route's {pq.describe()}"))
         if q not in query:
             query.append(q)
     method = parent.method

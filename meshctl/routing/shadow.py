@@ -8,23 +8,33 @@ sandbox uses. Candidate earlier routes are found through indexes keyed by path p
 
 from __future__ import annotations
 
+# Python's own regex parser (there since 3.11), used only to build example strings; RE2 then verifies them
+import re._parser as _sre_parse
 from collections import defaultdict
-from typing import Iterator
+from re._constants import (
+    ANY,
+    AT,
+    BRANCH,
+    CATEGORY,
+    CATEGORY_DIGIT,
+    CATEGORY_SPACE,
+    CATEGORY_WORD,
+    IN,
+    LITERAL,
+    MAX_REPEAT,
+    MIN_REPEAT,
+    NEGATE,
+    NOT_LITERAL,
+    RANGE,
+    SUBPATTERN,
+)
+from typing import Any, Iterator
 
 from ..model.findings import Finding, Severity, format_path
 from ..model.regex import compile_re2, literal_prefix
 from .evaluate import Request, first_failure
 from .matchers import EffectiveMatcher, HeaderCondition, QueryCondition
 from .types import FlattenedRoute, VirtualHostView
-
-try:  # Python's own regex parser, used only to build example strings; RE2 then verifies them
-    import re._parser as _sre_parse  # type: ignore[import-not-found]
-    from re._constants import (  # type: ignore[import-not-found]
-        ANY, AT, BRANCH, CATEGORY, IN, LITERAL, MAX_REPEAT, MIN_REPEAT, NEGATE, NOT_LITERAL, RANGE, SUBPATTERN,
-        CATEGORY_DIGIT, CATEGORY_SPACE, CATEGORY_WORD,
-    )
-except ImportError:  # pragma: no cover
-    _sre_parse = None
 
 
 def _caseless(text: str) -> bool:
@@ -128,8 +138,6 @@ def covers(a: EffectiveMatcher, b: EffectiveMatcher) -> bool:
 
 def example_for_regex(pattern: str) -> str | None:
     """A short string RE2 fully matches with `pattern`, or None when we cannot build one."""
-    if _sre_parse is None:
-        return None
     try:
         parsed = _sre_parse.parse(pattern)
         text = _generate(parsed)
@@ -138,9 +146,10 @@ def example_for_regex(pattern: str) -> str | None:
         return None
 
 
-def _generate(items: object) -> str:
+def _generate(items: Any) -> str:
+    """One string the parsed regex (sre's opcode list) matches."""
     out = []
-    for op, arg in items:  # type: ignore[attr-defined]
+    for op, arg in items:
         if op is LITERAL:
             out.append(chr(arg))
         elif op is NOT_LITERAL:
@@ -165,11 +174,11 @@ def _generate(items: object) -> str:
     return "".join(out)
 
 
-def _category(cat: object) -> str:
-    return {CATEGORY_DIGIT: "0", CATEGORY_WORD: "a", CATEGORY_SPACE: " "}.get(cat, "a")  # type: ignore[arg-type]
+def _category(cat: Any) -> str:
+    return {CATEGORY_DIGIT: "0", CATEGORY_WORD: "a", CATEGORY_SPACE: " "}.get(cat, "a")
 
 
-def _pick_in(items: list[tuple[object, object]]) -> str:
+def _pick_in(items: list[tuple[Any, Any]]) -> str:
     if items and items[0][0] is NEGATE:
         banned = {chr(a) for op, a in items[1:] if op is LITERAL}
         for c in "azAZ09_-":
@@ -178,9 +187,9 @@ def _pick_in(items: list[tuple[object, object]]) -> str:
         return "~"
     op, arg = items[0]
     if op is LITERAL:
-        return chr(arg)  # type: ignore[arg-type]
+        return chr(arg)
     if op is RANGE:
-        return chr(arg[0])  # type: ignore[index]
+        return chr(arg[0])
     if op is CATEGORY:
         return _category(arg)
     raise ValueError("unsupported character class")

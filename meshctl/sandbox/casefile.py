@@ -272,17 +272,23 @@ def read_data(path: str | os.PathLike[str]) -> Any:
     # anything else by PyYAML. Both keep a date-like value such as 2026-11-23 as text, like a header value.
     loaded = blockyaml.load_documents(text)
     if loaded is None:
-        try:
-            loaded = list(yaml.load_all(text, Loader=_Loader))
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise CaseFileError(f"{where}: invalid YAML: {problem}") from None
+        loaded = _load_with_pyyaml(text, str(path))
     docs = [d for d in loaded if d is not None]
     if len(docs) != 1:
         raise CaseFileError(f"{path}: expected one YAML document with a 'tests' list, found {len(docs)}")
     return docs[0]
+
+
+def _load_with_pyyaml(text: str, name: str) -> list[Any]:
+    # the same nesting check and error wording as resource files, whichever parser would notice
+    problem = yamldoc.too_deep_finding(text, name)
+    if problem is None:
+        try:
+            return list(yaml.load_all(text, Loader=_Loader))
+        except yaml.YAMLError as exc:
+            problem = yamldoc.yaml_error_finding(exc, text, name)
+    detail = problem.message.removeprefix("YAML syntax error: ")
+    raise CaseFileError(f"{problem.location()}: invalid YAML: {detail}") from None
 
 
 def load_case_file(path: str | os.PathLike[str]) -> CaseFile:

@@ -12,10 +12,10 @@ from ..model.snapshot import Snapshot
 from ..routing.actions import action_dict
 from ..routing.evaluate import Request
 from ..routing.flatten import build_routing_view
+from ..routing.hosts import HostIndex, HostMatch, normalise_host
 from ..routing.matchers import EffectiveMatcher
 from ..routing.types import FlattenedRoute, GatewayView, RoutingView, VirtualHostView
 from .explain import TraceEntry, closest_misses, route_label, trace
-from ..routing.hosts import HostIndex, HostMatch, normalise_host
 from .index import RouteHit, RouteIndex
 from .outcome import redirect_location, rewrite_path
 
@@ -130,7 +130,7 @@ class Sandbox:
             return cached[1]
         dests: list[dict[str, Any]] = []
         if route.action_type == "route":
-            for d, backend in zip(action_dict(route).get("destinations", []), self.backends_for(route)):
+            for d, backend in zip(action_dict(route).get("destinations", []), self.backends_for(route), strict=False):
                 d = dict(d)
                 if not d.get("namespace") and d["kind"] != "clusterHeader":
                     d["namespace"] = route.owner.namespace

@@ -46,13 +46,13 @@ def matcher_progress(m: EffectiveMatcher, req: Request) -> tuple[int, int]:
         return (STAGE_PATH, shared)
     if m.method and first_failure(replace(m, headers=(), query=()), req) is not None:
         return (STAGE_METHOD, 0)
-    conditions = [("h", h) for h in m.headers] + [("q", q) for q in m.query]
-    for k in range(1, len(conditions) + 1):
-        part = conditions[:k]
-        partial = replace(m, headers=tuple(c for t, c in part if t == "h"), query=tuple(c for t, c in part if t == "q"))
+    # headers first, then query parameters: the first k conditions of that order
+    conditions = len(m.headers) + len(m.query)
+    for k in range(1, conditions + 1):
+        partial = replace(m, headers=m.headers[:k], query=m.query[:max(0, k - len(m.headers))])
         if first_failure(partial, req) is not None:
             return (STAGE_CONDITIONS, k - 1)
-    return (STAGE_MATCHED, len(conditions))
+    return (STAGE_MATCHED, conditions)
 
 
 def explain_route(position: int, route: FlattenedRoute, req: Request) -> TraceEntry:

@@ -17,7 +17,6 @@ from ..routing.matchers import EffectiveMatcher
 from ..routing.types import FlattenedRoute
 
 
-
 @dataclass(frozen=True)
 class RouteHit:
     position: int  # index in the virtual host's route list

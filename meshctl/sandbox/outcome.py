@@ -8,7 +8,6 @@ from ..routing.matchers import EffectiveMatcher
 from .request import split_authority
 
 
-
 def rewrite_path(path: str, matcher: EffectiveMatcher, rewrite: str) -> str:
     """Envoy's prefix_rewrite: a prefix matcher swaps the matched prefix; exact (and regex/suffix) matchers swap
     the whole path. The query string is kept either way."""

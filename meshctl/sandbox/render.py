@@ -79,7 +79,7 @@ def render_result(result: SandboxResult, trace_limit: int | None = 12, include_t
         total = sum(d["weight"] for d in dests) or 1
         lines.append("outcome   forwarded upstream, path " + str(result.upstream_path))
         lines.append("backends" + (f"  (priorities from {result.locality})" if result.locality else ""))
-        for d, backend in zip(dests, result.backends):
+        for d, backend in zip(dests, result.backends, strict=False):
             share = f"  {100 * d['weight'] / total:.0f}%" if len(dests) > 1 else ""
             lines.append(f"  → {describe_destination(d)}{share}")
             lines.extend("  " + line for line in _backend_lines(backend, "", result.locality))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Iterable, Sequence
 
-from ..routing.hosts import split_authority
 from ..routing.evaluate import Request
+from ..routing.hosts import split_authority
 
 # Envoy's default max_request_headers_kb: a request whose headers exceed it gets 431 before any routing.
 MAX_HEADER_BYTES = 60 * 1024

@@ -6,10 +6,10 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..model.gcpause import gc_paused
 from ..mesh.index import Locality
-from ..model.regex import compile_re2
 from ..model.common import RouteAction
+from ..model.gcpause import gc_paused
+from ..model.regex import compile_re2
 from .casefile import TestCase
 from .engine import Sandbox, SandboxResult
 from .explain import route_label

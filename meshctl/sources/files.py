@@ -6,10 +6,9 @@ import os
 import threading
 from pathlib import Path
 
-from ..model.gcpause import gc_paused
-from ..model.loader import resource_from_document
+from ..model.parsed_files import ParsedFiles
 from ..model.snapshot import demo_files
-from ..model.yamldoc import expand_paths, load_files
+from ..model.yamldoc import expand_paths
 from .base import Source
 
 
@@ -26,6 +25,8 @@ class FileSource(Source):
         self._pending: dict[str, tuple[int, int]] | None = None  # a change seen once, waiting to settle
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._parsed = ParsedFiles()  # a change re-parses only the files whose bytes changed
+        self.last_parsed: list[str] = []  # the files the last load parsed (the others were unchanged)
 
     def _stamps(self) -> dict[str, tuple[int, int]]:
         files, _ = expand_paths(self.paths)
@@ -40,17 +41,11 @@ class FileSource(Source):
 
     def load(self) -> None:
         self._stamp = self._stamps()
-        with gc_paused():
-            loaded = load_files(self.paths)
-            resources, findings = [], list(loaded.findings)
-            for doc in loaded.documents:
-                resource, found = resource_from_document(doc)
-                findings.extend(found)
-                if resource is not None:
-                    resources.append(resource)
+        loaded = self._parsed.load(self.paths)
+        self.last_parsed = loaded.parsed
         self.status.state = "ok"
         self.status.reason = ""
-        self._publish(resources, findings, loaded.files)
+        self._publish(loaded.resources, loaded.findings, loaded.files)
 
     def poll(self, settle: bool = True) -> bool:
         """Reload if any file changed; True when it did.

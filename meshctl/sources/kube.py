@@ -6,6 +6,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field
+
 import yaml
 
 from ..model.findings import Finding, Severity
@@ -16,8 +17,8 @@ from .base import Source
 from .kube_client import (
     DISCOVERY_KIND_INFOS,
     GLOO_KIND_INFOS,
-    WATCHED_KINDS,
     JSON,
+    WATCHED_KINDS,
     KindInfo,
     KubeClient,
     KubeConfigError,

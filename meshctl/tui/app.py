@@ -12,35 +12,32 @@ from pathlib import Path
 from typing import Any, Callable
 
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Footer, TabbedContent, TabPane
+from textual.widgets import TabbedContent, Tabs
 
 from ..model.findings import Finding
 from ..model.resources import Resource
 from ..routing.flatten import build_routing_view
-from ..routing.types import FlattenedRoute
+from ..sandbox.engine import Sandbox
 from ..sources.files import FileSource
 from ..sources.workspace import Workspace
 from .actions import bindings, validate_keymap
+from .app_sandbox import SandboxActions
+from .app_verbs import VerbActions
 from .commands import PROVIDERS
 from .editing import AppliedEdit
 from .integrations import Attachments, FailoverControl, XdsLink
 from .memory import trim_freed_memory
+from .messages import EditRoute, JumpToFinding, OpenDetail, RunCommand, SaveRequest, SendRequest
 from .sandbox_adapter import (
-    RequestError,
     RequestStore,
-    SandboxRequest,
-    append_test_case,
-    explain,
-    make_engine,
-    parse_command,
-    test_case,
 )
 from .screens.detail import RouteDetailScreen, node_span
 from .screens.editor import EditorScreen
 from .screens.help import HelpScreen, binding_rows
+from .screens.main import MainScreen
 from .state import ConsoleModel, build_model
 from .themes import ConsoleTheme, SemanticColors, load_themes, semantic_for
 from .widgets.command_line import CommandLine, ParsedCommand
@@ -49,32 +46,12 @@ from .widgets.failover_pane import FailoverPane
 from .widgets.header import SourcesHeader
 from .widgets.route_tree import RouteData, RouteTree
 from .widgets.routes_pane import RoutesPane
-from .widgets.sandbox import SandboxDrawer, render_explanation
 from .widgets.xds_pane import XdsPane
 
 TABS = ("routes", "diagnostics", "xds", "failover")
 
 
-class MainScreen(Screen[None]):
-    def compose(self) -> ComposeResult:
-        yield SourcesHeader(id="header")
-        with TabbedContent(id="tabs", initial="routes"):
-            with TabPane("Routes", id="routes"):
-                yield RoutesPane(id="routes-pane")
-            with TabPane("Diagnostics", id="diagnostics"):
-                yield DiagnosticsPane(id="diagnostics-pane")
-            with TabPane("xDS", id="xds"):
-                yield XdsPane(id="xds-pane")
-            with TabPane("Failover", id="failover"):
-                yield FailoverPane(id="failover-pane")
-        yield CommandLine(id="command-line")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.app.main_ready()  # type: ignore[attr-defined]
-
-
-class MeshctlApp(App[None]):
+class MeshctlApp(SandboxActions, VerbActions, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "meshctl"
     BINDINGS = bindings("app")
@@ -102,7 +79,7 @@ class MeshctlApp(App[None]):
         self.last_apply: AppliedEdit | None = None
         self.drafts: dict[str, str] = {}
         self.last_explanation: Any = None
-        self._engine: tuple[int, Any] | None = None  # (model version, sandbox engine)
+        self._engine: tuple[int, Sandbox] | None = None  # (model version, sandbox engine)
         self.console_themes: dict[str, ConsoleTheme] = load_themes(theme_dirs or [])
         self._initial_theme = theme
         self._keymap = validate_keymap(keymap or {})
@@ -201,8 +178,8 @@ class MeshctlApp(App[None]):
         self.model = model
         routes = self.main_query(RoutesPane)
         routes.show_model(model)
-        if first and isinstance(self.screen, MainScreen) and (self.focused is None or
-                                                              type(self.focused).__name__ == "ContentTabs"):
+        # still on the tab bar (Textual's Tabs) or nowhere: the tree takes focus once there is one
+        if first and isinstance(self.screen, MainScreen) and (self.focused is None or isinstance(self.focused, Tabs)):
             routes.tree.focus()
         self.main_query(DiagnosticsPane).show_model(model)
         self.main_query(FailoverPane).show_model(model)
@@ -244,8 +221,11 @@ class MeshctlApp(App[None]):
             screen = self.get_screen_main()
         except Exception:
             return
-        for widget in screen.query("SourcesHeader, RouteTree, DiagnosticsPane, XdsPane, FailoverPane"):
-            widget.semantic = colors  # type: ignore[attr-defined]
+        themed: tuple[type[SourcesHeader | RouteTree | DiagnosticsPane | XdsPane | FailoverPane], ...] = (
+            SourcesHeader, RouteTree, DiagnosticsPane, XdsPane, FailoverPane)
+        for kind in themed:  # the widgets that colour their own text from the semantic palette
+            for widget in screen.query(kind):
+                widget.semantic = colors
         if self.model is not None:
             self.main_query(RoutesPane).show_model(self.model)
             self.main_query(DiagnosticsPane).show_model(self.model)
@@ -364,16 +344,16 @@ class MeshctlApp(App[None]):
         return True
 
     # -- detail & editor -------------------------------------------------------------------------------------
-    @on(RoutesPane.OpenDetail)
-    def _open_detail(self, event: RoutesPane.OpenDetail) -> None:
+    @on(OpenDetail)
+    def _open_detail(self, event: OpenDetail) -> None:
         self.open_detail(event.route)
 
     def open_detail(self, data: RouteData) -> None:
         if self.model is not None and self.model.route(*data.key) is not None:
             self.push_screen(RouteDetailScreen(self.model, data.gateway, data.vhost, data.route_id))
 
-    @on(RoutesPane.EditRoute)
-    def _edit_route(self, event: RoutesPane.EditRoute) -> None:
+    @on(EditRoute)
+    def _edit_route(self, event: EditRoute) -> None:
         self.edit_selected(event.route)
 
     def edit_selected(self, data: RouteData | None = None) -> None:
@@ -411,134 +391,17 @@ class MeshctlApp(App[None]):
         self.push_screen(EditorScreen(file, self.drafts.get(file, text)))
 
     # -- sandbox ---------------------------------------------------------------------------------------------
-    def open_sandbox(self) -> SandboxDrawer:
-        self.action_show_tab("routes")
-        drawer = self.main_query(RoutesPane).open_sandbox()
-        drawer.query_one("#sb-url").focus()
-        return drawer
-
-    @on(SandboxDrawer.Send)
-    def _sandbox_send(self, event: SandboxDrawer.Send) -> None:
+    @on(SendRequest)
+    def _sandbox_send(self, event: SendRequest) -> None:
         self.run_sandbox(event.request)
 
-    def run_sandbox(self, req: SandboxRequest) -> None:
-        drawer = self.main_query(RoutesPane).open_sandbox()
-        drawer.fill(req)
-        model = self.model
-        if model is None:
-            drawer.show_result("configuration still loading…")
-            return
-        tree = self.main_query(RouteTree)
-        try:
-            ex = explain(model.view, model.snapshot, tree.gateway, req, self._default_authority(), self.engine())
-            if ex.outcome.virtual_host is None:
-                other = explain(model.view, model.snapshot, None, req, self._default_authority(), self.engine())
-                ex = other if other.outcome.virtual_host is not None else ex
-        except RequestError as exc:
-            drawer.show_result(f"✗ {exc}")
-            return
-        self.last_explanation = (req, ex)
-        self.store.remember(req)
-        drawer.show_history(self.store.recent, self.store.saved)
-        drawer.show_result(render_explanation(ex, self.semantic))
-        self._highlight(ex)
-
-    def _highlight(self, ex: Any) -> None:
-        tree = self.main_query(RouteTree)
-        route = ex.outcome.route
-        if route is None or ex.outcome.virtual_host is None:
-            tree.set_matched(None)
-            return
-        key = (ex.gateway, ex.outcome.virtual_host, route.id)
-        if tree.gateway != ex.gateway:
-            self.main_query(RoutesPane).select_gateway(ex.gateway)
-        tree.matched = key
-        self.reveal_route(*key)
-        tree.relabel([key])
-
-    def _rematch(self) -> None:
-        """After a reload, the last tested request is matched again (its route may have moved)."""
-        req, _ = self.last_explanation
-        model = self.model
-        if model is None:
-            return
-        try:
-            ex = explain(model.view, model.snapshot, None, req, self._default_authority(), self.engine())
-        except RequestError:
-            return
-        self.last_explanation = (req, ex)
-        self.main_query(SandboxDrawer).show_result(render_explanation(ex, self.semantic))
-        self._highlight(ex)
-
-    def engine(self) -> Any:
-        """The sandbox engine of the current model (built on first use, reused for every request)."""
-        model = self.model
-        if model is None:
-            return None
-        if self._engine is None or self._engine[0] != model.version:
-            self._engine = (model.version, make_engine(model.view, model.snapshot))
-        return self._engine[1]
-
-    def _default_authority(self) -> str:
-        model = self.model
-        tree = self.main_query(RouteTree)
-        g = model.gateway(tree.gateway) if model else None
-        for v in g.virtual_hosts if g else []:
-            for d in v.domains:
-                if "*" not in d:
-                    return d
-        return ""
-
-    @on(SandboxDrawer.Save)
-    def _sandbox_save(self, event: SandboxDrawer.Save) -> None:
+    @on(SaveRequest)
+    def _sandbox_save(self, event: SaveRequest) -> None:
         self._save_request(event.request, event.as_test)
 
-    @work(thread=True, exclusive=True, group="save-request")
-    def _save_request(self, req: SandboxRequest, as_test: bool) -> None:
-        try:
-            if as_test:
-                model = self.model
-                if model is None:
-                    raise RequestError("configuration still loading")
-                ex = explain(model.view, model.snapshot, None, req, self._default_authority(), self.engine())
-                name = f"{req.method} {req.url}"
-                count = append_test_case(self.tests_file, test_case(ex, name))
-                message = f"test case saved to {self.tests_file} ({count} case(s))"
-            else:
-                self.store.save(req)
-                message = "request saved"
-        except (RequestError, OSError, ValueError) as exc:
-            self.call_from_thread(self.notify, f"not saved: {exc}", severity="error")
-            return
-        self.call_from_thread(self.notify, message)
-        self.call_from_thread(self.main_query(SandboxDrawer).show_history, self.store.recent, self.store.saved)
-
-    def test_route_sample(self, gateway: str, vhost: str, route: FlattenedRoute, witness: str | None) -> None:
-        import shlex
-
-        from ..routing.shadow import witness_for
-
-        model = self.model
-        vh = model.vhost(gateway, vhost) if model else None
-        authority = next((d for d in (vh.domains if vh else []) if "*" not in d), "example.com")
-        if witness:
-            try:
-                req = parse_command(shlex.split(witness))
-            except (RequestError, ValueError):
-                req = None
-        else:
-            sample = witness_for(route.matchers[0], authority) if route.matchers else None
-            req = SandboxRequest(sample.method, sample.path, dict(sample.headers)) if sample else None
-        if req is None:
-            self.notify("no sample request for this route", severity="warning")
-            return
-        if req.url.startswith("/"):
-            req.url = f"http://{authority}{req.url}"
-        self.run_sandbox(req)
-
     # -- diagnostics -----------------------------------------------------------------------------------------
-    @on(DiagnosticsPane.Jump)
-    def _jump(self, event: DiagnosticsPane.Jump) -> None:
+    @on(JumpToFinding)
+    def _jump(self, event: JumpToFinding) -> None:
         self.jump_to_finding(event.finding)
 
     def jump_to_finding(self, f: Finding) -> None:
@@ -571,46 +434,12 @@ class MeshctlApp(App[None]):
         self.call_from_thread(self.notify, result.message, severity="information" if result.ok else "error")
 
     # -- command line ------------------------------------------------------------------------------------------
-    @on(CommandLine.Run)
-    def _command(self, event: CommandLine.Run) -> None:
+    @on(RunCommand)
+    def _command(self, event: RunCommand) -> None:
         self.run_command(event.command)
 
     def run_command(self, cmd: ParsedCommand) -> None:
-        name, args = cmd.name, cmd.args
         self.call_after_refresh(self._leave_command_line)
-        if name == "q":
-            self.exit()
-        elif name == "gw":
-            if args:
-                if not self.show_gateway(args[0]):
-                    known = ", ".join(g.name for g in self.model.view.gateways) if self.model else ""
-                    self.notify(f"no gateway {args[0]} (known: {known})", severity="error")
-            else:
-                self.action_show_tab("routes")
-                self.main_query("#gateways").focus()
-        elif name == "routes":
-            self.action_show_tab("routes")
-        elif name == "filter":
-            self.action_show_tab("routes")
-            pane = self.main_query(RoutesPane)
-            pane.action_filter()
-            pane.query_one("#filter").value = " ".join(args)
-        elif name == "test":
-            try:
-                req = parse_command(list(args))
-            except RequestError as exc:
-                self.notify(str(exc), severity="error")
-                return
-            self.action_show_tab("routes")
-            self.run_sandbox(req)
-        elif name == "edit":
-            self.edit_selected()
-        elif name in ("diag", "xds", "failover"):
-            self.action_show_tab({"diag": "diagnostics"}.get(name, name))
-        elif name == "theme":
-            if not args:
-                self.notify("themes: " + ", ".join(sorted(self.available_themes)))
-            else:
-                self.set_console_theme(args[0])
-        elif name == "help":
-            self.action_help()
+        self.run_verb(cmd.verb, cmd.args)
+
+    # -- verbs (meshctl.verbs: one table drives keys, the `:` line and the palette) ---------------------------

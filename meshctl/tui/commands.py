@@ -1,12 +1,18 @@
-"""Command palette providers, one per domain, with commands named `area: Verb` that depend on context
-(the screen you are on, whether a route is selected, read-only, an xDS server attached)."""
+"""Command palette providers, one per domain. Their fixed entries are the palette rows of the verb table
+(meshctl.verbs: `area: Verb`, offered when the conditions the row names hold); the providers add what depends on
+the data (one entry per gateway, saved request, theme)."""
 
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from .actions import add_plugin_verbs, console_verbs
+
+if TYPE_CHECKING:
+    from .app import MeshctlApp
 
 Command = tuple[str, Callable[[], Any], str]  # (name, callback, help)
 
@@ -14,14 +20,20 @@ Command = tuple[str, Callable[[], Any], str]  # (name, callback, help)
 class _DomainProvider(Provider):
     """Subclasses list their commands for the current context; search and discovery are shared."""
 
+    areas: tuple[str, ...] = ()  # the palette rows of the verb table this provider offers, by area
+
+    @property
+    def console(self) -> MeshctlApp:
+        return cast("MeshctlApp", self.app)
+
+    def verbs(self) -> Iterator[Command]:
+        app = self.console
+        for verb in console_verbs():
+            if verb.palette.split(":", 1)[0] in self.areas and app.verb_available(verb, self.screen):
+                yield (verb.palette, partial(app.run_verb, verb), verb.title)
+
     def commands(self) -> Iterator[Command]:
-        return iter(())
-
-    def _app(self) -> Any:
-        return self.app
-
-    def _on_main(self) -> bool:
-        return type(self.screen).__name__ == "MainScreen"
+        return self.verbs()
 
     async def discover(self) -> Hits:
         for name, callback, help_text in self.commands():
@@ -36,82 +48,57 @@ class _DomainProvider(Provider):
 
 
 class RoutesCommands(_DomainProvider):
+    areas = ("routes", "edit")
+
     def commands(self) -> Iterator[Command]:
-        app = self._app()
-        if not self._on_main() or app.model is None:
-            return
-        yield ("routes: Show route tree", partial(app.action_show_tab, "routes"), "the merged route tree")
-        yield ("routes: Filter", app.start_filter, "filter by path, name, destination or label")
-        yield ("routes: Toggle Envoy order", app.toggle_order, "as written (nested) or flat Envoy order")
-        for g in app.model.view.gateways:
-            yield (f"gateway: Show {g.name}", partial(app.show_gateway, g.name), f"{len(g.virtual_hosts)} virtual host(s)")
-        selected = app.selected_route()
-        if selected is not None:
-            yield ("routes: Open detail", partial(app.open_detail, selected), selected.route_id)
-            if not app.read_only:
-                yield ("edit: Edit route's resource", partial(app.edit_selected), selected.route_id)
+        yield from self.verbs()
+        app = self.console
+        if app.model is not None and app.is_main_screen(self.screen):
+            for g in app.model.view.gateways:
+                yield (f"gateway: Show {g.name}", partial(app.show_gateway, g.name),
+                       f"{len(g.virtual_hosts)} virtual host(s)")
 
 
 class SandboxCommands(_DomainProvider):
+    areas = ("sandbox",)
+
     def commands(self) -> Iterator[Command]:
-        app = self._app()
-        if not self._on_main() or app.model is None:
-            return
-        yield ("sandbox: Test a request", app.open_sandbox, "method, URL, headers, client locality")
-        for req in app.store.saved[:20]:
-            yield (f"sandbox: Replay {req.label()}", partial(app.run_sandbox, req), "saved request")
+        yield from self.verbs()
+        app = self.console
+        if app.model is not None and app.is_main_screen(self.screen):
+            for req in app.store.saved[:20]:
+                yield (f"sandbox: Replay {req.label()}", partial(app.run_sandbox, req), "saved request")
 
 
 class EditorCommands(_DomainProvider):
-    def commands(self) -> Iterator[Command]:
-        app = self._app()
-        screen = self.screen
-        if type(screen).__name__ == "EditorScreen" and not app.read_only:
-            yield ("editor: Preview and apply", screen.action_preview_apply, "tree diff and changed requests first")
-            yield ("editor: Next error", screen.action_next_error, "")
-        if app.last_apply is not None and not app.read_only:
-            yield ("editor: Undo last apply", app.undo_last_apply, app.last_apply.path)
+    areas = ("editor",)
 
 
 class XdsCommands(_DomainProvider):
-    def commands(self) -> Iterator[Command]:
-        app = self._app()
-        if not self._on_main():
-            return
-        yield ("xds: Show clients", partial(app.action_show_tab, "xds"),
-               app.xds.address if app.xds is not None else "no xDS server attached")
-        if app.xds is not None and app.xds.can_push and not app.read_only:
-            yield ("xds: Push now", app.push_xds, "rebuild and push to every client")
+    areas = ("xds",)
 
 
 class FailoverCommands(_DomainProvider):
-    def commands(self) -> Iterator[Command]:
-        app = self._app()
-        if not self._on_main():
-            return
-        yield ("failover: Show endpoints by locality", partial(app.action_show_tab, "failover"), "")
-        yield ("diagnostics: Show findings", partial(app.action_show_tab, "diagnostics"), "")
+    areas = ("failover", "diagnostics")
 
 
 class ThemeCommands(_DomainProvider):
     def commands(self) -> Iterator[Command]:
-        app = self._app()
+        app = self.console
         for name in sorted(app.console_themes):
             if name != app.theme:
                 yield (f"theme: Use {name}", partial(app.set_console_theme, name), "")
 
 
 class PluginCommands(_DomainProvider):
-    """Every plugin command, as `plugin: NAME`; mutating ones are not offered in read-only mode."""
+    """Every plugin command, as `plugin: NAME` (rows plugins add to the verb table); mutating ones are not offered
+    in read-only mode."""
+
+    areas = ("plugin",)
 
     def commands(self) -> Iterator[Command]:
-        app = self._app()
-        if not self._on_main() or app.model is None:
-            return
-        for cmd in sorted(app.plugin_registry().commands.values(), key=lambda c: c.name):
-            if cmd.mutating and app.read_only:
-                continue
-            yield (f"plugin: {cmd.name}", partial(app.open_plugin, cmd.name), cmd.help)
+        add_plugin_verbs(self.console.plugin_registry())  # the rows of this session's plugins
+        return iter(sorted(self.verbs(), key=lambda c: c[0]))
 
 
 PROVIDERS = (RoutesCommands, SandboxCommands, EditorCommands, XdsCommands, FailoverCommands, ThemeCommands,

@@ -6,15 +6,14 @@ All calls here block (network, other threads' event loops): panes call them from
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # the xDS stack (protobuf classes) loads only when a server is attached
+    from ..sources.workspace import Workspace
+    from ..xds.service import XdsService
     from ..xds.status import ClientStatus
 
 
@@ -62,11 +61,11 @@ def _nacks(clients: list[ClientStatus], before: Mark) -> list[str]:
 
 
 class LocalXdsLink:
-    """An in-process server (meshctl.xds.server.BackgroundXdsServer or anything with the same methods)."""
+    """An in-process xDS service serving the console's workspace."""
 
     can_push = True
 
-    def __init__(self, server: Any) -> None:
+    def __init__(self, server: XdsService) -> None:
         self.server = server
 
     @property
@@ -83,17 +82,15 @@ class LocalXdsLink:
         before = since if since is not None else self.mark()
         started = time.monotonic()
         result = self.server.refresh().result(timeout)
-        errors = getattr(result, "errors", None)
-        if errors:
-            message = "; ".join(f"{group}: {error}" for group, error in errors.items())
+        if result.errors:
+            message = "; ".join(f"{group}: {error}" for group, error in result.errors.items())
             return PushResult(False, f"translation failed: {message}", self.status())
-        inner = getattr(self.server, "server", None)
-        if inner is not None and hasattr(self.server, "wait_for"):
-            try:
-                self.server.wait_for(lambda: _settled(inner.status()), timeout)
-            except TimeoutError:
-                return PushResult(False, "clients did not answer in time", self.status(),
-                                  (time.monotonic() - started) * 1000)
+        inner = self.server.server
+        try:
+            self.server.wait_for(lambda: _settled(inner.status()), timeout)
+        except TimeoutError:
+            return PushResult(False, "clients did not answer in time", self.status(),
+                              (time.monotonic() - started) * 1000)
         clients = self.status()
         latency = (time.monotonic() - started) * 1000
         nacks = _nacks(clients, before)
@@ -149,27 +146,16 @@ class RemoteXdsLink:
         return PushResult(False, "clients did not settle in time", clients, (time.monotonic() - started) * 1000)
 
 
-def start_local_xds(workspace: Any, listen: str = "127.0.0.1:0") -> tuple[XdsLink | None, str]:
-    """An in-process xDS server for the workspace when the glue (meshctl.xds.service) exists.
+def start_local_xds(workspace: Workspace, listen: str = "127.0.0.1:0") -> tuple[XdsLink | None, str]:
+    """An in-process xDS server for the workspace. Returns (link, note); a server that fails to start (port taken)
+    leaves the console usable, the note saying why."""
+    from ..xds.service import serve_workspace  # here: grpc and the protobuf classes load only when asked for
 
-    Returns (link, note). Expected glue: `meshctl.xds.service.serve_workspace(workspace, listen=...)` returning a
-    started BackgroundXdsServer-like object (status/refresh/wait_for/stop).
-    """
     try:
-        service = importlib.import_module("meshctl.xds.service")
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("meshctl.xds.service"):
-            return None, "no xDS server (meshctl.xds.service not available in this build)"
-        return None, f"no xDS server ({exc})"
-    for name in ("serve_workspace", "start_workspace_server", "start_server"):
-        factory = getattr(service, name, None)
-        if callable(factory):
-            try:
-                server = factory(workspace, listen=listen)
-            except Exception as exc:  # show why, keep the console usable
-                return None, f"xDS server failed to start: {exc}"
-            return LocalXdsLink(server), f"xDS server on {getattr(server, 'address', listen)}"
-    return None, "no xDS server (meshctl.xds.service has no serve_workspace)"
+        server = serve_workspace(workspace, listen=listen)
+    except Exception as exc:  # show why, keep the console usable
+        return None, f"xDS server failed to start: {exc}"
+    return LocalXdsLink(server), f"xDS server on {server.address}"
 
 
 # --- failover --------------------------------------------------------------------------------------
@@ -185,14 +171,11 @@ class FailoverControl(Protocol):
     def restore(self, target: str) -> str: ...
 
 
-def default_failover_control() -> FailoverControl | None:
-    """The real implementation when the failover package provides one (meshctl.failover.control)."""
-    try:
-        module = importlib.import_module("meshctl.failover.control")
-    except ModuleNotFoundError:
-        return None
-    factory = getattr(module, "console_control", None)
-    return factory() if callable(factory) else None
+def default_failover_control() -> FailoverControl:
+    """Trigger / restore against the running demo (found at each call, so the console may start first)."""
+    from ..demo.failover_control import ConsoleFailoverControl
+
+    return ConsoleFailoverControl()
 
 
 # --- Envoy observation ---------------------------------------------------------------------------
@@ -259,7 +242,7 @@ class TrafficHistory:
 
     def series(self, locality: str, cluster: str | None = None) -> list[float]:
         rows = [s for (c, loc), s in self.samples.items() if loc == locality and (cluster is None or c == cluster)]
-        return [sum(values) for values in zip(*rows)] if rows else []
+        return [sum(values) for values in zip(*rows, strict=False)] if rows else []
 
     def shares(self, cluster: str | None = None) -> dict[str, float]:
         """Share of requests per locality over the window (of one Envoy cluster, or of all)."""

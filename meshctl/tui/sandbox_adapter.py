@@ -1,8 +1,8 @@
-"""The one place the console asks "where does this request go": parse what the operator typed, explain it.
+"""The one place the console asks "where does this request go": what the operator typed, into the sandbox.
 
-Matching and the trace come from the request sandbox (`meshctl.sandbox.engine.Sandbox`, the same engine as
-`meshctl test-route`); `meshctl.routing.diff.outcome` is the fallback when the sandbox package is absent.
-Also: recent/saved requests and test cases in the sandbox's router_check file format.
+Parsing, matching, the trace and test cases are the request sandbox's own (`meshctl.sandbox`: the engine, request
+parser and router_check case writer that `meshctl test-route` and its REPL use); this module only keeps the
+console's form of a request (as typed, for the recent/saved lists) and shapes the answer for the drawer.
 """
 
 from __future__ import annotations
@@ -10,21 +10,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import yaml
 
 from ..mesh.index import Backend, Locality, MeshIndex
 from ..model.common import RouteAction
-from ..routing.diff import Outcome, TraceStep, outcome
+from ..model.snapshot import Snapshot
+from ..routing.diff import Outcome, TraceStep
 from ..routing.evaluate import Request
 from ..routing.types import RoutingView
+from ..sandbox.casefile import append_case
+from ..sandbox.engine import Sandbox, SandboxResult
+from ..sandbox.request import KNOWN_METHODS, RequestError, looks_like_schemeless_url, parse_request
+from ..sandbox.runner import case_from_result
 
-METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
-
-
-class RequestError(ValueError):
-    """What the operator typed is not a request we can test."""
+__all__ = ["KNOWN_METHODS", "Explanation", "RequestError", "RequestStore", "SandboxRequest", "append_test_case",
+           "explain", "make_engine", "parse_command", "parse_headers", "test_case"]
 
 
 @dataclass
@@ -38,27 +39,17 @@ class SandboxRequest:
     name: str = ""
 
     def to_request(self, default_authority: str = "") -> Request:
+        """The checked request, parsed by the sandbox as `meshctl test-route` parses it. A bare "/path" takes its
+        host from a Host header or `default_authority`; "host/path" without a scheme means http."""
         method = self.method.strip().upper() or "GET"
-        if method not in METHODS and not method.isalpha():
-            raise RequestError(f"not an HTTP method: {self.method!r}")
         url = self.url.strip() or "/"
-        headers = {k.strip().lower(): v.strip() for k, v in self.headers.items() if k.strip()}
-        if "://" in url:
-            parts = urlsplit(url)
-            authority = parts.netloc
-            scheme = parts.scheme or "http"
-            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        elif url.startswith("/"):
-            authority = headers.get("host", "") or default_authority
-            scheme = "http"
-            path = url
-        else:  # "host/path" without a scheme
-            host, _, rest = url.partition("/")
-            authority, scheme, path = host, "http", "/" + rest
-        authority = headers.pop("host", None) or authority
-        if not authority:
+        if looks_like_schemeless_url(url):
+            url = "http://" + url
+        host = next((v.strip() for k, v in self.headers.items() if k.strip().lower() == "host"), "")
+        if url.startswith("/") and not (host or default_authority):
             raise RequestError("no host: write a full URL (http://host/path) or add a Host header")
-        return Request(method=method, authority=authority, path=path, headers=headers, scheme=scheme)
+        headers = [f"{k.strip()}: {v.strip()}" for k, v in self.headers.items() if k.strip()]
+        return parse_request([method, url], headers, host or default_authority)
 
     def client_locality(self) -> Locality | None:
         try:
@@ -104,7 +95,7 @@ def parse_headers(text: str) -> dict[str, str]:
 def parse_command(args: list[str]) -> SandboxRequest:
     """`:test [METHOD] URL [-H 'name: value']... [@region/zone]`."""
     method = "GET"
-    if args and args[0].upper() in METHODS:
+    if args and args[0].upper() in KNOWN_METHODS:
         method = args.pop(0).upper()
     if not args:
         raise RequestError("usage: test [METHOD] URL [-H 'name: value'] [@region/zone]")
@@ -135,28 +126,24 @@ class Explanation:
     gateway: str
     outcome: Outcome
     destinations: list[Destination]
+    result: SandboxResult  # the sandbox's own answer: test cases are written from it
 
 
-def make_engine(view: RoutingView, snapshot: Any) -> Any:
-    """A sandbox engine for one snapshot (its compiled indexes are reused across requests); None if absent."""
-    try:
-        from ..sandbox.engine import Sandbox
-    except ImportError:
-        return None
+def make_engine(view: RoutingView, snapshot: Snapshot) -> Sandbox:
+    """A sandbox engine for one snapshot (its compiled indexes are reused across requests)."""
     return Sandbox(snapshot, view)
 
 
-def _from_engine(engine: Any, gateway: str, req: Request) -> Outcome:
-    result = engine.evaluate(req, gateway)
+def _outcome(result: SandboxResult) -> Outcome:
     vh = result.virtual_host
     steps = [TraceStep(entry.route, None if entry.matched else entry.reason) for entry in result.trace]
-    reason = "" if vh is not None else f"no domain takes {req.authority}"
+    reason = "" if vh is not None else f"no domain takes {result.request.authority}"
     return Outcome(result.gateway.name, vh.name if vh is not None else None, result.route, steps,
                    reason or ("no route matched" if result.route is None else ""))
 
 
-def explain(view: RoutingView, snapshot: Any, gateway: str | None, sreq: SandboxRequest,
-            default_authority: str = "", engine: Any = None) -> Explanation:
+def explain(view: RoutingView, snapshot: Snapshot, gateway: str | None, sreq: SandboxRequest,
+            default_authority: str, engine: Sandbox) -> Explanation:
     """Match the request on one gateway (the first that has a virtual host for it when None)."""
     req = sreq.to_request(default_authority)
     client = sreq.client_locality()
@@ -165,16 +152,17 @@ def explain(view: RoutingView, snapshot: Any, gateway: str | None, sreq: Sandbox
         raise RequestError(f"no gateway {gateway}" if gateway else "no VirtualGateway loaded")
     result = None
     for g in candidates:
-        result = _from_engine(engine, g.name, req) if engine is not None else outcome(g, req)
+        result = engine.evaluate(req, g.name, client)
         if result.virtual_host is not None:
             break
     assert result is not None
-    return Explanation(req, result.gateway, result, _destinations(result, snapshot, client))
+    outcome = _outcome(result)
+    return Explanation(req, outcome.gateway, outcome, _destinations(outcome, snapshot, client), result)
 
 
-def _destinations(result: Outcome, snapshot: Any, client: Locality | None) -> list[Destination]:
+def _destinations(result: Outcome, snapshot: Snapshot, client: Locality | None) -> list[Destination]:
     route = result.route
-    if route is None or snapshot is None or not isinstance(route.action, RouteAction):
+    if route is None or not isinstance(route.action, RouteAction):
         return []
     index = MeshIndex(snapshot)
     out = []
@@ -228,43 +216,12 @@ class RequestStore:
 
 
 def test_case(explanation: Explanation, name: str) -> dict[str, Any]:
-    """A router_check-style case that pins today's outcome (runs with `meshctl test-route`)."""
-    req = explanation.request
-    case: dict[str, Any] = {
-        "test_name": name,
-        "input": {"authority": req.authority, "path": req.path, "method": req.method},
-        "validate": {"gateway": explanation.gateway},
-    }
-    if req.headers:
-        case["input"]["additional_request_headers"] = [{"key": k, "value": v} for k, v in req.headers.items()]
-    route = explanation.outcome.route
-    if route is None:
-        case["validate"]["no_match"] = True
-    else:
-        case["validate"]["route_name"] = route.name or f"#{route.chain[-1].route_index}"
-        case["validate"]["route_owner"] = route.owner_ref
-        if explanation.outcome.virtual_host:
-            case["validate"]["virtual_host_name"] = explanation.outcome.virtual_host
-    return case
+    """The router_check case the REPL's `:save` writes for the same answer (route, cluster, rewrite, destination,
+    ssl, ...); the gateway is pinned when the configuration has more than one."""
+    result = explanation.result
+    return case_from_result(result, name, with_gateway=len(result.sandbox.gateways) > 1)
 
 
 def append_test_case(path: Path, case: dict[str, Any]) -> int:
     """Add a case to a test file (created when missing; comments kept); returns how many cases it holds."""
-    try:
-        from ..sandbox.casefile import append_case
-    except ImportError:
-        append_case = None
-    if append_case is not None:
-        return int(append_case(path, case))
-    from .editing import atomic_write  # fallback: plain rewrite
-
-    data: dict[str, Any] = {}
-    if path.exists():
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-        data = loaded if isinstance(loaded, dict) else {}
-    tests = list(data.get("tests") or [])
-    tests.append(case)
-    data["tests"] = tests
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, yaml.safe_dump(data, sort_keys=False), keep_backup=False)
-    return len(tests)
+    return append_case(path, case)

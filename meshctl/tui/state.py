@@ -167,7 +167,7 @@ def is_narrower(old: list[tuple[str | None, str]], new: list[tuple[str | None, s
     """Every route matching `new` also matches `old` (typing on extends a term or adds one)."""
     if len(new) < len(old):
         return False
-    return all(ok == nk and ov in nv for (ok, ov), (nk, nv) in zip(old, new))
+    return all(ok == nk and ov in nv for (ok, ov), (nk, nv) in zip(old, new, strict=False))
 
 
 class RouteFilter:

@@ -1,6 +1,6 @@
 """Console themes: YAML files with Textual base colours plus semantic colours (matched, shadowed, synced, ...).
 
-Built-in themes ship inside the package (meshctl/tui/themes/*.yaml, copies of the repository's themes/);
+Built-in themes ship inside the package (meshctl/tui/themes/*.yaml, their only copy);
 extra directories can add or override themes. Semantic colours reach TCSS as `$route-shadowed` etc. and
 Python rendering (tree labels, tables) through `SemanticColors`.
 """

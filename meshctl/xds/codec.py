@@ -11,8 +11,6 @@ from collections.abc import Iterable, Iterator
 from typing import Any as AnyType
 
 import betterproto2
-from envoy_data_plane.google.protobuf import Any
-from envoy_data_plane.message_pool import default_message_pool
 
 # Importing the resource modules registers their type URLs in the message pool (needed by Any.unpack).
 from envoy_data_plane.envoy.config.cluster import v3 as _cluster_v3  # noqa: F401
@@ -20,6 +18,8 @@ from envoy_data_plane.envoy.config.endpoint import v3 as _endpoint_v3  # noqa: F
 from envoy_data_plane.envoy.config.listener import v3 as _listener_v3  # noqa: F401
 from envoy_data_plane.envoy.config.route import v3 as _route_v3  # noqa: F401
 from envoy_data_plane.envoy.extensions.filters.network.http_connection_manager import v3 as _hcm_v3  # noqa: F401
+from envoy_data_plane.google.protobuf import Any
+from envoy_data_plane.message_pool import default_message_pool
 
 CLUSTER_TYPE = "type.googleapis.com/envoy.config.cluster.v3.Cluster"
 ENDPOINT_TYPE = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment"

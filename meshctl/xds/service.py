@@ -20,7 +20,9 @@ from ..routing.flatten import build_routing_view
 from ..sources.workspace import Workspace
 from . import codec
 from .cache import NodeInfo, Snapshot
-from .server import BackgroundXdsServer, ServerTls, XdsEvent
+from .events import XdsEvent
+from .runner import BackgroundXdsServer
+from .server import ServerTls
 from .translate import NodeRole, TranslateOptions, Translator, metadata_port
 from .translate_clusters import ClusterMemo
 

@@ -117,7 +117,8 @@ def to_client_config(
     from envoy_data_plane.envoy.admin.v3 import UpdateFailureState
     from envoy_data_plane.envoy.config.core.v3 import Locality, Node
     from envoy_data_plane.envoy.service.status.v3 import ClientConfig, ClientConfigGenericXdsConfig
-    from envoy_data_plane.google.protobuf import Any as AnyMessage, Struct
+    from envoy_data_plane.google.protobuf import Any as AnyMessage
+    from envoy_data_plane.google.protobuf import Struct
 
     configs = []
     for type_url, status in client.per_type.items():

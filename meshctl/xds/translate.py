@@ -17,17 +17,19 @@ from typing import Any, Literal
 from envoy_data_plane.envoy.config.cluster.v3 import Cluster
 from envoy_data_plane.envoy.config.endpoint.v3 import ClusterLoadAssignment
 from envoy_data_plane.envoy.config.listener.v3 import Listener
-from envoy_data_plane.envoy.config.route.v3 import RouteConfiguration, VirtualHost as EnvoyVirtualHost
+from envoy_data_plane.envoy.config.route.v3 import RouteConfiguration
+from envoy_data_plane.envoy.config.route.v3 import VirtualHost as EnvoyVirtualHost
 
-from ..model.gcpause import gc_paused
 from ..mesh.index import Backend, Locality, MeshIndex
 from ..model.common import KubeServiceDestination, WeightedDestination
+from ..model.gcpause import gc_paused
 from ..model.resources import VirtualGateway
 from ..model.snapshot import Snapshot as ConfigSnapshot
 from ..routing.flatten import build_routing_view
 from ..routing.types import GatewayView, RoutingView, VirtualHostView
 from . import codec
-from .cache import NodeInfo, Snapshot as XdsSnapshot
+from .cache import NodeInfo
+from .cache import Snapshot as XdsSnapshot
 from .translate_clusters import ClusterMemo, ClusterSet, HealthOverrides
 from .translate_listeners import http_listener
 from .translate_proto import msg

@@ -15,10 +15,10 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 
 from envoy_data_plane.envoy.config.cluster.v3 import (
-    ClusterCommonLbConfig,
     CircuitBreakers,
     CircuitBreakersThresholds,
     Cluster,
+    ClusterCommonLbConfig,
     ClusterDiscoveryType,
     ClusterDnsLookupFamily,
     ClusterEdsClusterConfig,
@@ -30,14 +30,18 @@ from envoy_data_plane.envoy.config.core.v3 import (
     ApiVersion,
     ConfigSource,
     HealthStatus,
-    Locality as EnvoyLocality,
     SocketAddress,
+)
+from envoy_data_plane.envoy.config.core.v3 import (
+    Locality as EnvoyLocality,
 )
 from envoy_data_plane.envoy.config.endpoint.v3 import (
     ClusterLoadAssignment,
-    Endpoint as EnvoyEndpoint,
     LbEndpoint,
     LocalityLbEndpoints,
+)
+from envoy_data_plane.envoy.config.endpoint.v3 import (
+    Endpoint as EnvoyEndpoint,
 )
 
 from ..mesh.index import Backend, Endpoint, Locality

@@ -13,10 +13,11 @@ import datetime
 import enum
 import warnings
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import betterproto2
-from envoy_data_plane.google.protobuf import Any as AnyMessage, ListValue, Struct, Value
+from envoy_data_plane.google.protobuf import Any as AnyMessage
+from envoy_data_plane.google.protobuf import ListValue, Struct, Value
 from envoy_data_plane.message_pool import default_message_pool
 
 _INT64 = {betterproto2.TYPE_INT64, betterproto2.TYPE_UINT64, betterproto2.TYPE_SINT64, betterproto2.TYPE_FIXED64,
@@ -100,9 +101,10 @@ def to_json(message: betterproto2.Message) -> Any:
     out: dict[str, Any] = {}
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=DeprecationWarning)
-        metas = type(message)._betterproto.meta_by_field_name
-        defaults = type(message)._betterproto.default_gen
-    for f in dataclasses.fields(message):
+        cls: Any = type(message)  # betterproto2's class properties are untyped
+        metas = cls._betterproto.meta_by_field_name
+        defaults = cls._betterproto.default_gen
+    for f in dataclasses.fields(cast(Any, message)):
         meta = metas.get(f.name)
         if meta is None:
             continue

@@ -23,7 +23,7 @@ M = TypeVar("M", bound=betterproto2.Message)
 
 _validate = False
 _templates: dict[type, dict[str, Any]] = {}
-_EMPTY_MAP = types.MappingProxyType({})
+_EMPTY_MAP: types.MappingProxyType[str, Any] = types.MappingProxyType({})
 
 
 def _template(cls: type) -> dict[str, Any]:

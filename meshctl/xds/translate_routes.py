@@ -17,18 +17,28 @@ from envoy_data_plane.envoy.config.core.v3 import (
 )
 from envoy_data_plane.envoy.config.route.v3 import (
     DirectResponseAction as EnvoyDirectResponse,
+)
+from envoy_data_plane.envoy.config.route.v3 import (
     HeaderMatcher,
     QueryParameterMatcher,
-    RedirectAction as EnvoyRedirect,
     RedirectActionRedirectResponseCode,
-    RetryPolicy as EnvoyRetryPolicy,
     RetryPolicyRetryHostPredicate,
-    Route as EnvoyRoute,
-    RouteAction as EnvoyRouteAction,
     RouteActionRequestMirrorPolicy,
     RouteMatch,
     WeightedCluster,
     WeightedClusterClusterWeight,
+)
+from envoy_data_plane.envoy.config.route.v3 import (
+    RedirectAction as EnvoyRedirect,
+)
+from envoy_data_plane.envoy.config.route.v3 import (
+    RetryPolicy as EnvoyRetryPolicy,
+)
+from envoy_data_plane.envoy.config.route.v3 import (
+    Route as EnvoyRoute,
+)
+from envoy_data_plane.envoy.config.route.v3 import (
+    RouteAction as EnvoyRouteAction,
 )
 from envoy_data_plane.envoy.extensions.filters.common.fault.v3 import FaultDelay
 from envoy_data_plane.envoy.extensions.filters.http.cors.v3 import CorsPolicy as EnvoyCorsPolicy
@@ -256,7 +266,7 @@ class Target:
 def destination_targets(destinations: list[WeightedDestination], owner_ns: str, ctx: RouteContext) -> list[Target]:
     """Resolved destinations with their effective weights (zero-weight ones dropped)."""
     out = []
-    for d, w in zip(destinations, effective_weights(destinations)):
+    for d, w in zip(destinations, effective_weights(destinations), strict=True):
         if w <= 0:
             continue
         if d.cluster_header is not None:
@@ -321,7 +331,7 @@ def envoy_routes(route: FlattenedRoute, ctx: RouteContext) -> list[EnvoyRoute]:
             ctx.notes.append(f"{ref}: {problem}; answered with 503")
             action = DirectResponseAction(status=503, body=f"meshctl: {problem}")
     return [build_route(name, m, action, targets, route.options, owner_ns, ctx, ref)
-            for m, name in zip(route.matchers, route_names(route))]
+            for m, name in zip(route.matchers, route_names(route), strict=False)]
 
 
 def build_route(name: str, m: EffectiveMatcher, action: RouteAction | DirectResponseAction | RedirectAction,

@@ -6,6 +6,7 @@ and the TrafficPolicy's request options (timeout, retries, fault injection, head
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from envoy_data_plane.envoy.config.route.v3 import Route as EnvoyRoute
 
@@ -42,7 +43,7 @@ def _policies(index: MeshIndex) -> list[TrafficPolicy]:
 
 def _merged_options(policies: list[TrafficPolicy]) -> Policy:
     """Request options of every policy that applies, field by field; the oldest policy wins a field."""
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}
     for tp in policies:
         p = tp.spec.policy
         if p is None:
@@ -51,7 +52,8 @@ def _merged_options(policies: list[TrafficPolicy]) -> Policy:
             v = getattr(p, f)
             if v is not None and f not in values:
                 values[f] = v
-    return Policy(**{f: values.get(f) for f in POLICY_FIELDS if f in values})
+    fields: dict[str, Any] = {f: values.get(f) for f in POLICY_FIELDS if f in values}
+    return Policy(**fields)
 
 
 def _service_policies(index: MeshIndex, svc: ServiceInstance) -> list[TrafficPolicy]:

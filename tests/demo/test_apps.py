@@ -14,8 +14,15 @@ from typing import Any
 import pytest
 
 from meshctl.demo.apps import (
-    AppControl, AppControlError, AppsSpec, InstanceSpec, RunningApps, SpecError, Upstream,
-    launch_apps)
+    AppControl,
+    AppControlError,
+    AppsSpec,
+    InstanceSpec,
+    RunningApps,
+    SpecError,
+    Upstream,
+    launch_apps,
+)
 from meshctl.demo.supervisor import StartFailed, Supervisor
 
 pytestmark = pytest.mark.timeout(60)

@@ -21,7 +21,6 @@ import pytest
 from meshctl.demo.environment import DemoAlreadyRunning, DemoEnvironment, DemoNotRunning, load_demo
 from meshctl.demo.supervisor import Supervisor
 
-
 pytestmark = pytest.mark.envoy
 MESHCTL = [sys.executable, "-m", "meshctl.cli.main"]
 

@@ -14,8 +14,8 @@ from meshctl.envoy.admin import AdminClient
 from meshctl.envoy.ports import free_port
 from meshctl.envoyconfig.answer import EnvoyAnswer, answer
 from meshctl.envoyconfig.matching import Matcher
-from meshctl.envoyconfig.select import envoy_config_from_text
 from meshctl.envoyconfig.routes import RouteTarget
+from meshctl.envoyconfig.select import envoy_config_from_text
 from meshctl.sandbox.request import build_request
 
 from .generator import CLUSTERS, ConfigGenerator, GeneratedRequest

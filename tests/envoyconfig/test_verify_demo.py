@@ -17,10 +17,10 @@ from meshctl.envoy.process import EnvoyProcess
 from meshctl.model.snapshot import demo_files
 from meshctl.sources.files import FileSource
 from meshctl.sources.workspace import Workspace
-from meshctl.xds.cache import NodeInfo, Snapshot
 from meshctl.xds import codec
+from meshctl.xds.cache import NodeInfo, Snapshot
 from meshctl.xds.codec import ROUTE_TYPE
-from meshctl.xds.server import BackgroundXdsServer
+from meshctl.xds.runner import BackgroundXdsServer
 from meshctl.xds.service import XdsService, node_group
 from meshctl.xds.translate import TranslateOptions
 

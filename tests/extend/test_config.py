@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
+import yaml
+
 from meshctl.cli.main import main
 from meshctl.config import DEFAULT_CONFIG, Paths, apply_flags, load_settings
-
-import yaml
 
 
 def paths_in(tmp_path, monkeypatch) -> Paths:

@@ -128,9 +128,10 @@ def test_shell_plugin_gets_context_in_environment(xdg, capsys):
     registry = discover(Settings(), xdg)
     assert registry.commands["echo-gw"].shortcut == "Shift-E"
     assert any(e.plugin == "bad" and "command" in e.message for e in registry.errors)
+    import io
+
     from meshctl.extend.api import MeshctlAPI, Output
     from meshctl.model.snapshot import Snapshot
-    import io
     out = io.StringIO()
     api = MeshctlAPI(Snapshot([]), output=Output("text", out),
                      context={"gateway": "gloo-mesh/demo-gateway", "xds_address": "127.0.0.1:18000"})
@@ -144,5 +145,12 @@ def test_shadowed_plugin_fails_ci_on_table_weight_step(capsys, xdg):
     rows = json.loads(capsys.readouterr().out)
     assert [r["WITNESS"] for r in rows] == ["GET /reviews/v1/version", "GET /reviews/v2/version"]
     assert all(r["STATE"] == "shadowed" for r in rows)
+    # operators look routes up by name; the field path stays in a column of its own
+    assert [r["ROUTE"] for r in rows] == ["v1-version", "v2-version"]
+    assert all(r["FIELD"].startswith("spec.routes[") for r in rows)
+    assert main(["shadowed", str(TABLE_WEIGHT)]) == 1
+    text = capsys.readouterr().out.splitlines()
+    assert text[0].split()[:4] == ["STATE", "RESOURCE", "ROUTE", "FIELD"]
+    assert "v1-version" in text[1] and "v2-version" in text[2]
     assert main(["shadowed", str(SPECIFICITY)]) == 0
     assert "no shadowed or unreachable routes" in capsys.readouterr().out

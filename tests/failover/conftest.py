@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from meshctl.demo.environment import DemoEnvironment, DemoInfo, DemoOptions
+from meshctl.demo.failover_control import controller_for_demo
 from meshctl.failover.trigger import FailoverController
 from meshctl.failover.watch import wait_settled
 
@@ -76,7 +77,7 @@ def demo_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDemo]:
     env = DemoEnvironment(state, TEST_OPTIONS)
     try:
         info = env.up()
-        yield RunningDemo(info, env, FailoverController.for_demo(state))
+        yield RunningDemo(info, env, controller_for_demo(state))
     finally:
         env.down()
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from meshctl.failover.control import console_control
+from meshctl.demo.failover_control import ConsoleFailoverControl
 from meshctl.failover.watch import Watcher, wait_settled
 
 from .conftest import LOCAL, REMOTE_DATABASE, REMOTE_REVIEWS, Answer, RunningDemo, get
@@ -130,7 +130,7 @@ def test_watch_reports_outlier_ejection_and_the_locality_share(demo: RunningDemo
 
 
 def test_console_control_fails_the_preferred_priority_of_a_virtual_destination(demo: RunningDemo) -> None:
-    control = console_control(demo.info.state_dir)
+    control = ConsoleFailoverControl(demo.info.state_dir)
     assert "eds-unhealthy" in control.modes
     message = control.trigger("gloo-mesh/bookinfo-global", "eds-unhealthy")
     assert "2 endpoint(s)" in message

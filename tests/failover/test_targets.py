@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from meshctl.failover.targets import Target, TargetError, resolve
 from meshctl.mesh.index import Locality, MeshIndex
 from meshctl.model.snapshot import load_snapshot
-from meshctl.failover.targets import Target, TargetError, resolve
 
 
 @pytest.fixture(scope="module")

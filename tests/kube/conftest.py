@@ -89,5 +89,5 @@ def closing() -> Iterator[Callable[[Any], Any]]:
 
     yield register
     for thing in reversed(things):
-        closer = getattr(thing, "close", None) or getattr(thing, "stop")
+        closer = getattr(thing, "close", None) or thing.stop
         closer()

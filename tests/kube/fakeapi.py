@@ -320,7 +320,7 @@ class FakeApiServer:
                     rv, start = int(state["rv"]), str(state["start"])
                 except (ValueError, KeyError, TypeError):
                     raise ApiStatus(400, "BadRequest", "continue key is not valid: incorrect encoded start "
-                                                       "resourceVersion (version meta.k8s.io/v1)")
+                                                       "resourceVersion (version meta.k8s.io/v1)") from None
                 items = self._list_pages.get((key, namespace or "", rv))
                 if rv <= self.compacted_rv or items is None:
                     raise ApiStatus(410, "Expired",
@@ -469,7 +469,7 @@ class FakeApiServer:
                 try:
                     last = int(raw_rv)
                 except ValueError:
-                    raise ApiStatus(400, "BadRequest", f'invalid resource version "{raw_rv}"')
+                    raise ApiStatus(400, "BadRequest", f'invalid resource version "{raw_rv}"') from None
                 initial = []
                 if last < self.compacted_rv:
                     too_old = ApiStatus(410, "Expired", f"too old resource version: {last} ({self.compacted_rv})")
@@ -550,7 +550,7 @@ def _decode_body(body: bytes, content_type: str) -> JSON:
     try:
         data = yaml.safe_load(body) if "yaml" in content_type else json.loads(body or b"{}")
     except (ValueError, yaml.YAMLError) as exc:
-        raise ApiStatus(400, "BadRequest", f"the object provided is unrecognized (must be of type JSON): {exc}")
+        raise ApiStatus(400, "BadRequest", f"the object provided is unrecognized (must be of type JSON): {exc}") from exc
     if not isinstance(data, dict):
         raise ApiStatus(400, "BadRequest", "the object provided is unrecognized (must be an object)")
     return data
@@ -597,7 +597,7 @@ def json_patch(doc: JSON, ops: list[JSON]) -> JSON:
                     parent[last] = op["value"]
         except (KeyError, IndexError, ValueError):
             raise ApiStatus(422, "Invalid", f"the server rejected our request due to an error in our request: "
-                                            f"{kind} operation does not apply: doc is missing path: {op['path']}")
+                                            f"{kind} operation does not apply: doc is missing path: {op['path']}") from None
     return doc
 
 

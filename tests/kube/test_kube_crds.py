@@ -37,7 +37,7 @@ def _nodes(schema: dict[str, Any], path: str = "") -> Iterator[tuple[str, dict[s
 
 def test_one_crd_per_gloo_kind_with_consistent_names() -> None:
     kinds = {}
-    for f, crd in zip(CRD_FILES, crds()):
+    for f, crd in zip(CRD_FILES, crds(), strict=False):
         spec = crd["spec"]
         assert crd["apiVersion"] == "apiextensions.k8s.io/v1" and crd["kind"] == "CustomResourceDefinition"
         assert crd["metadata"]["name"] == f"{spec['names']['plural']}.{spec['group']}"

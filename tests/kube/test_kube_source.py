@@ -6,12 +6,11 @@ import argparse
 import threading
 from pathlib import Path
 
-
+from meshctl.cli.kube_args import kube_sources_from_args
 from meshctl.mesh.index import Locality, MeshIndex
 from meshctl.model.resources import CLUSTER_ANNOTATION
 from meshctl.model.snapshot import Snapshot
 from meshctl.sources.kube import KubeSource
-from meshctl.sources.kube_cli import kube_sources_from_args
 from meshctl.sources.workspace import Workspace
 
 from .conftest import install_crds, wait_until

@@ -184,7 +184,7 @@ def assert_positions_like_pyyaml(text: str) -> bool:
     nodes = list(yaml.compose_all(text, Loader=yaml.CSafeLoader))
     data = blockyaml.load_documents(text)
     assert data is not None and where.documents == len(nodes) == len(data)
-    for index, (node, doc) in enumerate(zip(nodes, data)):
+    for index, (node, doc) in enumerate(zip(nodes, data, strict=True)):
         if doc is None:
             continue  # an empty document becomes no Document, so nothing in it is ever located
         for path in all_paths(doc):

@@ -153,7 +153,7 @@ def test_arbitrary_bytes_only_give_findings(raw: bytes) -> None:
 
 def test_the_unmutated_corpus_is_clean() -> None:
     """The mutations start from valid documents: every corpus file alone has no errors."""
-    for path, text in zip(CORPUS_FILES, CORPUS):
+    for path, text in zip(CORPUS_FILES, CORPUS, strict=True):
         _, findings = load_and_validate(text.encode("utf-8"))
         # a lone file may reference resources in its sibling files; type and syntax errors are never fine
         structural = [f.render() for f in findings

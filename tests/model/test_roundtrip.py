@@ -12,11 +12,11 @@ import pytest
 import yaml
 
 from meshctl.model import schema
-from meshctl.model.findings import Severity
-from meshctl.model.validate import validate
 from meshctl.model.common import Route
+from meshctl.model.findings import Severity
 from meshctl.model.resources import RouteTable, VirtualHost
 from meshctl.model.snapshot import demo_files, load_snapshot, snapshot_from_text
+from meshctl.model.validate import validate
 
 GLOO = "networking.enterprise.mesh.gloo.solo.io/v1beta1"
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"

@@ -5,8 +5,19 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import pytest
+import yaml
+
 from meshctl.model.findings import Severity
-from meshctl.model.yamldoc import MAX_DEPTH, decode_text, expand_paths, load_files, parse_text
+from meshctl.model.yamldoc import (
+    MAX_DEPTH,
+    decode_text,
+    expand_paths,
+    load_files,
+    parse_text,
+    too_deep_finding,
+    yaml_error_finding,
+)
 
 TWO_DOCS = textwrap.dedent("""\
     # leading comment
@@ -182,3 +193,28 @@ def test_load_files_keeps_going_after_broken_files(tmp_path: Path) -> None:
     assert sorted((Path(f.file).name, f.code) for f in loaded.findings) == [
         ("2-binary.yaml", "binary-file"), ("3-syntax.yaml", "yaml-syntax")]
     assert len(loaded.files) == 4
+
+
+def test_nesting_limit_is_below_libyaml_own_limit() -> None:
+    """Fails loudly if a PyYAML/libyaml release lowers its own nesting limit below ours: MAX_DEPTH levels
+    must still load through the C loader, so `too-deep` stays the only finding for deep nesting."""
+    text = "a: " + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1) + "\n"
+    assert len(list(yaml.parse(text, Loader=yaml.CSafeLoader))) > 2 * MAX_DEPTH
+
+
+def test_too_deep_is_found_by_cause_when_the_parser_refuses_first() -> None:
+    """Whatever a parser says about nesting (libyaml's 'exceeded maximum nesting depth', a future wording),
+    the operator gets `too-deep` with file and line: the cause is measured, the message is not read."""
+    text = "a:\n  b: " + "[" * 2000 + "]" * 2000 + "\n"
+    try:
+        yaml.load(text, Loader=yaml.CSafeLoader)
+    except yaml.YAMLError as exc:
+        finding = yaml_error_finding(exc, text, "f.yaml")
+        assert (finding.code, finding.file, finding.line) == ("too-deep", "f.yaml", 2)
+    else:  # a libyaml without a limit of its own: the pre-check must find it
+        finding = too_deep_finding(text, "f.yaml")
+        assert finding is not None and finding.code == "too-deep"
+    syntax = "a: [1, 2\n"
+    with pytest.raises(yaml.YAMLError) as info:
+        yaml.load(syntax, Loader=yaml.CSafeLoader)
+    assert yaml_error_finding(info.value, syntax, "f.yaml").code == "yaml-syntax"

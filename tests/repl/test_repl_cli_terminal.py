@@ -4,29 +4,15 @@ from __future__ import annotations
 
 import os
 import pty
-import select
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from pseudo_terminal import read_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-
-def _read_until(fd: int, wanted: bytes, seconds: float, seen: bytearray) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if wanted in seen:
-            return True
-        ready, _, _ = select.select([fd], [], [], 0.1)
-        if ready:
-            try:
-                seen.extend(os.read(fd, 65536))
-            except OSError:
-                break
-    return wanted in seen
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
@@ -39,11 +25,11 @@ def test_cli_opens_the_repl_on_a_terminal(tmp_path: Path) -> None:
     os.close(slave)
     seen = bytearray()
     try:
-        assert _read_until(master, b"test-route>", 20, seen), seen.decode(errors="replace")
+        assert read_until(master, b"test-route>", 20, seen), seen.decode(errors="replace")
         os.write(master, b"GET http://www.example.com/reviews/v3\r")
-        assert _read_until(master, b"custom not found", 10, seen)
+        assert read_until(master, b"custom not found", 10, seen)
         os.write(master, b":from-locality\r")  # the option reached the session
-        assert _read_until(master, b"from-locality: us-east-2", 10, seen)
+        assert read_until(master, b"from-locality: us-east-2", 10, seen)
         os.write(master, b":quit\r")
         assert proc.wait(timeout=10) == 0
     finally:

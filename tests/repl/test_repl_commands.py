@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from meshctl.repl.commands import QuitRepl, find_command, handle_line, register_repl_command, unregister_repl_command
+from meshctl.repl.commands import (
+    QuitRepl,
+    find_command,
+    handle_line,
+    register_repl_command,
+    unregister_repl_command,
+    vocabulary,
+)
 from meshctl.repl.completer import complete
 from meshctl.repl.state import ReplError, ReplState
 from meshctl.repl.toolbar import toolbar_text
@@ -153,7 +160,7 @@ def test_plugins_register_commands(state: ReplState) -> None:
         assert say(state, ":count now") == "6 routes (now)" and calls == ["now"]
         help_text = say(state, ":help")
         assert ":count [NOTE]" in help_text and ":refuse WHAT" in help_text and ":refuse :refuse" not in help_text
-        assert [s.text for s in complete(":count ", state.vocabulary())] == ["all"]
+        assert [s.text for s in complete(":count ", vocabulary(state))] == ["all"]
         reply = handle_line(state, ":broken")
         assert reply.error and "RuntimeError: plugin bug" in reply.text
         assert handle_line(state, ":refuse").text == "error: needs an argument"

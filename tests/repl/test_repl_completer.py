@@ -5,13 +5,14 @@ from __future__ import annotations
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 
+from meshctl.repl.commands import vocabulary
 from meshctl.repl.completer import complete, example_host
 from meshctl.repl.session import ReplCompleter
 from meshctl.repl.state import ReplState
 
 
 def texts(state: ReplState, line: str) -> list[str]:
-    return [s.text for s in complete(line, state.vocabulary())]
+    return [s.text for s in complete(line, vocabulary(state))]
 
 
 def test_methods_and_urls_first(state: ReplState) -> None:

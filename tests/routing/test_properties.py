@@ -69,7 +69,7 @@ def test_engine_agrees_with_the_reference(docs: list[dict[str, Any]]) -> None:
     expected = ref.flatten()
     assert [r.id for r in v.all_routes] == [r.id for r in expected]
     assert [r.valid for r in v.all_routes] == [r.valid for r in expected]
-    for got, want in zip(v.all_routes, expected):
+    for got, want in zip(v.all_routes, expected, strict=True):
         if want.valid:
             assert [reference.engine_matcher(m) for m in got.matchers] == want.matchers, got.id
     policy = (docs[1]["spec"].get("options") or {}).get("invalidRoutePolicy")

@@ -159,8 +159,8 @@ def test_example_for_regex_is_fully_matched(pattern: str) -> None:
 
 
 def test_witness_for_satisfies_every_condition() -> None:
-    from meshctl.routing.matchers import EffectiveMatcher, HeaderCondition, QueryCondition
     from meshctl.routing.evaluate import first_failure
+    from meshctl.routing.matchers import EffectiveMatcher, HeaderCondition, QueryCondition
 
     m = EffectiveMatcher("regex", "/r/[0-9]+", False, (HeaderCondition("x", "a|b", regex=True),
                                                       HeaderCondition("gone", invert=True)),

@@ -10,12 +10,12 @@ from hypothesis import strategies as st
 
 from meshctl.devtools.synth import synthetic_config_text, synthetic_requests
 from meshctl.model.common import Policy, Route
+from meshctl.model.regex import literal_prefix
 from meshctl.model.snapshot import snapshot_from_text
 from meshctl.routing.evaluate import Request
 from meshctl.routing.flatten import build_routing_view
 from meshctl.routing.matchers import EffectiveMatcher, HeaderCondition, QueryCondition
 from meshctl.routing.types import FlattenedRoute, Position
-from meshctl.model.regex import literal_prefix
 from meshctl.sandbox.index import RouteIndex, scan_first_match
 
 # a small alphabet so that paths, prefixes and suffixes collide often
@@ -69,7 +69,7 @@ def test_index_agrees_with_scan_on_random_routes(matcher_lists: list[list[Effect
     index = RouteIndex(routes)
     # requests aimed at the routes' own paths too, so exact/prefix/suffix keys are actually hit
     aimed = [Request(r.method, "h", variant, dict(r.headers))
-             for r, m in zip(reqs, (m for ms in matcher_lists for m in ms))
+             for r, m in zip(reqs, (m for ms in matcher_lists for m in ms), strict=False)
              if m.path_kind != "regex"
              for variant in (m.path, m.path.upper(), m.path.swapcase() + "?v=1", m.path + "b", "/a" + m.path)]
     for req in reqs + aimed:

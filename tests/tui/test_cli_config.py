@@ -52,6 +52,6 @@ def test_a_destructive_binding_on_a_bare_key_is_refused(config: Path, config_dir
 def test_user_theme_directory_is_used(config: Path, config_dir: Path) -> None:
     themes = config.parent / "themes"
     themes.mkdir()
-    (themes / "ocean.yaml").write_text((REPO / "themes/dark.yaml").read_text().replace("name: dark", "name: ocean"))
+    (themes / "ocean.yaml").write_text((REPO / "meshctl/tui/themes/dark.yaml").read_text().replace("name: dark", "name: ocean"))
     config.write_text("theme: ocean\n")
     assert app_for(["tui", str(config_dir)])._initial_theme == "ocean"

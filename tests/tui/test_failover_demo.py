@@ -10,12 +10,11 @@ from typing import Any
 import pytest
 
 from meshctl.sources.workspace import Workspace
+from meshctl.tui import demo_env
 from meshctl.tui.app import MeshctlApp
 
 from .conftest import SIZE, loaded, wait_until
 
-demo_env = pytest.importorskip("meshctl.tui.demo_env")
-pytest.importorskip("meshctl.failover.control", reason="the failover control is not in this build")
 pytestmark = pytest.mark.envoy
 
 

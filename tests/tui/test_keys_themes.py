@@ -113,14 +113,17 @@ async def test_palette_has_context_commands(make_app) -> None:
         await wait_until(pilot, lambda: app.theme == "light", what="theme from the palette")
 
 
-def test_themes_ship_in_package_and_match_repo() -> None:
+def test_themes_ship_in_package_only() -> None:
     themes = load_themes()
     assert {"dark", "light", "colorblind"} <= set(themes)
     for name in ("dark", "light", "colorblind"):
-        repo_copy = REPO / "themes" / f"{name}.yaml"
-        assert repo_copy.read_text() == (packaged_theme_dir() / f"{name}.yaml").read_text()
-        data = yaml.safe_load(repo_copy.read_text())
+        packaged = packaged_theme_dir() / f"{name}.yaml"
+        data = yaml.safe_load(packaged.read_text())
         assert SEMANTIC <= set(data["semantic"])
+    # one home: no second copy of a theme file anywhere else in the repository
+    copies = [p for p in REPO.rglob("*.yaml") if p.name in {"dark.yaml", "light.yaml", "colorblind.yaml"}
+              and ".venv" not in p.parts and p.parent != packaged_theme_dir()]
+    assert copies == []
     cb = themes["colorblind"].semantic
     assert len({cb.matched, cb.shadowed, cb.invalid}) == 3
 
@@ -130,3 +133,39 @@ def test_theme_errors_are_clear() -> None:
         parse_theme({"base": {"primary": "#fff"}})
     with pytest.raises(ThemeError, match="unknown semantic colours"):
         parse_theme({"name": "x", "base": {"primary": "#fff"}, "semantic": {"mached": "#fff"}})
+
+
+async def test_command_line_verbs_take_their_words(make_app) -> None:
+    """`:test`, `:gw` and `:filter` get the words typed after them (the verb table's handlers, run as actions)."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        app.run_command(parse_command_line(":test GET http://www.example.com/ratings/1"))
+        tree = app.main_query(RouteTree)
+        await wait_until(pilot, lambda: tree.matched is not None, what="the tested request's route")
+        assert tree.matched[2].endswith("#ratings") or "ratings" in tree.matched[2]
+        app.run_command(parse_command_line(":filter reviews v2"))
+        await wait_until(pilot, lambda: app.main_query("#filter").value == "reviews v2", what="the filter text")
+
+
+def test_the_app_provides_the_typed_console_handle() -> None:
+    """Widgets read the app through tui.console.ConsoleState: MeshctlApp must have every member it names."""
+    from meshctl.tui.app import MeshctlApp
+    from meshctl.tui.console import MEMBERS, ConsoleState
+
+    declared = set(ConsoleState.__annotations__) | {n for n in vars(ConsoleState) if not n.startswith("_")}
+    assert declared == set(MEMBERS)
+    for name in MEMBERS:
+        if name in ConsoleState.__annotations__:
+            continue  # an attribute set in __init__: checked on an instance below
+        assert callable(getattr(MeshctlApp, name, None)) or isinstance(getattr(MeshctlApp, name, None), property), name
+
+
+async def test_the_running_app_has_every_console_attribute(make_app) -> None:
+    from meshctl.tui.console import ConsoleState
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        for name in ConsoleState.__annotations__:
+            assert hasattr(app, name), name

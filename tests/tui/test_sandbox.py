@@ -6,6 +6,9 @@ from pathlib import Path
 
 import yaml
 
+from meshctl.repl.commands import handle_line
+from meshctl.repl.state import FileConfig, ReplState
+from meshctl.sandbox.request import KNOWN_METHODS
 from meshctl.tui.sandbox_adapter import RequestError, RequestStore, SandboxRequest, parse_command
 from meshctl.tui.widgets.route_tree import RouteTree
 
@@ -24,6 +27,9 @@ def test_parse_command_and_request() -> None:
         assert "no host" in str(exc)
     else:
         raise AssertionError("a path without host must be refused")
+    assert parse_command(["CONNECT", "http://h.example/"]).method == "CONNECT"
+    assert parse_command(["TRACE", "http://h.example/"]).to_request().method == "TRACE"
+    assert {"CONNECT", "TRACE"} <= set(KNOWN_METHODS)
 
 
 async def test_request_highlights_route_and_shows_trace(make_app) -> None:
@@ -78,4 +84,11 @@ async def test_save_request_and_test_case(make_app, tmp_path: Path) -> None:
     assert cases[0]["input"] == {"authority": "www.example.com", "path": "/ratings/1", "method": "GET"}
     assert cases[0]["validate"]["route_name"] == "ratings"
     assert cases[0]["validate"]["route_owner"] == "VirtualHost/gloo-mesh/demo-virtualhost"
+    # the same assertions the REPL's `:save` writes for the same request (cluster, rewrite, destination too)
+    repl = ReplState(FileConfig([], demo=True))
+    repl.ask("GET http://www.example.com/ratings/1")
+    assert handle_line(repl, f":save {tmp_path / 'repl.yaml'}").error is False
+    from_repl = yaml.safe_load((tmp_path / "repl.yaml").read_text())["tests"][0]
+    assert cases[0]["validate"] == from_repl["validate"]
+    assert {"cluster_name", "path_rewrite", "destination"} <= set(cases[0]["validate"])
     assert RequestStore(tmp_path / "requests.yaml").saved[0].url == "http://www.example.com/ratings/1"

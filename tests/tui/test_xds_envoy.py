@@ -12,19 +12,18 @@ from typing import Any
 
 import pytest
 
+from meshctl.envoy.ports import free_port
+from meshctl.envoy.process import EnvoyProcess
 from meshctl.sources.files import FileSource
 from meshctl.sources.workspace import Workspace
 from meshctl.tui.app import MeshctlApp
 from meshctl.tui.integrations import LocalXdsLink
 from meshctl.tui.screens.editor import EditorScreen, PreviewScreen
+from meshctl.xds.codec import ROUTE_TYPE
+from meshctl.xds.service import XdsService
+from meshctl.xds.translate import TranslateOptions
 
 from .conftest import SIZE, loaded, wait_until
-
-service_module = pytest.importorskip("meshctl.xds.service", reason="the xDS service glue is not in this build")
-process_module = pytest.importorskip("meshctl.envoy.process", reason="Envoy process control is not in this build")
-from meshctl.envoy.ports import free_port  # noqa: E402
-from meshctl.xds.codec import ROUTE_TYPE  # noqa: E402
-from meshctl.xds.translate import TranslateOptions  # noqa: E402
 
 pytestmark = pytest.mark.envoy
 
@@ -71,8 +70,8 @@ class Mesh:
         self.port = free_port()
         self.workspace = Workspace([FileSource([config_dir], interval=0.1)]).load()
         options = TranslateOptions(listener_ports={"app/gw": self.port}, sidecar_port=free_port())
-        self.service = service_module.XdsService(self.workspace, options, listen="127.0.0.1:0").start()
-        self.envoy = process_module.EnvoyProcess("edge-1", self.service.bound_port, node_cluster="gateway")
+        self.service = XdsService(self.workspace, options, listen="127.0.0.1:0").start()
+        self.envoy = EnvoyProcess("edge-1", self.service.bound_port, node_cluster="gateway")
 
     def rds(self) -> Any:
         clients = [c for c in self.service.status() if c.node_id == "edge-1"]

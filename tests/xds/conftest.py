@@ -45,7 +45,8 @@ from meshctl.envoy.ports import free_port
 from meshctl.envoy.process import EnvoyProcess
 from meshctl.xds import codec
 from meshctl.xds.cache import NodeInfo, Snapshot
-from meshctl.xds.server import BackgroundXdsServer, ServerTls
+from meshctl.xds.runner import BackgroundXdsServer
+from meshctl.xds.server import ServerTls
 
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 

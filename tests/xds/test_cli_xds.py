@@ -15,13 +15,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from fixtures_e2e import BIG_REGEX, HttpClient, one_route_config
 
 from meshctl.cli.main import main
 from meshctl.envoy.admin import AdminClient
 from meshctl.envoy.ports import free_port
 from meshctl.envoy.process import EnvoyProcess
-
-from fixtures_e2e import BIG_REGEX, HttpClient, one_route_config
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -33,7 +33,8 @@ from envoy_data_plane.envoy.service.discovery.v3 import (
 from envoy_data_plane.envoy.type.v3 import Int64Range, Percent
 from envoy_data_plane.google.protobuf import Any, Struct
 from envoy_data_plane.google.rpc import Status
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from meshctl.envoy.bootstrap import XdsTls, build_bootstrap
 from meshctl.xds import codec

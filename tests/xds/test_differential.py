@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fixtures_e2e import DIFF_NS, mesh_harness, run_differential  # noqa: F401 (fixture)
 
 from meshctl.envoy.ports import free_port
 from meshctl.routing.evaluate import Request, first_failure
 from meshctl.routing.matchers import EffectiveMatcher, HeaderCondition
 from meshctl.xds.cache import NodeInfo
-
-from fixtures_e2e import DIFF_NS, mesh_harness, run_differential  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.envoy
 

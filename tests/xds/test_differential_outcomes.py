@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fixtures_e2e import mesh_harness, upstreams  # noqa: F401 (fixtures)
 
 from meshctl.envoy.ports import free_port
 from meshctl.model.snapshot import snapshot_from_text
 from meshctl.routing.evaluate import Request
 from meshctl.sandbox import Sandbox
-
-from fixtures_e2e import mesh_harness, upstreams  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.envoy
 

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 from envoy_data_plane.envoy.config.core.v3 import HealthStatus
+from fixtures_e2e import mesh_harness, upstreams  # noqa: F401 (fixtures)
 
 from meshctl.envoy.ports import free_port
-
-from fixtures_e2e import mesh_harness, upstreams  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.envoy
 

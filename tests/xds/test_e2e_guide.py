@@ -6,10 +6,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from fixtures_e2e import EXAMPLES, local_copy, mesh_harness, upstreams  # noqa: F401 (fixtures)
 
 from meshctl.envoy.ports import free_port
-
-from fixtures_e2e import EXAMPLES, local_copy, mesh_harness, upstreams  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.envoy
 
@@ -67,7 +66,7 @@ def test_every_guide_step_through_envoy(tmp_path: Path, upstreams, mesh_harness)
         else:
             harness.reload()
         first_path, first_answer = next(iter(EXPECTED[step].items()))
-        assert client.until(first_path, lambda a: a == first_answer) == first_answer, step
+        assert client.until(first_path, lambda a, want=first_answer: a == want) == first_answer, step
         for path, answer in EXPECTED[step].items():
             assert client.get(path) == answer, f"{step}: GET {path}"
         if step == "01-basic":

@@ -6,11 +6,10 @@ import time
 from pathlib import Path
 
 import pytest
+from fixtures_e2e import BIG_REGEX, mesh_harness, one_route_config  # noqa: F401 (mesh_harness is a fixture)
 
 from meshctl.envoy.ports import free_port
 from meshctl.xds.codec import ROUTE_TYPE
-
-from fixtures_e2e import BIG_REGEX, mesh_harness, one_route_config  # noqa: F401 (mesh_harness is a fixture)
 
 pytestmark = pytest.mark.envoy
 

@@ -6,14 +6,14 @@ import time
 
 import grpc
 import pytest
-from envoy_data_plane.envoy.service.status.v3 import ClientStatusResponse, ConfigStatus
 from envoy_data_plane.envoy.admin.v3 import ClientResourceStatus
+from envoy_data_plane.envoy.service.status.v3 import ClientStatusResponse, ConfigStatus
 
 from meshctl.envoy.bootstrap import XdsTls
 from meshctl.xds import codec
 from meshctl.xds.codec import CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, PUSH_ORDER, ROUTE_TYPE
-from meshctl.xds.server import BackgroundXdsServer
-from meshctl.xds.status import ClientTls, FETCH_METHOD, fetch_status
+from meshctl.xds.runner import BackgroundXdsServer
+from meshctl.xds.status import FETCH_METHOD, ClientTls, fetch_status
 
 pytestmark = pytest.mark.envoy
 

@@ -233,7 +233,7 @@ async def test_first_request_without_node_is_rejected(server, channel):
 
 async def test_groups_share_one_build_and_localities_get_their_own(server, channel, builder):
     clients = [AdsClient(channel) for _ in range(3)]
-    for client, (node_id, zone) in zip(clients, [("a", "z1"), ("b", "z1"), ("c", "z2")]):
+    for client, (node_id, zone) in zip(clients, [("a", "z1"), ("b", "z1"), ("c", "z2")], strict=True):
         await client.send(DiscoveryRequest(node=node(node_id, zone), type_url=CLUSTER_TYPE))
         await client.recv()
     assert builder.calls == 2

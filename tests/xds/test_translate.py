@@ -9,6 +9,7 @@ import pytest
 import yaml
 from envoy_data_plane.envoy.config.cluster.v3 import ClusterDiscoveryType
 from envoy_data_plane.envoy.config.core.v3 import HealthStatus
+from fixtures_e2e import RouteTreeGenerator
 
 from meshctl.model.snapshot import load_snapshot, snapshot_from_text
 from meshctl.routing.matchers import EffectiveMatcher, HeaderCondition, QueryCondition
@@ -18,8 +19,6 @@ from meshctl.xds.translate import NodeRole, TranslateOptions, Translator, transl
 from meshctl.xds.translate_json import format_duration, json_name, to_json
 from meshctl.xds.translate_proto import validating
 from meshctl.xds.translate_routes import route_match
-
-from fixtures_e2e import RouteTreeGenerator
 
 GATEWAY = """
 apiVersion: networking.enterprise.mesh.gloo.solo.io/v1beta1

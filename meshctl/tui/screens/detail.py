@@ -17,6 +17,7 @@ from ...model.resources import Resource
 from ...routing.actions import describe_action
 from ...routing.types import FlattenedRoute
 from ..actions import bindings
+from ..console import ConsoleAccess
 from ..state import ConsoleModel
 from ..themes import SemanticColors
 from ..widgets.xds_pane import short_type
@@ -94,7 +95,7 @@ def describe_route(model: ConsoleModel, gateway: str, vhost: str, r: FlattenedRo
     return t
 
 
-class RouteDetailScreen(Screen[None]):
+class RouteDetailScreen(ConsoleAccess, Screen[None]):
     BINDINGS = bindings("detail")
     DEFAULT_CSS = """
     RouteDetailScreen #detail-yaml { width: 3fr; }
@@ -124,7 +125,7 @@ class RouteDetailScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        c = getattr(self.app, "semantic", SemanticColors())
+        c = self.console.semantic
         info = self.query_one("#detail-info", Static)
         r = self.route
         if r is None:
@@ -139,7 +140,7 @@ class RouteDetailScreen(Screen[None]):
             area.move_cursor((start, 0))
             area.scroll_to(y=max(0, start - 3), animate=False)
         area.focus()
-        link = getattr(self.app, "xds", None)
+        link = self.console.xds
         if link is not None:
             self._xds(link)
         else:
@@ -155,7 +156,7 @@ class RouteDetailScreen(Screen[None]):
         self.app.call_from_thread(self._show_xds, clients, error)
 
     def _show_xds(self, clients: list[Any], error: str) -> None:
-        c = getattr(self.app, "semantic", SemanticColors())
+        c = self.console.semantic
         t = Text("\nxDS clients (route configuration)\n", style="bold")
         if error:
             t.append(f"✗ {error}\n", style=c.invalid)
@@ -177,7 +178,7 @@ class RouteDetailScreen(Screen[None]):
 
     def action_edit(self) -> None:
         if self.route is not None:
-            self.app.open_editor(self.route.owner, self.route.chain[-1].route_path)  # type: ignore[attr-defined]
+            self.console.open_editor(self.route.owner, self.route.chain[-1].route_path)
 
     def action_test_witness(self) -> None:
         """Send this route's first witness (or its own matcher's sample) to the sandbox."""
@@ -186,4 +187,4 @@ class RouteDetailScreen(Screen[None]):
             return
         witness = next((f.witness for f in self.model.by_route.get(r.id, []) if f.witness), None)
         self.dismiss(None)
-        self.app.test_route_sample(self.gateway, self.vhost, r, witness)  # type: ignore[attr-defined]
+        self.console.test_route_sample(self.gateway, self.vhost, r, witness)

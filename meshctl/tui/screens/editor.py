@@ -15,6 +15,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Static, TextArea
 
 from ..actions import bindings
+from ..console import ConsoleAccess
 from ..editing import AppliedEdit, Preview, TextCheck, WriteError, atomic_write, check_text, preview_edit, undo
 from ..themes import SemanticColors
 from ..widgets.yaml_area import YamlArea
@@ -22,7 +23,7 @@ from ..widgets.yaml_area import YamlArea
 CHECK_DELAY = 0.3  # seconds of quiet typing before validating
 
 
-class EditorScreen(Screen[None]):
+class EditorScreen(ConsoleAccess, Screen[None]):
     BINDINGS = bindings("editor")
     DEFAULT_CSS = """
     EditorScreen #editor-title { height: 1; background: $panel; padding: 0 1; }
@@ -57,11 +58,11 @@ class EditorScreen(Screen[None]):
 
     @property
     def semantic(self) -> SemanticColors:
-        return getattr(self.app, "semantic", SemanticColors())
+        return self.console.semantic
 
     def on_mount(self) -> None:
         area = self.area
-        area.read_only = bool(getattr(self.app, "read_only", False))
+        area.read_only = self.console.read_only
         if self.focus_line is not None:
             area.move_cursor((self.focus_line, 0))
             area.scroll_to(y=max(0, self.focus_line - 3), animate=False)
@@ -71,7 +72,7 @@ class EditorScreen(Screen[None]):
 
     def _title(self, extra: str = "") -> None:
         dirty = self.area.text != self.original
-        ro = "  [read-only]" if getattr(self.app, "read_only", False) else ""
+        ro = "  [read-only]" if self.console.read_only else ""
         state = "modified" if dirty else "saved"
         self.query_one("#editor-title", Static).update(f"{self.path} — {state}{ro}{extra}")
 
@@ -94,7 +95,7 @@ class EditorScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="editor-check")
     def _check(self, text: str) -> None:
-        model = getattr(self.app, "model", None)
+        model = self.console.model
         if model is None:
             return
         result = check_text(model.snapshot, self.path, text)
@@ -134,7 +135,7 @@ class EditorScreen(Screen[None]):
 
     # -- apply ----------------------------------------------------------------------------------------------
     def action_preview_apply(self) -> None:
-        if getattr(self.app, "read_only", False):
+        if self.console.read_only:
             self.status("read-only: applying is disabled", self.semantic.invalid)
             return
         if self.busy:
@@ -145,8 +146,8 @@ class EditorScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="editor-apply")
     def _preview(self, text: str) -> None:
-        model = self.app.model  # type: ignore[attr-defined]
-        requests = self.app.store.all_requests()  # type: ignore[attr-defined]
+        model = self.console.model
+        requests = self.console.store.all_requests()
         try:
             preview = preview_edit(model.snapshot, model.view, self.path, text, requests)
         except Exception as exc:  # a crash in the engine must not cost the text
@@ -176,8 +177,8 @@ class EditorScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="editor-apply")
     def _apply(self, text: str) -> None:
-        app: Any = self.app
-        link = getattr(app, "xds", None)
+        app = self.console
+        link = app.xds
         since = None
         if link is not None and link.can_push:
             try:
@@ -202,7 +203,7 @@ class EditorScreen(Screen[None]):
             app.call_from_thread(self._pushed, True, "")
 
     def _written(self, edit: AppliedEdit) -> None:
-        app: Any = self.app
+        app = self.console
         app.last_apply = edit
         app.drafts.pop(self.path, None)
         self.original = edit.new_text
@@ -218,9 +219,9 @@ class EditorScreen(Screen[None]):
             self.status(f"✗ {message} — the file was written, your text is kept; ctrl+r undoes the apply", c.invalid)
 
     def action_undo_apply(self) -> None:
-        app: Any = self.app
-        edit: AppliedEdit | None = getattr(app, "last_apply", None)
-        if getattr(app, "read_only", False) or edit is None:
+        app = self.console
+        edit: AppliedEdit | None = app.last_apply
+        if app.read_only or edit is None:
             self.status("nothing to undo" if edit is None else "read-only", self.semantic.muted)
             return
         from .confirm import ConfirmScreen
@@ -234,8 +235,8 @@ class EditorScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="editor-apply")
     def _undo(self, edit: AppliedEdit) -> None:
-        app: Any = self.app
-        link = getattr(app, "xds", None)
+        app = self.console
+        link = app.xds
         since = link.mark() if link is not None and link.can_push else None
         try:
             undo(edit)
@@ -252,7 +253,7 @@ class EditorScreen(Screen[None]):
         app.call_from_thread(self._undone, edit, message)
 
     def _undone(self, edit: AppliedEdit, message: str) -> None:
-        app: Any = self.app
+        app = self.console
         app.last_apply = None
         if edit.path == self.path:
             self.original = edit.previous_text or ""
@@ -261,14 +262,14 @@ class EditorScreen(Screen[None]):
         self._title()
 
     def action_back(self) -> None:
-        app: Any = self.app
+        app = self.console
         if self.area.text != self.original:
             app.drafts[self.path] = self.area.text
             self.notify("draft kept: edit the file again to continue")
         self.dismiss(None)
 
 
-class PreviewScreen(ModalScreen[bool]):
+class PreviewScreen(ConsoleAccess, ModalScreen[bool]):
     """What the apply will change: route tree diff, requests whose route changes, new diagnostics."""
 
     BINDINGS = bindings("preview")
@@ -295,7 +296,7 @@ class PreviewScreen(ModalScreen[bool]):
 
     def render_preview(self) -> Text:
         p = self.preview
-        c: SemanticColors = getattr(self.app, "semantic", SemanticColors())
+        c: SemanticColors = self.console.semantic
         t = Text(f"Apply {self.path}?\n\n", style="bold")
         t.append(f"Route tree: {len(p.route_changes)} change(s)\n", style="bold")
         colour = {"added": c.matched, "removed": c.invalid, "moved": c.shadowed, "changed": c.delegated}

@@ -10,7 +10,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
-from ..widgets.command_line import COMMANDS
+from ..widgets.command_line import command_help
 
 
 class HelpScreen(ModalScreen[None]):
@@ -35,7 +35,7 @@ class HelpScreen(ModalScreen[None]):
             table.add_columns("key", "action", "id", "where")
             for row in self.rows:
                 table.add_row(*row)
-            for name, text in COMMANDS.items():
+            for name, text in command_help().items():
                 table.add_row(f":{name}", text, "", "command line")
             yield table
 

@@ -96,10 +96,10 @@ class PluginScreen(ModalScreen[None]):
     @work(thread=True, exclusive=True)
     def _run(self, argv: list[str]) -> None:
         # plugins may read files or replay logs: never on the UI thread
-        from ...cli.common import UsageError
+        from ...errors import UsageError
         from ...extend.api import Output
-        from ...extend.cli import run_plugin_command
         from ...extend.repl import PluginArgumentError, parse_plugin_args
+        from ...extend.runner import run_plugin_command
 
         buffer = io.StringIO()
         errors: list[str] = []

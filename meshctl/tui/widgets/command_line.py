@@ -1,4 +1,7 @@
-"""The k9s-like `:` command line: `:gw NAME`, `:routes`, `:test GET /path`, `:edit`, `:xds`, `:theme NAME`, `:q`."""
+"""The k9s-like `:` command line: `:gw NAME`, `:routes`, `:test GET /path`, `:edit`, `:xds`, `:theme NAME`, `:q`.
+
+Its words are the console rows of the verb table (meshctl.verbs) that have words; the app runs the verb.
+"""
 
 from __future__ import annotations
 
@@ -8,46 +11,41 @@ from typing import Any
 
 from textual import on
 from textual.binding import Binding
-from textual.message import Message
 from textual.suggester import SuggestFromList
 from textual.widgets import Input
 
-COMMANDS: dict[str, str] = {
-    "gw": "gw [NS/NAME] — show a gateway's route tree",
-    "routes": "routes — the route tree",
-    "filter": "filter TEXT — filter the route tree",
-    "test": "test [METHOD] URL [-H 'k: v'] [@region/zone] — test a request",
-    "edit": "edit — edit the selected route's resource",
-    "diag": "diag — diagnostics",
-    "xds": "xds — xDS clients and sync state",
-    "failover": "failover — endpoints by locality, trigger/restore",
-    "theme": "theme NAME — switch theme",
-    "help": "help — key bindings",
-    "q": "q — quit",
-}
-ALIASES = {"gateway": "gw", "gateways": "gw", "route": "routes", "r": "routes", "diagnostics": "diag",
-           "lint": "diag", "fo": "failover", "quit": "q", "q!": "q", "exit": "q", "t": "test", "e": "edit"}
+from ...verbs import VERBS, Verb
+from ..actions import console_verbs
+from ..console import ConsoleAccess
+from ..messages import RunCommand
+
+
+def command_help() -> dict[str, str]:
+    """`word` → "word ARGS — what it does", for help and suggestions (one entry per verb, by its first word)."""
+    return {v.word: f"{v.word}{' ' + v.usage if v.usage else ''} — {v.title}"
+            for v in console_verbs() if v.words}
 
 
 @dataclass
 class ParsedCommand:
-    name: str
+    name: str  # the verb's first word (aliases resolved)
     args: list[str]
+    verb: Verb
 
 
 def parse_command_line(text: str) -> ParsedCommand:
-    """Split `:name args…` (shell quoting) and resolve aliases; ValueError for unknown commands."""
+    """Split `:name args…` (shell quoting) and find the verb; ValueError for unknown words."""
     text = text.strip().lstrip(":")
     if not text:
         raise ValueError("empty command")
     parts = shlex.split(text)
-    name = ALIASES.get(parts[0].lower(), parts[0].lower())
-    if name not in COMMANDS:
-        raise ValueError(f"unknown command {parts[0]!r} (try: {', '.join(COMMANDS)})")
-    return ParsedCommand(name, parts[1:])
+    verb = VERBS.find(parts[0].lower(), repl=False)
+    if verb is None:
+        raise ValueError(f"unknown command {parts[0]!r} (try: {', '.join(command_help())})")
+    return ParsedCommand(verb.word, parts[1:], verb)
 
 
-class CommandLine(Input):
+class CommandLine(ConsoleAccess, Input):
     """Hidden until `:`; enter runs, escape closes."""
 
     BINDINGS = [Binding("escape", "close", "Close", show=False)]
@@ -57,13 +55,8 @@ class CommandLine(Input):
     CommandLine.-open { height: 3; border: tall $accent; padding: 0 1; }
     """
 
-    class Run(Message):
-        def __init__(self, command: ParsedCommand) -> None:
-            super().__init__()
-            self.command = command
-
     def __init__(self, extra_words: list[str] | None = None, **kwargs: Any) -> None:
-        words = [*COMMANDS, *(extra_words or [])]
+        words = [*VERBS.words(repl=False), *(extra_words or [])]
         super().__init__(placeholder=":command (gw, routes, test GET /path, edit, xds, failover, theme NAME, q)",
                          suggester=SuggestFromList(words, case_sensitive=False), **kwargs)
 
@@ -76,7 +69,7 @@ class CommandLine(Input):
     def action_close(self) -> None:
         self.value = ""
         self.remove_class("-open")
-        self.app.focus_active_pane()  # type: ignore[attr-defined]
+        self.console.focus_active_pane()
 
     @on(Input.Submitted)
     def _run(self, event: Input.Submitted) -> None:
@@ -85,12 +78,12 @@ class CommandLine(Input):
         self.value = ""
         self.remove_class("-open")
         if not text.strip():
-            self.app.focus_active_pane()  # type: ignore[attr-defined]
+            self.console.focus_active_pane()
             return
         try:
             parsed = parse_command_line(text)
         except ValueError as exc:
             self.notify(str(exc), severity="error")
-            self.app.focus_active_pane()  # type: ignore[attr-defined]
+            self.console.focus_active_pane()
             return
-        self.post_message(self.Run(parsed))
+        self.post_message(RunCommand(parsed))

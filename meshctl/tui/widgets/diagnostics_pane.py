@@ -8,11 +8,11 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from ...model.findings import Finding, Severity
 from ..actions import bindings
+from ..messages import JumpToFinding
 from ..state import ConsoleModel
 from ..themes import SemanticColors
 
@@ -24,11 +24,6 @@ class DiagnosticsPane(Vertical):
     DiagnosticsPane DataTable { height: 1fr; }
     DiagnosticsPane #diag-detail { height: auto; max-height: 6; padding: 0 1; border-top: solid $panel; }
     """
-
-    class Jump(Message):
-        def __init__(self, finding: Finding) -> None:
-            super().__init__()
-            self.finding = finding
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -88,4 +83,4 @@ class DiagnosticsPane(Vertical):
     def action_jump(self) -> None:
         f = self.current()
         if f is not None:
-            self.post_message(self.Jump(f))
+            self.post_message(JumpToFinding(f))

@@ -15,12 +15,13 @@ from textual.widgets.option_list import Option
 from ...mesh.index import Locality, MeshIndex
 from ...model.resources import VirtualDestination
 from ..actions import bindings
+from ..console import ConsoleAccess
 from ..integrations import EnvoyObserver, HostHealth
 from ..state import ConsoleModel
 from ..themes import SemanticColors
 
 
-class FailoverPane(Horizontal):
+class FailoverPane(ConsoleAccess, Horizontal):
     BINDINGS = bindings("failover")
     DEFAULT_CSS = """
     FailoverPane #vd-list { width: 34; border-right: solid $panel; }
@@ -61,13 +62,13 @@ class FailoverPane(Horizontal):
 
     def on_mount(self) -> None:
         self.sync_controls()
-        admins = getattr(self.app, "envoy_admins", None) or []
+        admins = self.console.envoy_admins
         if admins:
             self.attach_envoys(admins)
 
     def sync_controls(self) -> None:
         """Modes and button states from the app's failover control and read-only flag."""
-        control = getattr(self.app, "failover", None)
+        control = self.console.failover
         if control is not None and getattr(control, "modes", None):
             select = self.query_one("#fo-mode", Select)
             select.set_options([(m, m) for m in control.modes])
@@ -81,8 +82,8 @@ class FailoverPane(Horizontal):
             self.set_interval(1.0, self._poll)
 
     def _sync_buttons(self) -> None:
-        read_only = bool(getattr(self.app, "read_only", False))
-        control = getattr(self.app, "failover", None)
+        read_only = self.console.read_only
+        control = self.console.failover
         for bid in ("#fo-trigger", "#fo-restore"):
             button = self.query_one(bid, Button)
             button.disabled = read_only or control is None or self.selected is None
@@ -183,7 +184,7 @@ class FailoverPane(Horizontal):
                                       Sparkline(history.series(loc, cluster)), classes="spark-row")
                            for loc in wanted])
         else:
-            for row, loc in zip(box.query(".spark-row"), wanted):
+            for row, loc in zip(box.query(".spark-row"), wanted, strict=False):
                 labels, sparks = row.query(Label), row.query(Sparkline)
                 if labels and sparks:  # (rows mount asynchronously)
                     labels.first().update(self._share_text(loc, shares[loc]))
@@ -215,10 +216,10 @@ class FailoverPane(Horizontal):
         self.action_restore()
 
     def _allowed(self) -> bool:
-        if getattr(self.app, "read_only", False):
+        if self.console.read_only:
             self.notify("read-only: failover is disabled", severity="warning")
             return False
-        if getattr(self.app, "failover", None) is None:
+        if self.console.failover is None:
             self.notify("no failover control attached", severity="warning")
             return False
         return self.selected is not None
@@ -251,7 +252,7 @@ class FailoverPane(Horizontal):
 
     @work(thread=True, exclusive=True, group="failover-call")
     def _call(self, what: str, target: str, mode: str) -> None:
-        control = self.app.failover  # type: ignore[attr-defined]
+        control = self.console.failover
         try:
             message = control.trigger(target, mode) if what == "trigger" else control.restore(target)
             style = self.semantic.healthy

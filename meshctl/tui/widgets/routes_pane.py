@@ -8,12 +8,12 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.widgets import Input, OptionList, Static, Tree
 from textual.widgets.option_list import Option
 
 from ...routing.actions import describe_action
 from ..actions import bindings
+from ..messages import EditRoute, OpenDetail
 from ..state import ConsoleModel
 from .route_tree import MoreData, RouteData, RouteTree
 from .sandbox import SandboxDrawer
@@ -40,16 +40,6 @@ class RoutesPane(Vertical):
     RoutesPane #route-summary { height: 2; color: $text-muted; padding: 0 1; background: $panel; }
     RoutesPane RouteTree { height: 1fr; }
     """
-
-    class OpenDetail(Message):
-        def __init__(self, route: RouteData) -> None:
-            super().__init__()
-            self.route = route
-
-    class EditRoute(Message):
-        def __init__(self, route: RouteData | None) -> None:
-            super().__init__()
-            self.route = route
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -129,7 +119,7 @@ class RoutesPane(Vertical):
         if isinstance(data, MoreData):
             self.tree.load_more(event.node)
         elif isinstance(data, RouteData):
-            self.post_message(self.OpenDetail(data))
+            self.post_message(OpenDetail(data))
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
@@ -154,10 +144,10 @@ class RoutesPane(Vertical):
     def action_open_detail(self) -> None:
         data = self.tree.selected_route()
         if data is not None:
-            self.post_message(self.OpenDetail(data))
+            self.post_message(OpenDetail(data))
 
     def action_edit_route(self) -> None:
-        self.post_message(self.EditRoute(self.tree.selected_route()))
+        self.post_message(EditRoute(self.tree.selected_route()))
 
     def action_toggle_sandbox(self) -> None:
         drawer = self.query_one(SandboxDrawer)

@@ -8,13 +8,13 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
 from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from ...routing.actions import describe_action
 from ..actions import bindings
-from ..sandbox_adapter import METHODS, Explanation, RequestError, SandboxRequest, parse_headers
+from ..messages import SaveRequest, SendRequest
+from ..sandbox_adapter import KNOWN_METHODS, Explanation, RequestError, SandboxRequest, parse_headers
 from ..themes import SemanticColors
 
 TRACE_LIMIT = 60  # earlier routes listed in the trace (the rest are summarised)
@@ -74,20 +74,9 @@ class SandboxDrawer(Vertical):
     SandboxDrawer #sb-history { width: 1fr; border-left: solid $panel; }
     """
 
-    class Send(Message):
-        def __init__(self, request: SandboxRequest) -> None:
-            super().__init__()
-            self.request = request
-
-    class Save(Message):
-        def __init__(self, request: SandboxRequest, as_test: bool) -> None:
-            super().__init__()
-            self.request = request
-            self.as_test = as_test
-
     def compose(self) -> ComposeResult:
         with Horizontal(id="sb-form"):
-            yield Select([(m, m) for m in METHODS], value="GET", allow_blank=False, id="sb-method")
+            yield Select([(m, m) for m in KNOWN_METHODS], value="GET", allow_blank=False, id="sb-method")
             yield Input(placeholder="http://host/path?query  or  /path", id="sb-url")
             yield Input(placeholder="headers  name: value; name: value", id="sb-headers")
             yield Input(placeholder="client region/zone", id="sb-locality")
@@ -110,7 +99,7 @@ class SandboxDrawer(Vertical):
         return SandboxRequest(str(method), url, headers, locality)
 
     def fill(self, req: SandboxRequest) -> None:
-        self.query_one("#sb-method", Select).value = req.method if req.method in METHODS else "GET"
+        self.query_one("#sb-method", Select).value = req.method if req.method in KNOWN_METHODS else "GET"
         self.query_one("#sb-url", Input).value = req.url
         self.query_one("#sb-headers", Input).value = "; ".join(f"{k}: {v}" for k, v in req.headers.items())
         self.query_one("#sb-locality", Input).value = req.locality
@@ -140,17 +129,17 @@ class SandboxDrawer(Vertical):
     def action_send(self) -> None:
         req = self._read()
         if req is not None:
-            self.post_message(self.Send(req))
+            self.post_message(SendRequest(req))
 
     def action_save_request(self) -> None:
         req = self._read()
         if req is not None:
-            self.post_message(self.Save(req, as_test=False))
+            self.post_message(SaveRequest(req, as_test=False))
 
     def action_save_test(self) -> None:
         req = self._read()
         if req is not None:
-            self.post_message(self.Save(req, as_test=True))
+            self.post_message(SaveRequest(req, as_test=True))
 
     def action_close(self) -> None:
         self.remove_class("-open")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
@@ -11,11 +11,10 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from typing import TYPE_CHECKING
-
 if TYPE_CHECKING:  # the xDS stack (protobuf classes) loads only when a server is attached
     from ...xds.status import ClientStatus
 from ..actions import bindings
+from ..console import ConsoleAccess
 from ..themes import SemanticColors
 
 TYPE_SHORT = {"Cluster": "CDS", "ClusterLoadAssignment": "EDS", "Listener": "LDS", "RouteConfiguration": "RDS",
@@ -32,7 +31,7 @@ def _when(ts: float | None) -> str:
     return time.strftime("%H:%M:%S", time.localtime(ts)) if ts else "—"
 
 
-class XdsPane(Vertical):
+class XdsPane(ConsoleAccess, Vertical):
     BINDINGS = bindings("xds")
     DEFAULT_CSS = """
     XdsPane #xds-title { height: 1; padding: 0 1; background: $panel; }
@@ -58,7 +57,7 @@ class XdsPane(Vertical):
         self.action_refresh()
 
     def action_refresh(self) -> None:
-        link = getattr(self.app, "xds", None)
+        link = self.console.xds
         if link is None:
             self.query_one("#xds-title", Static).update("no xDS server (start with --demo, or --xds ADDR)")
             return

@@ -10,6 +10,8 @@ from typing import Any
 from rich.style import Style
 from textual.widgets import TextArea
 
+from ..console import ConsoleAccess
+
 _KEY = re.compile(r"^(\s*(?:-\s+)*)([^\s#'\"][^:#]*?|\"[^\"]*\"|'[^']*')(\s*:)(?=\s|$)")
 _DASH = re.compile(r"^(\s*)(-)(?=\s|$)")
 _COMMENT = re.compile(r"(^|\s)(#.*)$")
@@ -68,7 +70,7 @@ def highlight_line(line: str) -> tuple[Highlight, ...]:
     return tuple(out)
 
 
-class YamlArea(TextArea):
+class YamlArea(ConsoleAccess, TextArea):
     """`marks`: 0-based line → highlight name ("meshctl.error" / "meshctl.focus"), styled from the app theme."""
 
     def __init__(self, text: str = "", **kwargs: Any) -> None:
@@ -88,9 +90,9 @@ class YamlArea(TextArea):
         from textual.color import Color
 
         theme = self.app.current_theme
-        semantic = getattr(self.app, "semantic", None)
+        semantic = self.console.semantic
         background = Color.parse(theme.background or ("#101010" if theme.dark else "#ffffff"))
-        invalid = Color.parse(semantic.invalid if semantic is not None else "#ef5d5d")
+        invalid = Color.parse(semantic.invalid)
         focus = Color.parse(theme.primary)
         self.mark_styles.update({
             "meshctl.error": Style(bgcolor=background.blend(invalid, 0.35).rich_color, underline=True),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from meshctl.extend import Arg, MeshctlAPI, PluginRegistry
+from meshctl.extend import MeshctlAPI
 
 
 def run(api: MeshctlAPI, args: Any) -> int:
@@ -43,16 +43,3 @@ def run(api: MeshctlAPI, args: Any) -> int:
             api.output.table(["REQUEST", "OLD", "NEW"],
                              [[c.request.describe(), c.old, c.new] for c in outcome_changes])
     return 1 if outcome_changes and args.fail_on_change else 0
-
-
-def register(registry: PluginRegistry) -> None:
-    registry.command(
-        "diff", help="compare two config trees: route changes and requests that change outcome (old → new route)",
-        args=[Arg("old", "the configuration before (file or directory)", str, required=True),
-              Arg("new", "the configuration after (file or directory)", str, required=True),
-              Arg("--requests", "router_check case file with the requests to compare (repeatable; default: a "
-                                "request for every route)", str, multiple=True),
-              Arg("--fail-on-change", "exit 1 when any request changes outcome", bool, False)],
-        example="meshctl diff docs/examples/004-advanced-routing/06-table-weight "
-                "docs/examples/004-advanced-routing/07-route-specificity",
-    )(run)

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from meshctl.extend import Arg, MeshctlAPI, PluginRegistry
+from meshctl.extend import MeshctlAPI
 
 
 def _safe(name: str) -> str:
@@ -48,15 +48,3 @@ def run(api: MeshctlAPI, args: Any) -> int:
             raise UsageError(f"cannot write {directory}: {exc.strerror or exc}") from exc
     api.output.table(["NODE", "FILE", "RESOURCES"], [[w["node"], w["file"], w["resources"]] for w in written])
     return 0
-
-
-def register(registry: PluginRegistry) -> None:
-    registry.command(
-        "export-envoy", help="write the Envoy resources (clusters, endpoints, listeners, routes) per node to files",
-        args=[Arg("--out", "directory to write into", str, required=True),
-              Arg("--node", "node role: gateway[:NS/NAME] or sidecar:NS/NAME@CLUSTER (repeatable; default: "
-                            "every gateway)", str, multiple=True),
-              Arg("--node-locality", "REGION[/ZONE] of the node (endpoint priorities depend on it)", str)],
-        example="meshctl export-envoy --demo --out /tmp/envoy --node sidecar:bookinfo/productpage@cluster-1 "
-                "--node-locality us-east-1/us-east-1a",
-    )(run)

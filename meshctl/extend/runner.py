@@ -1,4 +1,4 @@
-"""Plugin commands as `meshctl NAME ARGS...`: one sub-command each, with the options every command has."""
+"""Running a plugin command the same way from the CLI, the REPL and the TUI, and its arguments as argparse ones."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import argparse
 import sys
 from typing import Any, Callable
 
-from ..cli.common import UsageError, add_output_arg, add_source_args, load_sources
+from ..errors import UsageError
 from ..model.snapshot import Snapshot
 from .api import MeshctlAPI, Output, ReadOnlyError
-from .registry import Arg, PluginCommand, PluginLoadError, PluginRegistry
+from .registry import Arg, PluginCommand
 
 
 def add_arg(parser: argparse.ArgumentParser, arg: Arg) -> None:
@@ -34,34 +34,22 @@ def add_arg(parser: argparse.ArgumentParser, arg: Arg) -> None:
         parser.add_argument(arg.dest, **kwargs)
 
 
-def add_plugin_commands(sub: argparse._SubParsersAction, registry: PluginRegistry, builtin: set[str]) -> None:
-    for cmd in list(registry.commands.values()):
-        if cmd.name in builtin:
-            registry.errors.append(PluginLoadError(cmd.plugin, cmd.origin,
-                                                   f"command {cmd.name!r} clashes with a built-in command"))
-            continue
-        epilog = f"example:\n  {cmd.example}" if cmd.example else f"example:\n  meshctl {cmd.name} --demo"
-        p = sub.add_parser(cmd.name, help=f"{cmd.help} [plugin {cmd.plugin}]", description=cmd.help, epilog=epilog,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
-        for arg in cmd.args:
-            add_arg(p, arg)
-        add_source_args(p)
-        add_output_arg(p, ("text", "json", "yaml"), "text")
-        p.set_defaults(func=lambda args, c=cmd: run_plugin_command(c, args))
-
-
 def run_plugin_command(cmd: PluginCommand, args: argparse.Namespace, snapshot: Snapshot | None = None,
                        output: Output | None = None, context: dict[str, str] | None = None,
                        xds: Any = None, failover: Any = None,
-                       report_error: Callable[[str], None] | None = None) -> int:
+                       report_error: Callable[[str], None] | None = None,
+                       load: Callable[[argparse.Namespace], Snapshot] | None = None) -> int:
     """Run one plugin command the same way from the CLI, the REPL and the TUI.
 
+    Without a snapshot, `load(args)` reads the configuration the arguments name (the CLI passes its source loader).
     A plugin's own failure is reported through `report_error` (default: one line on stderr), status 2."""
     read_only = bool(getattr(args, "read_only", False))
     if cmd.mutating and read_only:
         raise UsageError(f"{cmd.name} changes things and is refused under --read-only")
     if snapshot is None:
-        snapshot = load_sources(args, require=False)
+        if load is None:
+            raise ValueError("run_plugin_command needs a snapshot or a loader")
+        snapshot = load(args)
     api = MeshctlAPI(snapshot, output=output or Output(getattr(args, "output", "text")), read_only=read_only,
                      context=context or {}, xds=xds, failover=failover)
     try:

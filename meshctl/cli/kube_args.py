@@ -1,6 +1,6 @@
 """Command-line glue for live clusters: --context / --kubeconfig / --cluster-name / -n into sources and snapshots.
 
-Importing this module registers the one-shot kube loader that `cli.common.load_sources` calls.
+`cli.common.load_sources` imports it only when a context is named, so plain file commands never load kubernetes.
 """
 
 from __future__ import annotations
@@ -8,12 +8,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..cli.common import UsageError, register_kube_loader
+from ..errors import UsageError
 from ..model.snapshot import Snapshot, load_snapshot
-from .base import Source
-from .files import DemoSource, FileSource
-from .kube import KubeSource
-from .kube_client import KubeClient, KubeConfigError, list_contexts
+from ..sources.base import Source
+from ..sources.files import DemoSource, FileSource
+from ..sources.kube import KubeSource
+from ..sources.kube_client import KubeClient, KubeConfigError, list_contexts
 
 
 def parse_cluster_names(values: list[str] | None) -> dict[str, str]:
@@ -105,5 +105,3 @@ def load_kube_snapshot(args: argparse.Namespace) -> Snapshot:
         for source in sources:
             source.close()
 
-
-register_kube_loader(load_kube_snapshot)

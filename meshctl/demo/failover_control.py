@@ -1,4 +1,4 @@
-"""The failover control the TUI's Failover tab calls: trigger / restore against the running demo.
+"""Failover against the running demo: its controller (apps, health API, endpoints) and the console's control.
 
 The tab names a VirtualDestination ("namespace/name"); failing it means failing the endpoints the demo's
 client (productpage's sidecar, us-east-1/us-east-1a) prefers — its priority 0 — so traffic must fail over.
@@ -9,10 +9,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..mesh.index import Locality
+from ..failover.eds_health import EndpointRef, HealthClient
+from ..failover.targets import TargetEndpoint, all_endpoints
+from ..failover.trigger import MODES, FailoverController, FailoverError
+from ..mesh.index import Locality, MeshIndex
 from ..model.resources import VirtualDestination
-from .targets import TargetEndpoint, all_endpoints
-from .trigger import MODES, FailoverController, FailoverError
+from ..model.snapshot import load_snapshot
+from .environment import CLIENT_LOCALITY, load_demo
+
+
+def controller_for_demo(state_dir: str | Path | None = None) -> FailoverController:
+    """The controller for the demo running from `state_dir` (DemoNotRunning if none)."""
+    info = load_demo(state_dir)
+    config_dir = info.config_dir
+    by_endpoint = {EndpointRef("127.0.0.1", int(row["port"])): instance_id
+                   for instance_id, row in info.instances.items()}
+    return FailoverController(lambda: MeshIndex(load_snapshot([str(config_dir)])), apps=info.apps(),
+                              health=HealthClient(info.health_url), instance_by_endpoint=by_endpoint)
 
 
 class ConsoleFailoverControl:
@@ -24,13 +37,11 @@ class ConsoleFailoverControl:
         self.state_dir = state_dir
 
     def controller(self) -> FailoverController:
-        return FailoverController.for_demo(self.state_dir)
+        return controller_for_demo(self.state_dir)
 
     def _endpoints(self, controller: FailoverController, target: str) -> list[TargetEndpoint]:
         if ":" in target:
             return controller.resolve(target)
-        from ..demo.environment import CLIENT_LOCALITY
-
         namespace, _, name = target.partition("/")
         vd = controller.index.snapshot.get("VirtualDestination", namespace, name)
         if not isinstance(vd, VirtualDestination):
@@ -51,8 +62,3 @@ class ConsoleFailoverControl:
     def restore(self, target: str) -> str:
         controller = self.controller()
         return controller.restore_endpoints(target, self._endpoints(controller, target)).message()
-
-
-def console_control(state_dir: str | Path | None = None) -> ConsoleFailoverControl:
-    """What meshctl.tui.integrations.default_failover_control() looks for."""
-    return ConsoleFailoverControl(state_dir)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from meshctl.extend import Arg, MeshctlAPI, PluginRegistry
+from meshctl.extend import MeshctlAPI
 
 
 def run(api: MeshctlAPI, args: Any) -> int:
@@ -31,16 +31,7 @@ def run(api: MeshctlAPI, args: Any) -> int:
     else:
         api.output.data({"covered": total - len(missed), "total": total, "percent": round(percent, 2),
                          "cases": len(cases),
-                         "uncovered": [dict(zip(["gateway", "virtualHost", "route", "owner"], r)) for r in rows]})
+                         "uncovered": [dict(zip(["gateway", "virtualHost", "route", "owner"], r, strict=False)) for r in rows]})
     if args.fail_under is not None and percent < args.fail_under:
         return 1
     return 0
-
-
-def register(registry: PluginRegistry) -> None:
-    registry.command(
-        "coverage", help="routes that no test case reaches",
-        args=[Arg("--cases", "router_check case file (repeatable)", str, required=True, multiple=True),
-              Arg("--fail-under", "exit 1 when coverage (percent) is lower", float)],
-        example="meshctl coverage --demo --cases tests/cases/demo.yaml --fail-under 80",
-    )(run)

@@ -8,7 +8,7 @@ import re
 from collections import Counter
 from typing import Any, Iterator
 
-from meshctl.extend import Arg, MeshctlAPI, PluginRegistry
+from meshctl.extend import MeshctlAPI
 
 # Envoy's default format:
 # [%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS%
@@ -55,7 +55,7 @@ def run(api: MeshctlAPI, args: Any) -> int:
     unmatched: Counter[str] = Counter()
     unreadable = total = 0
     with handle:
-        for number, entry in parse_log(iter(handle)):
+        for _number, entry in parse_log(iter(handle)):
             if entry is None:
                 unreadable += 1
                 continue
@@ -85,13 +85,3 @@ def run(api: MeshctlAPI, args: Any) -> int:
     if unmatched:
         api.output.table(["REQUESTS", "UNMATCHED (Envoy answers 404)"], [[n, u] for u, n in unmatched.most_common(args.top)])
     return 0
-
-
-def register(registry: PluginRegistry) -> None:
-    registry.command(
-        "traffic-replay", help="replay an access log through the sandbox: requests per route, per destination, unmatched",
-        args=[Arg("log", "access log: Envoy's default format or JSON lines", str, required=True),
-              Arg("--gateway", "gateway NS/NAME (default: by authority)", str),
-              Arg("--top", "how many unmatched requests to list", int, 20)],
-        example="meshctl traffic-replay --demo access.log -o json",
-    )(run)
