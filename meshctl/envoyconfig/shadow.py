@@ -175,7 +175,7 @@ def route_table(rc: EnvoyRouteConfig, matcher: Matcher | None = None) -> list[Ro
     matcher = matcher or Matcher(rc)
     rows = []
     for vh in rc.virtual_hosts:
-        effective = {}
+        effective: dict[int, EffectiveMatcher] = {}
         for route in vh.routes:
             witness = envoy_witness(matcher, vh, route)
             taker = None
