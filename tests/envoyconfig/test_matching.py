@@ -160,3 +160,10 @@ def test_index_answers_like_a_scan(seed: int) -> None:
         r = routed_request(m.rc, req)
         if not a.decision.uncertain:
             assert a.decision.position == scan(a.host.virtual_host.routes, r), g.describe()
+
+
+def test_an_unmodelled_path_policy_is_uncertain_not_a_miss() -> None:
+    m = matcher_for(one_route({"path_match_policy": {"name": "custom", "typed_config": {"@type": "x.Custom"}}}))
+    a = ask(m, "h", "/anything")
+    assert a.route.name == "fallback"
+    assert a.decision.uncertain and "unmodelled: match.path_match_policy custom" in a.decision.uncertain[0][1]
