@@ -223,8 +223,9 @@ def route_table(rc: EnvoyRouteConfig, matcher: Matcher | None = None) -> list[Ro
     return rows
 
 
-def render_route_table(rows: list[RouteRow], label: str) -> str:
+def render_route_table(rows: list[RouteRow], label: str, notes: list[str] | None = None) -> str:
     lines = [f"route configuration {label}"]
+    lines.extend(f"  note: {n}" for n in notes or [])
     current = None
     for row in rows:
         if row.virtual_host != current:
