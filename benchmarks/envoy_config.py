@@ -117,6 +117,13 @@ def main() -> int:
     print(f"    {counts}; {verify_cpu / max(view_cpu, 1e-9):.1f}x building the routing view; "
           f"target <= 10 s: {'ok' if verify_wall <= 10 else 'MISSED'}")
 
+    from meshctl.envoyconfig.shadow import route_table
+
+    rows, _, table_cpu = timed("routes --envoy-config: table with shadowing witnesses", route_table,
+                               matcher.rc, matcher)
+    print(f"    {sum(r.shadowed for r in rows)} shadowed; {table_cpu / max(view_cpu, 1e-9):.1f}x building the "
+          f"routing view (no target)")
+
     if args.differential:
         from tests.envoyconfig.differential import run_differential
 

@@ -126,5 +126,5 @@ def run_routes(args: argparse.Namespace) -> int:
               "listener": rc.listener or None, "notes": rc.notes,
               "routes": [row.to_dict() for row in rows]}, args.output)
     else:
-        emit(render_route_table(rows, selection.label), "text")
+        emit(render_route_table(rows, selection.label, selection.route_config.notes), "text")
     return EXIT_OK

@@ -185,8 +185,9 @@ class EnvoyAnswer:
 
     @property
     def tls_redirect(self) -> bool:
+        # VirtualHostImpl: decided on x-forwarded-proto (set from the connection when absent), before any route
         vh = self.virtual_host
-        if vh is None or vh.require_tls == "NONE" or self.routed.request.scheme == "https":
+        if vh is None or vh.require_tls in ("NONE", "", None) or self.routed.headers.get("x-forwarded-proto") == "https":
             return False
         return not (vh.require_tls == "EXTERNAL_ONLY" and self.routed.headers.get("x-envoy-internal") == "true")
 
@@ -244,9 +245,10 @@ class EnvoyAnswer:
         t = route.target
         assert isinstance(t, RouteTarget)
         if t.template_rewrite is not None:
-            rewritten = template_rewrite(route.path.value, t.template_rewrite, self.routed.path_only)
-            query = self.routed.path[len(self.routed.path.split("?", 1)[0]):]
-            return (rewritten or self.routed.path_only) + query
+            # the uri template sees the path with its path parameters (differential test)
+            head = self.routed.path.split("?", 1)[0]
+            rewritten = template_rewrite(route.path.value, t.template_rewrite, head)
+            return (rewritten or head) + self.routed.path[len(head):]
         return rewrite_path(route, self.routed.path, t.prefix_rewrite, t.regex_rewrite)
 
     @cached_property
@@ -271,8 +273,8 @@ class EnvoyAnswer:
 
     @cached_property
     def location(self) -> str | None:
-        if self.tls_redirect:
-            return new_uri(self.routed, self.route or _NO_ROUTE, RedirectTarget(scheme="https"))
+        if self.tls_redirect:  # the SSL redirect keeps the Host as sent, port included (differential test)
+            return f"https://{self.routed.authority}{self.routed.path}"
         route = self.route
         if route is None:
             return None
@@ -486,9 +488,6 @@ class EnvoyAnswer:
         elif self.action_type == "route":
             out["from"] = f"envoy (cluster {self.cluster or '(none)'} not found)"
         return out
-
-
-_NO_ROUTE = EnvoyRoute(0, "", "", None)  # type: ignore[arg-type]  # stands in for new_uri's route argument
 
 
 @dataclass(frozen=True)

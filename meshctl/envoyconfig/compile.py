@@ -46,6 +46,9 @@ _ACTION_IRRELEVANT = {
 _ACTION_KNOWN = {"cluster", "cluster_header", "weighted_clusters", "prefix_rewrite", "regex_rewrite",
                  "path_rewrite_policy", "host_rewrite_literal", "host_rewrite_header", "host_rewrite_path_regex",
                  "auto_host_rewrite", "cluster_not_found_response_code"}
+_ROUTE_KNOWN = {"name", "match", "route", "redirect", "direct_response", "non_forwarding_action", "filter_action",
+                "request_headers_to_add", "request_headers_to_remove", "response_headers_to_add",
+                "response_headers_to_remove", "@type"}
 _ROUTE_IRRELEVANT = {"metadata", "decorator", "typed_per_filter_config", "tracing", "per_request_buffer_limit_bytes",
                      "stat_prefix", "request_body_buffer_limit"}
 
@@ -333,6 +336,9 @@ class Compiler:
             route.unmodelled.append("filter_action (a filter answers)")
         else:
             raise self.fail(path, "no action (expected route, redirect, direct_response, ...)")
+        for key in spec:
+            if key not in _ROUTE_KNOWN and key not in _ROUTE_IRRELEVANT:
+                route.unmodelled.append(key)
         route.request_headers_to_add = self.header_options(spec.get("request_headers_to_add"),
                                                            path + ".request_headers_to_add")
         route.request_headers_to_remove = [str(h).lower() for h in spec.get("request_headers_to_remove") or []]

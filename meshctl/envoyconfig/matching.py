@@ -177,11 +177,14 @@ def is_grpc(r: Routed) -> bool:
 def route_failure(route: EnvoyRoute, r: Routed) -> str | None:
     """The first condition of the route the request fails (None when every modelled condition holds)."""
     # the uri template matcher sees the path before ignore_path_parameters_in_path_matching (differential test)
-    target = r.path.split("?", 1)[0] if route.path.kind == "uri_template" else r.path_only
-    if route.path.matched_length(target) is None:
-        if route.path.kind in ("connect", "none"):
-            return f"{route.path.kind} matcher is not modelled"
-        return f"{route.path.describe()} does not match {r.path_only}"
+    kind = route.path.kind
+    if kind == "connect":
+        if r.request.method != "CONNECT":
+            return "connect_matcher: only CONNECT requests"
+    elif kind != "none":  # "none": a path_match_policy we do not model; uncertainty() says so
+        target = r.path.split("?", 1)[0] if kind == "uri_template" else r.path_only
+        if route.path.matched_length(target) is None:
+            return f"{route.path.describe()} does not match {r.path_only}"
     for h in route.headers:
         if not h.holds(r.header):
             return f"{h.describe()} does not hold (got {r.header(h.name)!r})"

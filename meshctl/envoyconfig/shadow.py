@@ -170,12 +170,39 @@ def describe_action(route: EnvoyRoute) -> str:
     return route.kind
 
 
+def _partial_loss(matcher: Matcher, vh: EnvoyVirtualHost, route: EnvoyRoute, witness: Request
+                  ) -> tuple[Request, EnvoyRoute] | None:
+    """A request the route wants that an earlier route takes (the route's witness plus the earlier route's
+    header, query and method conditions), proved with the matcher; None when no earlier candidate overlaps."""
+    r = routed_request(matcher.rc, witness)
+    for pos in matcher.index(vh).candidates(r.path_only):
+        if pos >= route.index:
+            break
+        earlier = vh.routes[pos]
+        theirs = envoy_witness(matcher, vh, earlier)
+        if theirs is None:
+            continue
+        path = witness.path
+        extra = [f"{k}={v}" for k, v in theirs.query.items() if k not in witness.query]
+        if extra:
+            path += ("&" if "?" in path else "?") + "&".join(extra)
+        merged = Request(method=theirs.method if theirs.method != "GET" else witness.method,
+                         authority=witness.authority, path=path, headers={**witness.headers, **theirs.headers},
+                         scheme=witness.scheme)
+        rm = routed_request(matcher.rc, merged)
+        if route_failure(route, rm) is None and uncertainty(route, rm) is None:
+            taker = answer(matcher, merged).route
+            if taker is not None and taker.index < route.index:
+                return merged, taker
+    return None
+
+
 def route_table(rc: EnvoyRouteConfig, matcher: Matcher | None = None) -> list[RouteRow]:
     """Every route in Envoy order with a witness and, when the witness goes to an earlier route, that route."""
     matcher = matcher or Matcher(rc)
     rows = []
     for vh in rc.virtual_hosts:
-        effective = {}
+        effective: dict[int, EffectiveMatcher] = {}
         for route in vh.routes:
             witness = envoy_witness(matcher, vh, route)
             taker = None
@@ -185,6 +212,10 @@ def route_table(rc: EnvoyRouteConfig, matcher: Matcher | None = None) -> list[Ro
                 if taker is not None and taker is not route and taker.index < route.index:
                     ma, mb = effective.get(id(taker)), as_effective(route)
                     full = ma is not None and mb is not None and covers(ma, mb)
+            if witness is not None and taker is route:
+                partial = _partial_loss(matcher, vh, route, witness)
+                if partial is not None:
+                    witness, taker = partial
             m = as_effective(route)
             if m is not None:
                 effective[id(route)] = m
@@ -192,8 +223,9 @@ def route_table(rc: EnvoyRouteConfig, matcher: Matcher | None = None) -> list[Ro
     return rows
 
 
-def render_route_table(rows: list[RouteRow], label: str) -> str:
+def render_route_table(rows: list[RouteRow], label: str, notes: list[str] | None = None) -> str:
     lines = [f"route configuration {label}"]
+    lines.extend(f"  note: {n}" for n in notes or [])
     current = None
     for row in rows:
         if row.virtual_host != current:

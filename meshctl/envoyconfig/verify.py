@@ -202,16 +202,17 @@ def verify(sandbox: Sandbox, gateways: list[GatewayView], matcher: Matcher, labe
                     name = names[id(route)][min(mi, len(names[id(route)]) - 1)]
                     verdicts.append(_one(sandbox, g, vh.name, route_label(route), name, witness_for(m, authority),
                                          matcher, label, names, proxy_names))
-    for vh, route in rc.all_routes():
-        if route.name in config_names:
+    for proxy_vh, proxy_route in rc.all_routes():
+        if proxy_route.name in config_names:
             continue
-        witness = envoy_witness(matcher, vh, route)
-        v = Verdict(EXTRA, gateways[0].name if gateways else "", vh.name, route.label, route.name, witness)
+        witness = envoy_witness(matcher, proxy_vh, proxy_route)
+        v = Verdict(EXTRA, gateways[0].name if gateways else "", proxy_vh.name, proxy_route.label, proxy_route.name,
+                    witness)
         if witness is not None:
             v.actual = proxy_outcome(answer(matcher, witness, label))
             if gateways:
                 v.expected = config_outcome(sandbox.evaluate(witness, gateways[0].name), names)
-            if v.actual.get("route") != route.name:
+            if v.actual.get("route") != proxy_route.name:
                 v.differences.append("the witness goes to an earlier proxy route, so this one is never used")
         else:
             v.differences.append("no witness request could be built for this proxy route")

@@ -91,6 +91,7 @@ ACTIONS: tuple[Verb, ...] = (
     _v("diagnostics.jump", "enter", "jump", "Go to route"),
     # xDS
     _v("xds.refresh", "r", "refresh", "Refresh"),
+    _v("xds.verify", "v", "verify", "Verify proxies", show=False),  # meshctl verify per gateway Envoy
     # failover
     _v("failover.trigger", "ctrl+f", "trigger", "Trigger failover", destructive=True),
     _v("failover.restore", "ctrl+o", "restore", "Restore", destructive=True),

@@ -42,6 +42,14 @@ def compare(seed: int, req: GeneratedRequest, a: EnvoyAnswer, status: int, body:
         out.append(Disagreement(seed, req, field, envoy, sandbox))
 
     taken = headers.get("x-route")
+    if a.tls_redirect:  # require_tls answers before any route
+        if taken is not None:
+            differ("route (require_tls)", taken, None)
+        if status != a.wire_status:
+            differ("status (require_tls)", status, a.wire_status)
+        if headers.get("location") != a.location:
+            differ("location (require_tls)", headers.get("location"), a.location)
+        return out
     vh = a.virtual_host
     candidates = {vh.routes[p].id for p, _ in a.decision.uncertain} if vh is not None else set()
     route = a.route
@@ -52,6 +60,10 @@ def compare(seed: int, req: GeneratedRequest, a: EnvoyAnswer, status: int, body:
             differ(f"route (envoy status {status})", None, route.id)
         elif status != (200 if a.grpc else 404):
             differ("status (no route)", status, a.wire_status)
+        return out
+    if route is not None and route.kind == "route" and a.status is not None and taken in (None, route.id):
+        if status != a.wire_status:  # cluster not found: a local reply, without the route's response headers
+            differ("status (cluster not found)", status, a.wire_status)
         return out
     if taken not in candidates:
         differ(f"route (envoy status {status})", taken, sorted(candidates) or None)
@@ -76,6 +88,9 @@ def compare(seed: int, req: GeneratedRequest, a: EnvoyAnswer, status: int, body:
             expected_host = a.upstream_host  # no per-cluster host rewrites are generated
         if echo["host"] != expected_host:
             differ("upstream host", echo["host"], expected_host)
+        added = a.upstream_headers().get("x-added")
+        if echo["x_added"] != added:
+            differ("upstream x-added", echo["x_added"], added)
         return out
     if status != expected_status:
         differ("status", status, expected_status)

@@ -136,6 +136,8 @@ class ConfigGenerator:
                     action["weighted_clusters"]["clusters"][0]["weight"] = 1
             elif r.random() < 0.1:
                 action["cluster_header"] = "x-cluster"
+            elif r.random() < 0.05:
+                action["cluster"] = "c-missing"  # Envoy answers cluster_not_found_response_code
             else:
                 action["cluster"] = r.choice(CLUSTERS)
             rewrite = r.random()
@@ -162,6 +164,8 @@ class ConfigGenerator:
             elif host < 0.3:
                 action["host_rewrite_path_regex"] = {"pattern": {"regex": "^/(\\w+).*$"}, "substitution": "\\1.svc"}
             route["route"] = action
+            if r.random() < 0.25:
+                route["request_headers_to_add"] = [self._added("route")]
         elif roll < 0.8:
             redirect: dict[str, Any] = {}
             if r.random() < 0.3:
@@ -191,6 +195,11 @@ class ConfigGenerator:
                 dr["body"] = {"inline_string": r.choice(("hello", "nope", "teapot", "{}"))}
             route["direct_response"] = dr
 
+    def _added(self, level: str) -> dict[str, Any]:
+        return {"header": {"key": "x-added", "value": level},
+                "append_action": self.rnd.choice(("APPEND_IF_EXISTS_OR_ADD", "ADD_IF_ABSENT",
+                                                  "OVERWRITE_IF_EXISTS_OR_ADD", "OVERWRITE_IF_EXISTS"))}
+
     def route_config(self) -> dict[str, Any]:
         r = self.rnd
         domains_left = ["www.example.com", "api.example.com", "foo.bar.org", "api.local", "*.example.com",
@@ -211,8 +220,18 @@ class ConfigGenerator:
                                                                                  "value": f"v{j}/r{i}"}}]}
                 self._action(route, kind)
                 routes.append(route)
-            vhosts.append({"name": f"v{j}", "domains": take, "routes": routes})
-        rc: dict[str, Any] = {"name": f"rc{self.seed}", "virtual_hosts": vhosts}
+            vhost: dict[str, Any] = {"name": f"v{j}", "domains": take, "routes": routes}
+            if r.random() < 0.1:
+                vhost["require_tls"] = "ALL"
+            if r.random() < 0.25:
+                vhost["request_headers_to_add"] = [self._added("vhost")]
+            vhosts.append(vhost)
+        # validate_clusters off: a route to a missing cluster must reach Envoy (answered 503), not be refused
+        rc: dict[str, Any] = {"name": f"rc{self.seed}", "virtual_hosts": vhosts, "validate_clusters": False}
+        if r.random() < 0.25:
+            rc["request_headers_to_add"] = [self._added("config")]
+        if r.random() < 0.2:
+            rc["most_specific_header_mutations_wins"] = True
         if r.random() < 0.3:
             rc["ignore_port_in_host_matching"] = True
         if r.random() < 0.3:
@@ -314,6 +333,8 @@ class ConfigGenerator:
             headers.append(("x-host", "from-header.local"))
         if r.random() < 0.1:
             headers.append(("x-forwarded-proto", "https"))
+        if r.random() < 0.2:
+            headers.append(("x-added", "client"))
         if r.random() < 0.1:
             headers.append((r.choice(("x-a", "x-b", "x-num")), r.choice([v for v in VALUES if v])))
         names = set()

@@ -34,8 +34,9 @@ class EchoUpstream:
                 if length:
                     self.rfile.read(length)
                 raw_path = self.requestline.split(" ")[1]  # self.path has leading '//' collapsed by http.server
-                body = json.dumps({"cluster": upstream.name, "path": raw_path,
-                                   "host": self.headers.get("host", "")}).encode()
+                added = self.headers.get_all("x-added")
+                body = json.dumps({"cluster": upstream.name, "path": raw_path, "host": self.headers.get("host", ""),
+                                   "x_added": ",".join(added) if added else None}).encode()
                 self.send_response(200)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(body)))

@@ -160,3 +160,28 @@ def test_index_answers_like_a_scan(seed: int) -> None:
         r = routed_request(m.rc, req)
         if not a.decision.uncertain:
             assert a.decision.position == scan(a.host.virtual_host.routes, r), g.describe()
+
+
+def test_an_unmodelled_path_policy_is_uncertain_not_a_miss() -> None:
+    m = matcher_for(one_route({"path_match_policy": {"name": "custom", "typed_config": {"@type": "x.Custom"}}}))
+    a = ask(m, "h", "/anything")
+    assert a.route.name == "fallback"
+    assert a.decision.uncertain and "unmodelled: match.path_match_policy custom" in a.decision.uncertain[0][1]
+
+
+def test_route_table_names_full_and_partial_shadowing() -> None:
+    from meshctl.envoyconfig.shadow import route_table
+
+    rc = {"virtual_hosts": [{"name": "v", "domains": ["www.example.com"], "routes": [
+        {"name": "api", "match": {"prefix": "/api"}, "route": {"cluster": "a"}},
+        {"name": "api-v1", "match": {"prefix": "/api/v1"}, "route": {"cluster": "b"}},
+        {"name": "canary", "match": {"prefix": "/x", "headers": [{"name": "x-c", "string_match": {"exact": "1"}}]},
+         "route": {"cluster": "b"}},
+        {"name": "x", "match": {"prefix": "/x/"}, "route": {"cluster": "a"}},
+        {"name": "other", "match": {"path": "/o"}, "route": {"cluster": "a"}},
+    ]}]}
+    rows = {row.route.name: row for row in route_table(matcher_for(rc).rc)}
+    assert rows["api-v1"].shadowed and rows["api-v1"].full and rows["api-v1"].taker.name == "api"
+    assert rows["x"].shadowed and not rows["x"].full and rows["x"].taker.name == "canary"
+    assert rows["x"].witness.describe() == "GET http://www.example.com/x/ -H 'x-c: 1'"
+    assert not rows["other"].shadowed and rows["other"].witness is not None

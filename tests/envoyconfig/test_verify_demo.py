@@ -108,3 +108,26 @@ def test_verify_agrees_then_names_the_hand_broken_routes(demo_proxy) -> None:
     removed = by_route[REMOVED]
     assert removed["status"] == "missing"
     assert removed["request"] == "GET http://www.example.com/reviews/v2/version"
+
+
+def test_the_console_check_names_the_broken_route(demo_proxy) -> None:
+    """The xDS tab's `v` (meshctl/tui/verify_check.py) over the connected Envoy's admin API."""
+    from meshctl.model.snapshot import load_snapshot
+    from meshctl.routing.view import build_routing_view
+    from meshctl.tui.verify_check import verify_connected
+
+    served, envoy, _ = demo_proxy
+    snapshot = load_snapshot([], demo=True)
+    view = build_routing_view(snapshot)
+    lines = verify_connected(snapshot, view, [envoy.admin])
+    assert lines[0].startswith("verify-gw: agrees"), lines
+
+    served.broken = True
+    served.server.refresh().result(10)
+    deadline = time.monotonic() + 20
+    while REMOVED in envoy.admin.get("/config_dump"):
+        assert time.monotonic() < deadline, "Envoy did not take the hand-edited routes"
+        time.sleep(0.05)
+    lines = verify_connected(snapshot, view, [envoy.admin])
+    assert lines[0].startswith("verify-gw: DIFFERS"), lines
+    assert "  different action: v1  GET http://www.example.com/reviews/v1" in lines

@@ -44,6 +44,7 @@ class XdsPane(ConsoleAccess, Vertical):
         self.clients: list[ClientStatus] = []
         self.semantic = SemanticColors()
         self.error = ""
+        self.verify_lines: list[str] = []  # the last `v` check (meshctl verify against each gateway Envoy)
 
     def compose(self) -> ComposeResult:
         yield Static("no xDS server", id="xds-title")
@@ -71,6 +72,30 @@ class XdsPane(ConsoleAccess, Vertical):
         except Exception as exc:  # the server may be gone; say so, keep polling
             clients, error = [], f"{type(exc).__name__}: {exc}"
         self.app.call_from_thread(self.show_status, link.address, clients, error)
+
+    def action_verify(self) -> None:
+        model = self.console.model
+        if model is None or not self.console.envoy_admins:
+            self.verify_lines = ["verify: needs the configuration and a connected Envoy's admin API (--demo)"]
+            self._detail()
+            return
+        self.verify_lines = ["verifying ..."]
+        self._detail()
+        self._verify(model, list(self.console.envoy_admins))
+
+    @work(thread=True, exclusive=True, group="xds-verify")
+    def _verify(self, model: Any, admins: list[Any]) -> None:
+        from ..verify_check import verify_connected
+
+        try:
+            lines = verify_connected(model.snapshot, model.view, admins)
+        except Exception as exc:  # a check must never take the console down
+            lines = [f"verify failed: {type(exc).__name__}: {exc}"]
+        self.app.call_from_thread(self._show_verify, lines)
+
+    def _show_verify(self, lines: list[str]) -> None:
+        self.verify_lines = lines
+        self._detail()
 
     def show_status(self, address: str, clients: list[ClientStatus], error: str = "") -> None:
         self.clients = sorted(clients, key=lambda c: c.node_id)
@@ -103,8 +128,9 @@ class XdsPane(ConsoleAccess, Vertical):
     def _detail(self) -> None:
         detail = self.query_one("#xds-detail", Static)
         table = self.query_one(DataTable)
+        verified = Text("\n".join(self.verify_lines) + "\n") if self.verify_lines else Text("")
         if not self.clients or table.cursor_row is None or table.cursor_row >= len(self.clients):
-            detail.update("")
+            detail.update(verified)
             return
         client = self.clients[table.cursor_row]
         c = self.semantic
@@ -117,4 +143,4 @@ class XdsPane(ConsoleAccess, Vertical):
             if s.state == "NACKED":
                 text.append(f"\n        NACK of {s.nacked_version}: {s.nack_reason}", style=c.nacked)
             text.append("\n")
-        detail.update(text)
+        detail.update(verified + text)
