@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))
 from xds_e2e import big_config  # noqa: E402
 
 from meshctl.model.snapshot import Snapshot  # noqa: E402
-from meshctl.routing.flatten import build_routing_view  # noqa: E402
+from meshctl.routing.view import build_routing_view  # noqa: E402
 from meshctl.sources.files import FileSource  # noqa: E402
 
 

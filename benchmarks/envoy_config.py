@@ -27,7 +27,7 @@ from meshctl.envoyconfig.select import load_envoy_config  # noqa: E402
 from meshctl.envoyconfig.source import normalise  # noqa: E402
 from meshctl.envoyconfig.verify import verify  # noqa: E402
 from meshctl.model.snapshot import snapshot_from_text  # noqa: E402
-from meshctl.routing.flatten import build_routing_view  # noqa: E402
+from meshctl.routing.view import build_routing_view  # noqa: E402
 from meshctl.sandbox.engine import Sandbox  # noqa: E402
 from meshctl.xds.cache import NodeInfo  # noqa: E402
 from meshctl.xds.translate import TranslateOptions, Translator  # noqa: E402

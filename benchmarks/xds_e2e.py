@@ -32,7 +32,7 @@ from meshctl.envoy.ports import free_port  # noqa: E402
 from meshctl.envoy.process import EnvoyProcess  # noqa: E402
 from meshctl.mesh.index import MeshIndex  # noqa: E402
 from meshctl.model.snapshot import load_snapshot  # noqa: E402
-from meshctl.routing.flatten import build_routing_view  # noqa: E402
+from meshctl.routing.view import build_routing_view  # noqa: E402
 from meshctl.sources.files import FileSource  # noqa: E402
 from meshctl.sources.workspace import Workspace  # noqa: E402
 from meshctl.xds import codec  # noqa: E402

@@ -47,7 +47,7 @@ from envoy_data_plane.google.protobuf import Any
 from meshctl.envoy.ports import free_port
 from meshctl.envoy.process import EnvoyFleet, EnvoyProcess
 from meshctl.xds import codec
-from meshctl.xds.cache import NodeInfo, Snapshot
+from meshctl.xds.cache import NodeInfo, XdsSnapshot
 from meshctl.xds.runner import BackgroundXdsServer
 
 ADS = ConfigSource(ads=AggregatedConfigSource(), resource_api_version=ApiVersion.V3)
@@ -96,9 +96,9 @@ class Mesh:
         return Listener(name="in", address=Address(socket_address=SocketAddress(address="127.0.0.1", port_value=port)),
                         filter_chains=[FilterChain(filters=[Filter(name="hcm", typed_config=self.hcm_any)])])
 
-    def __call__(self, node: NodeInfo) -> Snapshot:
+    def __call__(self, node: NodeInfo) -> XdsSnapshot:
         port = self.ports_by_cluster.get(node.cluster, self.listener_port)
-        return Snapshot.from_messages(self.body, [self.cluster], [self.endpoints], [self.listener(port)], [self.routes()])
+        return XdsSnapshot.from_messages(self.body, [self.cluster], [self.endpoints], [self.listener(port)], [self.routes()])
 
 
 def get(port: int, path: str) -> tuple[int, str]:

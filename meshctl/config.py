@@ -7,10 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from .model.findings import Finding, Severity
-from .model.yamldoc import describe_type
+from .model.findings import Finding
+from .model.schema import Model
+from .yamlfile import load_file
 
 
 def _xdg(var: str, default: str) -> Path:
@@ -139,19 +138,25 @@ pluginDirs: []
 sampleRequests: []
 """
 
-_KEYS = {"theme", "readOnly", "keymap", "clusters", "xds", "pluginDirs", "sampleRequests"}
+@dataclass
+class _XdsFile(Model):
+    listen: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_client_ca: str | None = None
 
 
-def _problem(file: Path, message: str, line: int | None = None, path: str | None = None) -> Finding:
-    return Finding(Severity.ERROR, "config", message, file=str(file), line=line, column=1 if line else None,
-                   path=path)
+@dataclass
+class _ConfigFile(Model):
+    """The config file as written; every key optional (None: not set, or set wrongly and reported)."""
 
-
-def _line_of(text: str, key: str) -> int | None:
-    for i, raw in enumerate(text.splitlines(), 1):
-        if raw.lstrip().startswith(f"{key}:"):
-            return i
-    return None
+    theme: str | None = None
+    read_only: bool | None = None
+    keymap: dict[str, Any] | None = None
+    clusters: dict[str, Any] | None = None
+    xds: _XdsFile | None = None
+    plugin_dirs: list[Any] | None = None
+    sample_requests: list[Any] | None = None
 
 
 def load_settings(paths: Paths | None = None, env: dict[str, str] | None = None) -> Settings:
@@ -169,53 +174,30 @@ def load_settings(paths: Paths | None = None, env: dict[str, str] | None = None)
 
 
 def _apply_file(s: Settings, file: Path) -> None:
-    try:
-        text = file.read_text(encoding="utf-8")
-        data = yaml.safe_load(text) if text.strip() else {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        s.problems.append(_problem(file, f"config file is not valid YAML ({getattr(exc, 'problem', exc)}); "
-                                         "using defaults", mark.line + 1 if mark else None))
-        return
-    except (OSError, UnicodeDecodeError) as exc:
-        s.problems.append(_problem(file, f"cannot read config file: {exc}; using defaults"))
-        return
+    """The file's settings, typed by the model's schema (meshctl.yamlfile): a wrong value is reported with its
+    file:line and field and the default stays; unknown keys are warnings."""
+    data, _, problems = load_file(file, _ConfigFile, "config")
+    s.problems.extend(problems)
     if data is None:
         return
-    if not isinstance(data, dict):
-        s.problems.append(_problem(file, f"config must be a mapping, got {describe_type(data)}; using defaults", 1))
-        return
-
-    def expect(key: str, value: Any, kind: type, what: str) -> bool:
-        if isinstance(value, kind):
-            return True
-        s.problems.append(_problem(file, f"{key}: expected {what}, got {describe_type(value)}; ignored",
-                                   _line_of(text, key.split(".")[-1]), key))
-        return False
-
-    for key in data:
-        if key not in _KEYS:
-            s.problems.append(Finding(Severity.WARNING, "config", f"unknown setting {key!r} ignored",
-                                      file=str(file), line=_line_of(text, str(key)), column=1, path=str(key)))
-    if "theme" in data and expect("theme", data["theme"], str, "a theme name"):
-        s.theme, s.origins["theme"] = data["theme"], "file"
-    if "readOnly" in data and expect("readOnly", data["readOnly"], bool, "true or false"):
-        s.read_only, s.origins["readOnly"] = data["readOnly"], "file"
-    for key, attr in (("keymap", "keymap"), ("clusters", "clusters")):
-        if key in data and expect(key, data[key], dict, "a mapping"):
-            setattr(s, attr, {str(k): str(v) for k, v in data[key].items()})
-            s.origins[key] = "file"
-    for key, attr in (("pluginDirs", "plugin_dirs"), ("sampleRequests", "sample_requests")):
-        if key in data and expect(key, data[key], list, "a list"):
-            setattr(s, attr, [str(v) for v in data[key]])
-            s.origins[key] = "file"
-    xds = data.get("xds")
-    if xds is not None and expect("xds", xds, dict, "a mapping"):
-        for key, attr in (("listen", "listen"), ("tlsCert", "tls_cert"), ("tlsKey", "tls_key"),
-                          ("tlsClientCa", "tls_client_ca")):
-            if key in xds and expect(f"xds.{key}", xds[key], str, "a string"):
-                setattr(s.xds, attr, xds[key])
-                if key == "listen":
+    if data.theme is not None:
+        s.theme, s.origins["theme"] = data.theme, "file"
+    if data.read_only is not None:
+        s.read_only, s.origins["readOnly"] = data.read_only, "file"
+    if data.keymap is not None:
+        s.keymap, s.origins["keymap"] = {str(k): str(v) for k, v in data.keymap.items()}, "file"
+    if data.clusters is not None:
+        s.clusters, s.origins["clusters"] = {str(k): str(v) for k, v in data.clusters.items()}, "file"
+    if data.plugin_dirs is not None:
+        s.plugin_dirs, s.origins["pluginDirs"] = [str(v) for v in data.plugin_dirs], "file"
+    if data.sample_requests is not None:
+        s.sample_requests, s.origins["sampleRequests"] = [str(v) for v in data.sample_requests], "file"
+    if data.xds is not None:
+        for attr in ("listen", "tls_cert", "tls_key", "tls_client_ca"):
+            value = getattr(data.xds, attr)
+            if value is not None:
+                setattr(s.xds, attr, value)
+                if attr == "listen":
                     s.origins["xds.listen"] = "file"
 
 

@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "meshctl"
 
 # model → routing → sandbox → xds translate: pure logic that every face (CLI, REPL, TUI, xDS server) builds on
 CORE = ("meshctl.model", "meshctl.routing", "meshctl.sandbox", "meshctl.mesh", "meshctl.xds.translate",
-        "meshctl.errors", "meshctl.envoyconfig")
+        "meshctl.errors", "meshctl.verbs", "meshctl.yamlfile", "meshctl.envoyconfig")
 FORBIDDEN_IN_CORE = ("textual", "prompt_toolkit", "grpc", "kubernetes", "meshctl.tui", "meshctl.repl",
                      "meshctl.cli", "meshctl.xds.server", "meshctl.xds.service", "meshctl.sources")
 

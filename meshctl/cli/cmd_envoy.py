@@ -29,7 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter, help="start one Envoy in the foreground (Ctrl-C stops it)",
                           description="Start Envoy with a bootstrap pointing at the xDS server; it gets its "
                                       "listeners, routes and clusters from there.")
-    run.add_argument("--xds", default="127.0.0.1:18000", metavar="ADDR", help="xDS server (default 127.0.0.1:18000)")
+    run.add_argument("--xds", default="127.0.0.1:18000", metavar="ADDR[,ADDR...]",
+                     help="xDS server (default 127.0.0.1:18000); several replicas comma-separated, Envoy fails over "
+                          "between them")
     run.add_argument("--node-id", metavar="ID", help="node id (default meshctl-envoy-<pid>)")
     run.add_argument("--node-cluster", default="gateway", metavar="ROLE",
                      help="node.cluster, which decides what the node gets: gateway (default, every gateway), "
@@ -58,6 +60,14 @@ def split_address(address: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def split_addresses(text: str) -> list[tuple[str, int]]:
+    """HOST:PORT[,HOST:PORT...] (control-plane replicas) into (host, port) pairs, in order."""
+    parts = [part.strip() for part in text.split(",")]
+    if not all(parts):
+        raise UsageError(f"--xds must be HOST:PORT[,HOST:PORT...], got {text!r}")
+    return [split_address(part) for part in parts]
+
+
 def listeners_of(admin: Any) -> list[str]:
     """"name address:port" of each active listener, from the admin API."""
     try:
@@ -77,7 +87,7 @@ def run_envoy(args: argparse.Namespace) -> int:
     from ..envoy.process import EnvoyError, EnvoyProcess
     from .cmd_xds import check_role, parse_locality
 
-    host, port = split_address(args.xds)
+    (host, port), *more = split_addresses(args.xds)
     role = check_role(args.node_cluster)
     locality = parse_locality(args.node_locality)
     node_id = args.node_id or f"meshctl-envoy-{os.getpid()}"
@@ -86,7 +96,7 @@ def run_envoy(args: argparse.Namespace) -> int:
     admin_port = args.admin_port or free_port()
     metadata = {"listener_port": args.listener_port} if args.listener_port else None
     bootstrap = make_bootstrap(node_id, role, locality if locality[0] else None, host, port, admin_port,
-                               delta=args.delta, node_metadata=metadata)
+                               delta=args.delta, node_metadata=metadata, more_xds=more)
     envoy = EnvoyProcess(node_id, bootstrap=bootstrap, admin_port=admin_port, log_level=args.log_level)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from ..model.findings import Severity
-from ..routing.flatten import build_routing_view
 from ..routing.lint import lint
+from ..routing.view import build_routing_view
 from .common import EXIT_FINDINGS, EXIT_OK, add_output_arg, add_source_args, emit, load_sources
 
 EXAMPLE = """example:

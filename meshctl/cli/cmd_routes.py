@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..routing.flatten import build_routing_view
 from ..routing.render import render_table, render_tree, view_dict
+from ..routing.view import build_routing_view
 from .common import EXIT_OK, UsageError, add_output_arg, add_source_args, emit, load_sources
 from .envoy_source import add_envoy_args, run_routes, wants_envoy
 

@@ -53,6 +53,24 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="also serve the EDS health API here (for `meshctl failover trigger --mode eds-unhealthy "
                             "--health-url`); 127.0.0.1 only")
     serve.add_argument("--quiet-pushes", action="store_true", help="log connects, ACKs and NACKs but not pushes")
+    replica = serve.add_argument_group("running as a replicated workload (see docs/control-plane.md)")
+    replica.add_argument("--in-cluster", action="store_true",
+                         help="read the cluster this pod runs in, with its service-account credentials")
+    replica.add_argument("--leader-elect", action="store_true",
+                         help="campaign for a coordination.k8s.io/v1 Lease; only the leader writes status to the "
+                              "routing resources (needs --context or --in-cluster)")
+    replica.add_argument("--lease-namespace", metavar="NS",
+                         help="namespace of the Lease (default: the namespace it runs in, else gloo-mesh)")
+    replica.add_argument("--replica-id", metavar="ID", help="this replica's identity in the Lease "
+                                                          "(default: the pod name, else the hostname)")
+    replica.add_argument("--lease-duration", type=float, default=15.0, metavar="SECONDS",
+                         help="how long a Lease holds without renewal (default 15)")
+    replica.add_argument("--renew-deadline", type=float, default=10.0, metavar="SECONDS",
+                         help="a leader that cannot renew for this long stops leading (default 10)")
+    replica.add_argument("--retry-period", type=float, default=2.0, metavar="SECONDS",
+                         help="how often to renew or try to acquire (default 2)")
+    replica.add_argument("--admin-listen", metavar="HOST:PORT",
+                         help="serve /healthz, /readyz and /metrics (Prometheus) here")
     serve.set_defaults(func=run_serve)
 
     status = xsub.add_parser("status", epilog="example:\n  meshctl xds status --server 127.0.0.1:18000 -o json",
@@ -60,9 +78,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                              description="Ask a running server (CSDS) for its clients: one row per client, each "
                                          "type SYNCED / NOT SENT / STALE / NACKED, then NACK reasons. Exit 1 when "
                                          "any type is NACKED.")
-    status.add_argument("--server", metavar="ADDR",
-                        help="the xDS server (default: the running demo's, else xds.listen from the config file, "
-                             f"else {DEFAULT_SERVER})")
+    status.add_argument("--server", default=None, metavar="ADDR[,ADDR...]",
+                        help="the xDS server, or every replica of one (default: the running demo's, else xds.listen "
+                             f"from the config file, else {DEFAULT_SERVER})")
+    status.add_argument("--context", metavar="CTX",
+                        help="find the replicas through the endpoints of the xDS Service in this context")
+    status.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig file (default: KUBECONFIG or ~/.kube/config)")
+    status.add_argument("--service", default="gloo-mesh/meshctl-xds", metavar="NS/NAME",
+                        help="the xDS Service whose endpoints are the replicas (default gloo-mesh/meshctl-xds)")
     status.add_argument("--node", metavar="ID", help="only this node id")
     status.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS")
     add_output_arg(status, ("text", "json"), "text")
@@ -209,18 +232,65 @@ def run_status(args: argparse.Namespace) -> int:
 
     from ..xds.status import fetch_status
 
-    args.server = args.server or default_status_server()
+    if args.context or (args.server and "," in args.server):
+        return _run_replicas_status(args)
+    server = args.server or default_status_server()
     try:
-        clients = fetch_status(args.server, timeout=args.timeout, node_id=args.node)
+        clients = fetch_status(server, timeout=args.timeout, node_id=args.node)
     except grpc.RpcError as exc:
         detail = exc.details() if hasattr(exc, "details") else str(exc)
-        raise UsageError(f"cannot reach the xDS server at {args.server}: {detail}") from None
+        raise UsageError(f"cannot reach the xDS server at {server}: {detail}") from None
     if args.output == "json":
-        emit({"server": args.server, "clients": [c.to_dict() for c in clients]}, "json")
+        emit({"server": server, "clients": [c.to_dict() for c in clients]}, "json")
     else:
         emit(status_table(clients), "text")
     nacked = any(s.state == "NACKED" for c in clients for s in c.per_type.values())
     return EXIT_FINDINGS if nacked else EXIT_OK
+
+
+def _run_replicas_status(args: argparse.Namespace) -> int:
+    """Every replica's clients, one row per Envoy with the replica it is connected to."""
+    from ..controlplane.replicas import ReplicaEndpoint, collect_status, replicas_from_service
+
+    if args.context and args.server:
+        raise UsageError("give either --server ADDR[,ADDR...] or --context, not both")
+    if args.context:
+        namespace, sep, name = args.service.partition("/")
+        if not sep or not namespace or not name:
+            raise UsageError(f"--service must be NS/NAME, got {args.service!r}")
+        try:
+            replicas = replicas_from_service(args.context, args.kubeconfig, namespace, name)
+        except (LookupError, OSError, ValueError) as exc:
+            raise UsageError(str(exc)) from None
+    else:
+        addresses = [a.strip() for a in args.server.split(",") if a.strip()]
+        replicas = [ReplicaEndpoint(address, address) for address in addresses]
+    rows, errors = collect_status(replicas, timeout=args.timeout, node_id=args.node)
+    if len(errors) == len(replicas):
+        raise UsageError("cannot reach any replica: " + "; ".join(f"{r}: {e}" for r, e in errors.items()))
+    for replica, error in errors.items():
+        sys.stderr.write(f"warning: replica {replica} not reachable: {error}\n")
+    clients = [client for _, client in rows]
+    if args.output == "json":
+        emit({"servers": [{"replica": r.name, "address": r.address, "error": errors.get(r.name)} for r in replicas],
+              "clients": [{"replica": name, **client.to_dict()} for name, client in rows]}, "json")
+    else:
+        emit(replicas_status_table(rows), "text")
+    nacked = any(s.state == "NACKED" for c in clients for s in c.per_type.values())
+    return EXIT_FINDINGS if nacked else EXIT_OK
+
+
+def replicas_status_table(rows: list[tuple[str, Any]]) -> str:
+    """status_table with the replica each Envoy is connected to as the first column."""
+    table = status_table([client for _, client in rows]).split("\n")
+    replica_of = {client.node_id: name for name, client in rows}
+    width = max([len("REPLICA"), *(len(name) for name, _ in rows)])
+    out = ["REPLICA".ljust(width) + "  " + table[0]]
+    for line in table[1:len(rows) + 1]:
+        node = line.split(" ", 1)[0]
+        out.append(replica_of.get(node, "?").ljust(width) + "  " + line)
+    out.extend(table[len(rows) + 1:])
+    return "\n".join(out)
 
 
 # --- serve --------------------------------------------------------------------------------------------
@@ -230,6 +300,8 @@ def _sources(args: argparse.Namespace) -> list[Any]:
 
     from ..sources.files import DemoSource, FileSource
 
+    if getattr(args, "in_cluster", False):
+        return _in_cluster_sources(args)
     if getattr(args, "context", None):
         from .kube_args import sources_from_args
 
@@ -248,6 +320,43 @@ def _sources(args: argparse.Namespace) -> list[Any]:
     if paths:
         sources.append(FileSource(paths, interval=args.poll_interval))
     return sources
+
+
+def _in_cluster_sources(args: argparse.Namespace) -> list[Any]:
+    """The pod's own cluster (service-account credentials), plus any --context and PATH."""
+    from ..sources.kube import KubeSource
+    from ..sources.kube_client import KubeClient, KubeConfigError
+    from .kube_args import parse_cluster_names, sources_from_args
+
+    try:
+        client = KubeClient.in_cluster()
+    except KubeConfigError as exc:
+        raise UsageError(f"--in-cluster: {exc}") from None
+    name = parse_cluster_names(getattr(args, "cluster_name", None)).get("in-cluster", "in-cluster")
+    own = KubeSource("in-cluster", client=client, cluster_name=name)
+    others_names = [v for v in (getattr(args, "cluster_name", None) or []) if not v.startswith("in-cluster=")]
+    named = argparse.Namespace(**{**vars(args), "demo": False, "cluster_name": others_names})
+    others = sources_from_args(named) if (args.context or args.paths) else []
+    return [own, *others]
+
+
+def _replica_options(args: argparse.Namespace) -> Any:
+    from ..controlplane.leader import LeaseTiming
+    from ..controlplane.replica import ReplicaOptions, default_namespace, default_replica_id
+
+    try:
+        timing = LeaseTiming(args.lease_duration, args.renew_deadline, args.retry_period)
+    except ValueError as exc:
+        raise UsageError(f"--lease-duration/--renew-deadline/--retry-period: {exc}") from None
+    if args.leader_elect and not (args.context or args.in_cluster):
+        raise UsageError("--leader-elect needs a cluster to hold the Lease in: use --context CTX or --in-cluster")
+    if args.admin_listen:
+        host, sep, port = args.admin_listen.rpartition(":")
+        if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
+            raise UsageError(f"--admin-listen must be HOST:PORT, got {args.admin_listen!r}")
+    return ReplicaOptions(replica_id=args.replica_id or default_replica_id(), leader_elect=args.leader_elect,
+                          lease_namespace=args.lease_namespace or default_namespace(), timing=timing,
+                          admin_listen=args.admin_listen, listen=args.listen)
 
 
 def _say(line: str) -> None:
@@ -273,19 +382,25 @@ def _start_health_api(args: argparse.Namespace, service: Any, workspace: Any) ->
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    from ..controlplane.replica import Replica
     from ..sources.workspace import Workspace
-    from ..xds.service import XdsService, describe_role, format_event
+    from ..xds.service import describe_role, format_event
 
     options = translate_options(args)
     if args.poll_interval <= 0:
         raise UsageError("--poll-interval must be above 0")
+    replica_options = _replica_options(args)
     workspace = Workspace(_sources(args), coalesce_seconds=0.01).load()
     try:
-        service = XdsService(workspace, options, listen=args.listen)
+        replica = Replica(workspace, replica_options, options)
+        service = replica.service
+        if replica.elector is not None:
+            replica.elector.on_new_leader = lambda holder: _say(f"leader is now {holder}")
         try:
-            service.start()
+            replica.start()
         except OSError as exc:
-            raise UsageError(f"cannot listen on {args.listen}: {exc}") from None
+            replica.stop()
+            raise UsageError(f"cannot listen on {args.listen} / {args.admin_listen}: {exc}") from None
     except BaseException:
         workspace.stop()
         raise
@@ -310,11 +425,19 @@ def run_serve(args: argparse.Namespace) -> int:
         gateways = translator.gateway_ports()
         listing = ", ".join(f"{name} on {options.listener_address}:{port}" for name, port in gateways.items())
         _say(f"xDS server listening on {service.address}")
+        if replica.admin is not None:
+            _say(f"admin endpoint on {replica.admin.url} (/healthz, /readyz, /metrics)")
+        if replica.elector is not None:
+            elector = replica.elector
+            _say(f"replica {elector.identity} campaigning for Lease {elector.namespace}/{elector.name}")
         _say(f"gateways: {listing or 'none'}; sidecars on {options.listener_address}:{options.sidecar_port}")
         for finding in workspace.snapshot.findings[:20]:
             _say(f"config: {finding.render()}")
         if args.watch:
             workspace.start()
+        else:  # a server reading clusters follows them; files are followed with --watch
+            for source in replica.kube_sources:
+                source.start()
             _say("watching the configuration for changes")
         workspace.subscribe(lambda ws: _say(f"configuration changed (snapshot {ws.version}); rebuilding"))
         while not stop.wait(0.5):
@@ -325,6 +448,6 @@ def run_serve(args: argparse.Namespace) -> int:
             signal.signal(sig, handler)
         if health is not None:
             health.stop()
-        service.stop()
+        replica.stop()
         workspace.stop()
     return EXIT_OK

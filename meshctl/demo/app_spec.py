@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from ..model.findings import Severity
+from ..model.schema import Model
+from ..model.schema import key as yaml_key
+from ..yamlfile import load_file
 
 KINDS = ("reviews", "ratings", "productpage", "database", "generic")
 MODES = ("ok", "fail", "hang", "refuse")
@@ -26,6 +30,37 @@ class SpecError(ValueError):
 
 
 # ----- spec ------------------------------------------------------------------------------------
+@dataclass
+class _UpstreamFile(Model):
+    url: str | None = None
+    host: str | None = None
+    timeout: float | None = None
+
+
+@dataclass
+class _InstanceFile(Model):
+    id: str | None = None
+    service: str | None = None
+    namespace: str | None = None
+    version: str | None = None
+    cluster: str | None = None
+    region: str | None = None
+    zone: str | None = None
+    port: int | None = None
+    kind: str | None = None
+    upstreams: dict[str, Any] | None = None  # a URL string or an _UpstreamFile mapping each
+
+
+@dataclass
+class _AppsSpecFile(Model):
+    """The spec file's shape, for the schema (the dataclasses below are what the process uses)."""
+
+    instances: list[_InstanceFile] | None = None
+    control_port: int | None = field(default=None, metadata=yaml_key("control_port"))
+    hang_limit_s: float | None = field(default=None, metadata=yaml_key("hang_limit_s"))
+    upstream_timeout: float | None = field(default=None, metadata=yaml_key("upstream_timeout"))
+
+
 @dataclass(frozen=True)
 class Upstream:
     """Where an instance sends its upstream call; `host` overrides the Host header."""
@@ -120,10 +155,13 @@ class AppsSpec:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> AppsSpec:
-        try:
-            return cls.from_json(json.loads(Path(path).read_text()))
-        except json.JSONDecodeError as err:
-            raise SpecError(f"{path}: not JSON: {err}") from err
+        """The spec file, typed first by the model's schema (meshctl.yamlfile: wrong types reported with
+        file:line:column and field path), then checked for what types cannot say (unique ids, URLs)."""
+        typed, doc, findings = load_file(Path(path), _AppsSpecFile, "apps-spec", unknown=None)
+        errors = [f for f in findings if f.severity is Severity.ERROR]
+        if errors or typed is None or doc is None:
+            raise SpecError("; ".join(f.render() for f in errors) or f"{path}: empty spec")
+        return cls.from_json(doc.data)
 
     def to_json(self) -> dict[str, Any]:
         return {"control_port": self.control_port, "hang_limit_s": self.hang_limit_s,

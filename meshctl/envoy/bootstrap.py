@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from envoy_data_plane.envoy.config.bootstrap.v3 import (
@@ -97,19 +97,24 @@ def _tls_socket(tls: XdsTls) -> TransportSocket:
     return TransportSocket(name="envoy.transport_sockets.tls", typed_config=_pack(context))
 
 
-def xds_cluster(host: str, port: int, tls: XdsTls | None = None, name: str = XDS_CLUSTER) -> Cluster:
-    """The static cluster Envoy uses to reach the control plane (must speak HTTP/2)."""
+def xds_cluster(host: str, port: int, tls: XdsTls | None = None, name: str = XDS_CLUSTER,
+                more: Sequence[tuple[str, int]] = ()) -> Cluster:
+    """The static cluster Envoy uses to reach the control plane (must speak HTTP/2).
+
+    With `more` addresses (other replicas) the cluster has one endpoint each, balanced round robin: when the
+    stream to one replica breaks, Envoy's reconnect goes to the next endpoint, so it fails over by itself.
+    """
     protocol = HttpProtocolOptions(
         explicit_http_config=HttpProtocolOptionsExplicitHttpConfig(http2_protocol_options=Http2ProtocolOptions())
     )
+    addresses = list(dict.fromkeys([(host, port), *more]))
+    static = all(_is_ip(h) for h, _ in addresses)
+    endpoints = [LbEndpoint(endpoint=Endpoint(address=_socket_address(h, p))) for h, p in addresses]
     return Cluster(
         name=name,
-        type=ClusterDiscoveryType.STATIC if _is_ip(host) else ClusterDiscoveryType.STRICT_DNS,
+        type=ClusterDiscoveryType.STATIC if static else ClusterDiscoveryType.STRICT_DNS,
         connect_timeout=datetime.timedelta(seconds=1),
-        load_assignment=ClusterLoadAssignment(
-            cluster_name=name,
-            endpoints=[LocalityLbEndpoints(lb_endpoints=[LbEndpoint(endpoint=Endpoint(address=_socket_address(host, port)))])],
-        ),
+        load_assignment=ClusterLoadAssignment(cluster_name=name, endpoints=[LocalityLbEndpoints(lb_endpoints=endpoints)]),
         typed_extension_protocol_options={_HTTP_PROTOCOL_OPTIONS: _pack(protocol)},
         transport_socket=_tls_socket(tls) if tls is not None else None,
     )
@@ -128,6 +133,7 @@ def build_bootstrap(
     node_metadata: Mapping[str, Any] | None = None,
     retry_backoff: tuple[float, float] | None = (0.25, 5.0),
     initial_fetch_timeout: float | None = None,
+    more_xds: Sequence[tuple[str, int]] = (),
 ) -> Bootstrap:
     """The Bootstrap message (see make_bootstrap)."""
     if not node_id or not node_cluster:
@@ -160,7 +166,7 @@ def build_bootstrap(
         node=node,
         admin=Admin(address=_socket_address("127.0.0.1", admin_port)),
         dynamic_resources=BootstrapDynamicResources(ads_config=ads, cds_config=via_ads, lds_config=via_ads),
-        static_resources=BootstrapStaticResources(clusters=[xds_cluster(xds_host, xds_port, tls)]),
+        static_resources=BootstrapStaticResources(clusters=[xds_cluster(xds_host, xds_port, tls, more=more_xds)]),
     )
 
 
@@ -177,8 +183,11 @@ def make_bootstrap(
     node_metadata: Mapping[str, Any] | None = None,
     retry_backoff: tuple[float, float] | None = (0.25, 5.0),
     initial_fetch_timeout: float | None = None,
+    more_xds: Sequence[tuple[str, int]] = (),
 ) -> bytes:
     """Binary bootstrap (write it as bootstrap.pb): ADS via `xds_cluster`, admin on 127.0.0.1:admin_port.
+
+    `more_xds`: further control-plane replicas (host, port) Envoy may reach the same ADS service on.
 
     Binary, because betterproto2's JSON names are wrong for some fields.
     """
@@ -186,5 +195,6 @@ def make_bootstrap(
         build_bootstrap(
             node_id, node_cluster, locality, xds_host, xds_port, admin_port, tls=tls, delta=delta,
             node_metadata=node_metadata, retry_backoff=retry_backoff, initial_fetch_timeout=initial_fetch_timeout,
+            more_xds=more_xds,
         )
     )

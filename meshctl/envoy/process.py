@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import dataclasses
 import os
@@ -158,12 +157,6 @@ class EnvoyProcess:
 
         self._wait(live, timeout, "LIVE")
         return self
-
-    async def wait_ready_async(self, timeout: float = 10.0) -> "EnvoyProcess":
-        return await asyncio.to_thread(self.wait_ready, timeout)
-
-    async def wait_live_async(self, timeout: float = 10.0) -> "EnvoyProcess":
-        return await asyncio.to_thread(self.wait_live, timeout)
 
     def _wait(self, probe: Any, timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout

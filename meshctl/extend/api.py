@@ -73,7 +73,7 @@ class MeshctlAPI:
     # -- routing ----------------------------------------------------------------------------------
     @cached_property
     def view(self) -> RoutingView:
-        from ..routing.flatten import build_routing_view
+        from ..routing.view import build_routing_view
 
         return build_routing_view(self.snapshot)
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from ..model.findings import Finding, Severity
+from ..model.schema import Model
+from ..model.yamldoc import Document, describe_type
+from ..yamlfile import check_document, load_file
 from .registry import Arg, PluginCommand, PluginLoadError, PluginRegistry
 
 # environment variables a shell plugin receives (documented in docs/plugins.md)
@@ -22,8 +25,25 @@ CONTEXT_VARS = {
     "kube_context": "MESHCTL_KUBE_CONTEXT",
     "xds_address": "MESHCTL_XDS_ADDRESS",
 }
-_FIELDS = {"shortcut": str, "description": str, "scopes": list, "command": str, "args": list, "confirm": bool,
-           "dangerous": bool, "background": bool}
+
+
+@dataclass
+class ShellPluginSpec(Model):
+    """One `plugins:` entry, typed by the model's schema (so its problems carry file:line and field path)."""
+
+    command: str | None = None
+    shortcut: str | None = None
+    description: str | None = None
+    scopes: list[Any] | None = None
+    args: list[Any] | None = None
+    confirm: bool | None = None
+    dangerous: bool | None = None
+    background: bool | None = None
+
+
+@dataclass
+class _ShellPluginsFile(Model):
+    plugins: dict[str, Any] | None = None
 
 
 def context_env(context: dict[str, str]) -> dict[str, str]:
@@ -35,19 +55,16 @@ def context_env(context: dict[str, str]) -> dict[str, str]:
 
 def load_shell_plugins(registry: PluginRegistry, path: Path) -> None:
     origin = f"shell plugins {path}"
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        registry.errors.append(PluginLoadError(path.name, origin, f"cannot read: {exc}"))
+    data, doc, problems = load_file(path, _ShellPluginsFile, "shell-plugin", unknown=None)
+    errors = [p for p in problems if p.severity is Severity.ERROR]
+    if errors or data is None or doc is None or not isinstance(data.plugins, dict):
+        message = "; ".join(p.render() for p in errors) or "expected a mapping `plugins: {name: {...}}`"
+        registry.errors.append(PluginLoadError(path.name, origin, message))
         return
-    plugins = data.get("plugins") if isinstance(data, dict) else None
-    if not isinstance(plugins, dict):
-        registry.errors.append(PluginLoadError(path.name, origin, "expected a mapping `plugins: {name: {...}}`"))
-        return
-    for name, spec in plugins.items():
-        problem = _check(spec)
-        if problem:
-            registry.errors.append(PluginLoadError(str(name), origin, problem))
+    for name, spec in data.plugins.items():
+        problems = _check(doc, str(name))
+        if problems:
+            registry.errors.append(PluginLoadError(str(name), origin, "; ".join(p.render() for p in problems)))
             continue
         registry._current = (str(name), origin)
         registry.add(PluginCommand(
@@ -58,17 +75,16 @@ def load_shell_plugins(registry: PluginRegistry, path: Path) -> None:
         registry._current = ("", "")
 
 
-def _check(spec: Any) -> str | None:
-    if not isinstance(spec, dict):
-        return "each shell plugin must be a mapping"
-    if "command" not in spec:
-        return "missing `command`"
-    for key, kind in _FIELDS.items():
-        if key in spec and not isinstance(spec[key], kind):
-            return f"`{key}` must be a {kind.__name__}"
-    if any(not isinstance(a, (str, int, float)) for a in spec.get("args", [])):
-        return "`args` must be a list of strings"
-    return None
+def _check(doc: Document, name: str) -> list[Finding]:
+    """Problems of `plugins.NAME` (none: it can run)."""
+    base = ("plugins", name)
+    spec, problems = check_document(doc, ShellPluginSpec, "shell-plugin", base, unknown=None)
+    if spec is None or problems:
+        return problems
+    if spec.command is None:
+        return [doc.finding(Severity.ERROR, "shell-plugin", "missing `command`", base)]
+    return [doc.finding(Severity.ERROR, "shell-plugin", f"expected a string, got {describe_type(a)}",
+                        base + ("args", i)) for i, a in enumerate(spec.args or []) if not isinstance(a, (str, int, float))]
 
 
 def _runner(spec: dict[str, Any]) -> Any:

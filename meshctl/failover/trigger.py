@@ -79,9 +79,6 @@ class FailoverController:
             self._index = self._index_loader()
         return self._index
 
-    def refresh_index(self) -> None:
-        self._index = None
-
     # -- resolution ---------------------------------------------------------------------------------
     def resolve(self, target: str | Target) -> list[TargetEndpoint]:
         """The endpoints of a target; FailoverError when it is malformed or selects nothing."""

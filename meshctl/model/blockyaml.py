@@ -334,14 +334,6 @@ def _is_marker(content: str) -> bool:
     return False
 
 
-def _key_end(content: str) -> int:
-    """Index of the colon that ends a key (`: ` or a colon at the end of the line), or -1."""
-    end = content.find(": ")
-    if end < 0 and content[-1] == ":":
-        end = len(content) - 1
-    return end
-
-
 def _only_comment_after(text: str, start: int) -> None:
     rest = text[start:]
     if rest and (rest[0] != " " or not rest.lstrip(" ").startswith("#")):

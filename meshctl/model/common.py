@@ -42,8 +42,10 @@ class ObjectSelector(Model):
     expressions: list[LabelExpression] = field(default_factory=list)
 
 
+# A locality as a resource writes it (region / zone / subZone); the mesh's runtime value is
+# meshctl.mesh.index.Locality. (No docstring: deploy/gen_crds.py would copy it into the CRDs.)
 @dataclass
-class Locality(Model):
+class LocalitySpec(Model):
     region: str = ""
     zone: str = ""
     sub_zone: str = ""

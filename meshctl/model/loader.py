@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .findings import Finding, Severity, format_path
-from .resources import KINDS, KNOWN_KIND_NAMES, Resource, UnknownResource
+from .findings import Finding, Severity
+from .kinds import KINDS, KNOWN_KIND_NAMES
+from .resources import Resource, UnknownResource
 from .schema import parse
 from .yamldoc import Document, describe_type
 
@@ -67,7 +68,3 @@ def _label(kind: str, data: dict[str, Any], namespaced: bool) -> str:
         return f"{kind} {name}"
     ns = meta.get("namespace") if isinstance(meta.get("namespace"), str) and meta.get("namespace") else None
     return f"{kind} {ns or DEFAULT_NAMESPACE}/{name}"
-
-
-def path_of(*parts: Any) -> str:
-    return format_path(tuple(parts))

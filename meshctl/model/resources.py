@@ -9,7 +9,7 @@ from .common import (
     ClusterObjectRef,
     DestinationSelector,
     HttpMatcher,
-    Locality,
+    LocalitySpec,
     ObjectRef,
     ObjectSelector,
     OutlierDetection,
@@ -196,8 +196,8 @@ class VirtualDestinationPort(Model):
 
 @dataclass
 class FailoverDirective(Model):
-    from_: Locality | None = field(default=None, metadata={"key": "from"})
-    to: list[Locality] = field(default_factory=list)
+    from_: LocalitySpec | None = field(default=None, metadata={"key": "from"})
+    to: list[LocalitySpec] = field(default_factory=list)
 
 
 @dataclass
@@ -295,7 +295,7 @@ class NamedPort(Model):
 class ExternalEndpointSpec(Model):
     address: str = ""
     ports: list[NamedPort] = field(default_factory=list)
-    locality: Locality | None = None
+    locality: LocalitySpec | None = None
 
 
 @dataclass
@@ -414,7 +414,7 @@ class ClusterEndpoint(Model):
     address: str = ""
     port: int | None = None
     labels: dict[str, str] = field(default_factory=dict)
-    locality: Locality | None = None
+    locality: LocalitySpec | None = None
     healthy: bool = True
 
 
@@ -436,7 +436,7 @@ class ClusterService(Model):
 
 @dataclass
 class ClusterSpec(Model):
-    locality: Locality | None = None
+    locality: LocalitySpec | None = None
     services: list[ClusterService] = field(default_factory=list)
 
 
@@ -451,7 +451,7 @@ class UnknownResource(Resource):
     """A document of a kind meshctl does not model; kept so it can be written back and exported."""
 
 
-KINDS: dict[tuple[str, str], type[Resource]] = {
+BASE_KINDS: dict[tuple[str, str], type[Resource]] = {
     (GLOO_ENTERPRISE, "VirtualGateway"): VirtualGateway,
     (GLOO_ENTERPRISE, "VirtualHost"): VirtualHost,
     (GLOO_ENTERPRISE, "RouteTable"): RouteTable,
@@ -466,7 +466,6 @@ KINDS: dict[tuple[str, str], type[Resource]] = {
     ("v1", "Pod"): Pod,
     (MESHCTL_V1ALPHA1, "Cluster"): Cluster,
 }
-KNOWN_KIND_NAMES = {kind: api for (api, kind) in KINDS}
 ROUTING_KINDS = ("VirtualGateway", "VirtualHost", "RouteTable", "VirtualDestination", "TrafficPolicy",
                  "ExternalService", "ExternalEndpoint")
 DISCOVERY_KINDS = ("Service", "Endpoints", "EndpointSlice", "Node", "Pod", "Cluster")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from .common import ACTION_FIELDS, HttpMatcher, Route, StringMatch, WeightedDestination
-from .findings import Finding, Severity, format_path, sort_findings
-from .regex import regex_error
+from .checks import Reporter, check_matcher, wrongly_typed
+from .common import ACTION_FIELDS, Route, WeightedDestination
+from .findings import Finding, Severity, sort_findings
 from .resources import (
     ExternalService,
     Resource,
@@ -16,32 +16,17 @@ from .resources import (
     VirtualHost,
     VirtualHostSpec,
 )
-from .schema import Model, camel
+from .schema import camel
 from .selection import select
 from .snapshot import Snapshot
-
-
-class _Reporter:
-    def __init__(self) -> None:
-        self.findings: list[Finding] = []
-
-    def add(self, resource: Resource, severity: Severity, code: str, message: str, path: tuple[Any, ...]) -> None:
-        file, line, col = resource.locate(path)
-        self.findings.append(Finding(severity, code, message, file=file, line=line, column=col,
-                                     resource=resource.display, path=format_path(path) or None))
-
-
-def _wrongly_typed(model: Model, *keys: str) -> bool:
-    """A key was written with a wrong type: already reported as wrong-type, so it is not also 'missing'."""
-    return any(model._unread.get(k) is not None for k in keys)
-
+from .v2.validate import validate_v2  # the v2 kinds' own checks (CEL/proto constraints)
 
 DESTINATION_KEYS = ("kubeService", "virtualDestination", "staticDestination", "clusterHeader")
 
 
 def validate(snapshot: Snapshot) -> list[Finding]:
     """Every problem found by loading and checking the snapshot, sorted by location."""
-    rep = _Reporter()
+    rep = Reporter()
     for vh in snapshot.typed(VirtualHost):
         _check_vhost_spec(rep, snapshot, vh, vh.spec, ("spec",))
     for rt in snapshot.typed(RouteTable):
@@ -50,32 +35,33 @@ def validate(snapshot: Snapshot) -> list[Finding]:
         _check_gateway(rep, snapshot, gw)
     for tp in snapshot.typed(TrafficPolicy):
         for i, m in enumerate(tp.spec.http_request_matchers):
-            _check_matcher(rep, tp, m, ("spec", "httpRequestMatchers", i))
+            check_matcher(rep, tp, m, ("spec", "httpRequestMatchers", i))
     for es in snapshot.typed(ExternalService):
         if es.spec.hosts and es.spec.addresses:
             rep.add(es, Severity.ERROR, "exclusive-fields", "hosts and addresses are mutually exclusive",
                     ("spec", "addresses"))
-    return sort_findings([*snapshot.findings, *rep.findings])
+
+    return sort_findings([*snapshot.findings, *rep.findings, *validate_v2(snapshot)])
 
 
-def _check_vhost_spec(rep: _Reporter, snapshot: Snapshot, owner: Resource, spec: VirtualHostSpec,
+def _check_vhost_spec(rep: Reporter, snapshot: Snapshot, owner: Resource, spec: VirtualHostSpec,
                       path: tuple[Any, ...]) -> None:
-    if not spec.domains and not _wrongly_typed(spec, "domains"):
+    if not spec.domains and not wrongly_typed(spec, "domains"):
         rep.add(owner, Severity.WARNING, "no-domains", "a VirtualHost without domains never receives a request",
                 path + ("domains",))
     _check_routes(rep, snapshot, owner, spec.routes, path + ("routes",))
 
 
-def _check_routes(rep: _Reporter, snapshot: Snapshot, owner: Resource, routes: list[Route],
+def _check_routes(rep: Reporter, snapshot: Snapshot, owner: Resource, routes: list[Route],
                   path: tuple[Any, ...]) -> None:
     for i, route in enumerate(routes):
         _check_route(rep, snapshot, owner, route, path + (i,))
 
 
-def _check_route(rep: _Reporter, snapshot: Snapshot, owner: Resource, route: Route, path: tuple[Any, ...]) -> None:
+def _check_route(rep: Reporter, snapshot: Snapshot, owner: Resource, route: Route, path: tuple[Any, ...]) -> None:
     actions = route.actions_set()
     label = f"route {route.name!r}" if route.name else "route"
-    if not actions and not _wrongly_typed(route, *(camel(a) for a in ACTION_FIELDS)):
+    if not actions and not wrongly_typed(route, *(camel(a) for a in ACTION_FIELDS)):
         rep.add(owner, Severity.ERROR, "route-no-action",
                 f"{label} has no action; expected exactly one of routeAction, redirectAction, "
                 "directResponseAction, delegateAction", path)
@@ -85,7 +71,7 @@ def _check_route(rep: _Reporter, snapshot: Snapshot, owner: Resource, route: Rou
                 f"{label} has {len(actions)} actions ({names}); a route takes exactly one", path)
 
     for j, m in enumerate(route.matchers):
-        _check_matcher(rep, owner, m, path + ("matchers", j))
+        check_matcher(rep, owner, m, path + ("matchers", j))
 
     if route.delegate_action is not None:
         for j, m in enumerate(route.matchers):
@@ -102,7 +88,7 @@ def _check_route(rep: _Reporter, snapshot: Snapshot, owner: Resource, route: Rou
                 rep.add(owner, Severity.ERROR, "dangling-delegate-ref",
                         f"delegateAction refers to RouteTable {ns}/{ref.name}, which does not exist",
                         path + ("delegateAction", "refs", j))
-        if not delegate.refs and delegate.selector is None and not _wrongly_typed(delegate, "refs", "selector"):
+        if not delegate.refs and delegate.selector is None and not wrongly_typed(delegate, "refs", "selector"):
             rep.add(owner, Severity.ERROR, "delegate-no-target",
                     "delegateAction needs refs or a selector to name its RouteTables", path + ("delegateAction",))
 
@@ -112,7 +98,7 @@ def _check_route(rep: _Reporter, snapshot: Snapshot, owner: Resource, route: Rou
     if route.direct_response_action is not None:
         direct = route.direct_response_action
         status = direct.status
-        if _wrongly_typed(direct, "status"):
+        if wrongly_typed(direct, "status"):
             pass
         elif status == 0 and ("status" not in direct._keys or "status" in direct._unread):  # absent or null
             rep.add(owner, Severity.ERROR, "missing-field", "directResponseAction needs a status (100 to 599)",
@@ -128,9 +114,9 @@ def _check_route(rep: _Reporter, snapshot: Snapshot, owner: Resource, route: Rou
                     "redirectAction takes pathRedirect or prefixRewrite, not both", path + ("redirectAction",))
 
 
-def _check_destination(rep: _Reporter, owner: Resource, dest: WeightedDestination, path: tuple[Any, ...]) -> None:
+def _check_destination(rep: Reporter, owner: Resource, dest: WeightedDestination, path: tuple[Any, ...]) -> None:
     kinds = dest.kinds_set()
-    if not kinds and not _wrongly_typed(dest, *DESTINATION_KEYS):
+    if not kinds and not wrongly_typed(dest, *DESTINATION_KEYS):
         rep.add(owner, Severity.ERROR, "destination-no-target",
                 "destination needs one of kubeService, virtualDestination, staticDestination", path)
     elif len(kinds) > 1:
@@ -138,46 +124,9 @@ def _check_destination(rep: _Reporter, owner: Resource, dest: WeightedDestinatio
                 f"destination sets {len(kinds)} targets; it takes exactly one", path)
 
 
-def _check_string_match(rep: _Reporter, owner: Resource, sm: StringMatch, path: tuple[Any, ...]) -> None:
-    kinds = sm.kinds_set()
-    if len(kinds) > 1:
-        rep.add(owner, Severity.ERROR, "exclusive-fields",
-                f"a path matcher takes one of exact, prefix, regex, suffix; got {', '.join(kinds)}", path)
-    if sm.regex is not None:
-        err = regex_error(sm.regex)
-        if err:
-            rep.add(owner, Severity.ERROR, "bad-regex", f"RE2 rejects regex {sm.regex!r}: {err}", path + ("regex",))
-    if sm.prefix is not None and sm.prefix and not sm.prefix.startswith("/"):
-        rep.add(owner, Severity.WARNING, "path-no-slash", f"prefix {sm.prefix!r} does not start with '/'",
-                path + ("prefix",))
-    if sm.exact is not None and not sm.exact.startswith("/"):
-        rep.add(owner, Severity.WARNING, "path-no-slash", f"exact path {sm.exact!r} does not start with '/'",
-                path + ("exact",))
 
 
-def _check_matcher(rep: _Reporter, owner: Resource, m: HttpMatcher, path: tuple[Any, ...]) -> None:
-    if m.uri is not None:
-        _check_string_match(rep, owner, m.uri, path + ("uri",))
-    for k, h in enumerate(m.headers):
-        if not h.name and not _wrongly_typed(h, "name"):
-            rep.add(owner, Severity.ERROR, "missing-field", "header matcher needs a name", path + ("headers", k))
-        if h.regex and h.value:
-            err = regex_error(h.value)
-            if err:
-                rep.add(owner, Severity.ERROR, "bad-regex", f"RE2 rejects regex {h.value!r}: {err}",
-                        path + ("headers", k, "value"))
-    for k, q in enumerate(m.query_parameters):
-        if not q.name and not _wrongly_typed(q, "name"):
-            rep.add(owner, Severity.ERROR, "missing-field", "query parameter matcher needs a name",
-                    path + ("queryParameters", k))
-        if q.regex and q.value:
-            err = regex_error(q.value)
-            if err:
-                rep.add(owner, Severity.ERROR, "bad-regex", f"RE2 rejects regex {q.value!r}: {err}",
-                        path + ("queryParameters", k, "value"))
-
-
-def _check_gateway(rep: _Reporter, snapshot: Snapshot, gw: VirtualGateway) -> None:
+def _check_gateway(rep: Reporter, snapshot: Snapshot, gw: VirtualGateway) -> None:
     if len(gw.spec.connection_handlers) > 1:
         rep.add(gw, Severity.WARNING, "multiple-connection-handlers",
                 "only one connection handler is supported; the others are ignored",

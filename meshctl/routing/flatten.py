@@ -12,7 +12,6 @@ from typing import Any
 
 from ..model.common import POLICY_FIELDS, Policy, Route
 from ..model.findings import Finding, Severity, format_path
-from ..model.gcpause import gc_paused
 from ..model.regex import regex_error
 from ..model.resources import Resource, RouteTable, VirtualGateway, VirtualHost, VirtualHostSpec
 from ..model.selection import select
@@ -398,8 +397,3 @@ def _regexes(m: EffectiveMatcher) -> list[str]:
 
 def _ordinal(n: int) -> str:
     return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
-
-
-def build_routing_view(snapshot: Snapshot) -> RoutingView:
-    with gc_paused():
-        return RouteEngine(snapshot).build()

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from ..model.common import DirectResponseAction, Policy, RedirectAction, Route, RouteAction
 from ..model.findings import Finding
 from ..model.resources import Resource, VirtualGateway
+from ..model.v2.resources import VirtualGatewayV2
 from .matchers import EffectiveMatcher
 
 ActionType = Literal["route", "directResponse", "redirect", "delegate", "none"]
@@ -135,21 +136,19 @@ class VirtualHostView:
     invalid_policy: str | None = None  # None / "drop" / "directResponse"
     all_routes: list[FlattenedRoute] = field(default_factory=list)  # including dropped invalid ones
 
-    def route_by_id(self, route_id: str) -> FlattenedRoute | None:
-        for r in self.all_routes:
-            if r.id == route_id:
-                return r
-        return None
-
 
 @dataclass
 class GatewayView:
-    gateway: VirtualGateway
+    gateway: VirtualGateway | VirtualGatewayV2  # v2: one view per HTTP listener
     virtual_hosts: list[VirtualHostView]
+    listener: str | None = None  # v2: the listener's label when the gateway has several HTTP listeners
+    listener_index: int | None = None  # v2: index in spec.listeners
+    default_port: int | None = None  # v2: the listener's own port (the xDS listener port unless overridden)
 
     @property
     def name(self) -> str:
-        return f"{self.gateway.namespace}/{self.gateway.name}"
+        base = f"{self.gateway.namespace}/{self.gateway.name}"
+        return f"{base}/{self.listener}" if self.listener else base
 
 
 @dataclass

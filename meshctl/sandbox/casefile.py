@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -21,7 +22,12 @@ _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 class CaseFileError(ValueError):
-    """A test file that cannot be used; the message names the file, the case index and the field."""
+    """A test file that cannot be used; the message names the file (with line and column once located), the case
+    index and the field."""
+
+    def __init__(self, message: str, index: int | None = None, field: str | None = None) -> None:
+        super().__init__(message)
+        self.index, self.field = index, field
 
 
 @dataclass
@@ -92,7 +98,7 @@ class _Checker:
         where = f"{self.source}: "
         if self.index is not None:
             where += f"tests[{self.index}]" + (f" ({self.name!r})" if self.name else "") + ": "
-        return CaseFileError(f"{where}{field}: {message}")
+        return CaseFileError(f"{where}{field}: {message}", self.index, field)
 
     def typed(self, field: str, value: Any, expected: type | tuple[type, ...]) -> Any:
         if not _fits(value, expected):
@@ -293,7 +299,38 @@ def _load_with_pyyaml(text: str, name: str) -> list[Any]:
 
 def load_case_file(path: str | os.PathLike[str]) -> CaseFile:
     with gc_paused():  # see model/gcpause.py: 100k cases are a million objects
-        return CaseFile(str(path), parse_cases(read_data(path), str(path)))
+        data = read_data(path)
+        try:
+            return CaseFile(str(path), parse_cases(data, str(path)))
+        except CaseFileError as exc:
+            raise _located(exc, path) from None
+
+
+_FIELD_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _located(exc: CaseFileError, path: str | os.PathLike[str]) -> CaseFileError:
+    """The same error with the file:line:column of its field, found the way resource findings are (yamldoc
+    positions). Only a failing file pays for this second read."""
+    if exc.field is None:
+        return exc
+    parts: tuple[Any, ...] = () if exc.field in ("test", "top level") else tuple(
+        int(index) if index else name for name, index in _FIELD_PART.findall(exc.field))
+    where = (("tests", exc.index) if exc.index is not None else ()) + parts
+    line, column = 1, 1  # the top of the document
+    if where:
+        try:
+            docs, _ = yamldoc.parse_text(Path(path).read_text(encoding="utf-8"), str(path))
+        except (OSError, UnicodeDecodeError):
+            return exc
+        if not docs:
+            return exc
+        line, column = docs[0].locate(where)
+    source = f"{path}: "
+    message = str(exc)
+    if message.startswith(source):
+        message = f"{path}:{line}:{column}: " + message[len(source):]
+    return CaseFileError(message, exc.index, exc.field)
 
 
 # -- writing ---------------------------------------------------------------------------------------

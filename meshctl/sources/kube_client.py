@@ -13,7 +13,8 @@ from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
-from ..model.resources import KINDS, ROUTING_KINDS
+from ..model.kinds import KINDS
+from ..model.resources import ROUTING_KINDS
 
 JSON = dict[str, Any]
 
@@ -125,7 +126,8 @@ def plural_of(kind: str) -> str:
     if lowered.endswith("y") and lowered[-2:-1] not in ("a", "e", "i", "o", "u"):
         return lowered[:-1] + "ies"
     if lowered.endswith("s"):
-        return lowered if lowered.endswith("points") else lowered + "es"
+        # Endpoints, ExternalEndpoints, WorkspaceSettings: already plural (Gloo's CRDs say so)
+        return lowered if lowered.endswith(("points", "settings")) else lowered + "es"
     return lowered + "s"
 
 
@@ -229,6 +231,23 @@ class KubeClient:
                                         client_configuration=configuration, persist_config=False)
         except (ConfigException, OSError, TypeError, KeyError) as exc:
             raise KubeConfigError(f"context {self.context!r}: {exc}") from exc
+        self._setup(configuration, connect_timeout, read_timeout)
+
+    @classmethod
+    def in_cluster(cls, connect_timeout: float = 5.0, read_timeout: float = 30.0) -> "KubeClient":
+        """A client with the pod's service-account credentials (token, CA, KUBERNETES_SERVICE_HOST/PORT)."""
+        configuration = k8s_client.Configuration()
+        try:
+            k8s_config.load_incluster_config(client_configuration=configuration)
+        except ConfigException as exc:
+            raise KubeConfigError(f"not running in a cluster (no service-account credentials): {exc}") from exc
+        self = cls.__new__(cls)
+        self.kubeconfig = None
+        self.context = "in-cluster"
+        self._setup(configuration, connect_timeout, read_timeout)
+        return self
+
+    def _setup(self, configuration: Any, connect_timeout: float, read_timeout: float) -> None:
         # one long-lived watch per kind runs in parallel with lists and writes
         configuration.connection_pool_maxsize = 32
         configuration.retries = 0  # our callers retry with backoff; urllib3's own retries only log noise

@@ -9,6 +9,11 @@ from ..model.snapshot import Snapshot
 from .base import Source
 
 T = TypeVar("T")
+
+# Workspace.derived keys, so the console, the sandbox and the xDS service share one routing view and one mesh
+# index per snapshot.
+ROUTING_VIEW_KEY = "routing-view"
+MESH_INDEX_KEY = "mesh-index"
 Listener = Callable[["Workspace"], None]
 
 

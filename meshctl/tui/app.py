@@ -19,10 +19,10 @@ from textual.widgets import TabbedContent, Tabs
 
 from ..model.findings import Finding
 from ..model.resources import Resource
-from ..routing.flatten import build_routing_view
+from ..routing.view import build_routing_view
 from ..sandbox.engine import Sandbox
 from ..sources.files import FileSource
-from ..sources.workspace import Workspace
+from ..sources.workspace import ROUTING_VIEW_KEY, Workspace
 from .actions import bindings, validate_keymap
 from .app_sandbox import SandboxActions
 from .app_verbs import VerbActions
@@ -161,7 +161,7 @@ class MeshctlApp(SandboxActions, VerbActions, App[None]):
     def _compute_model(self) -> None:
         ws = self.workspace
         snapshot, version = ws.snapshot, ws.version
-        view = ws.derived("routing-view", build_routing_view)  # the key meshctl.xds.service shares
+        view = ws.derived(ROUTING_VIEW_KEY, build_routing_view)  # shared with the xDS service
         model = build_model(snapshot, version, view, ws.describe_sources())
         self.call_from_thread(self._apply_model, model)
 
@@ -289,10 +289,6 @@ class MeshctlApp(SandboxActions, VerbActions, App[None]):
     def selected_route(self) -> RouteData | None:
         return self.main_query(RouteTree).selected_route()
 
-    def start_filter(self) -> None:
-        self.action_show_tab("routes")
-        self.main_query(RoutesPane).action_filter()
-
     def toggle_order(self) -> None:
         self.main_query(RoutesPane).action_toggle_order()
 
@@ -338,7 +334,7 @@ class MeshctlApp(SandboxActions, VerbActions, App[None]):
         tree = pane.tree
         if tree.gateway != gateway:
             pane.select_gateway(gateway)
-        if not tree.reveal(gateway, vhost, route_id) and tree.query.strip():
+        if not tree.reveal(gateway, vhost, route_id) and tree.filter_text.strip():
             pane.action_clear_filter()
             return tree.reveal(gateway, vhost, route_id)
         return True

@@ -19,9 +19,9 @@ from ..model.validate import validate
 from ..model.yamldoc import parse_text
 from ..routing.diff import OutcomeChange, RouteChange, changed_outcomes, diff_views, sample_requests
 from ..routing.evaluate import Request
-from ..routing.flatten import build_routing_view
 from ..routing.lint import lint
 from ..routing.types import RoutingView
+from ..routing.view import build_routing_view
 
 
 @dataclass

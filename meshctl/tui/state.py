@@ -9,10 +9,10 @@ from ..model.findings import Finding
 from ..model.gcpause import gc_paused
 from ..model.snapshot import Snapshot
 from ..routing.actions import describe_action
-from ..routing.flatten import build_routing_view
 from ..routing.lint import lint
 from ..routing.render import findings_by_route
 from ..routing.types import FlattenedRoute, GatewayView, RoutingView, VirtualHostView
+from ..routing.view import build_routing_view
 
 FILTER_FIELDS = ("path", "name", "dest", "label", "owner")
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from importlib import resources as importlib_resources
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
-import yaml
 from textual.theme import Theme
+
+from ..model.findings import Finding, Severity, format_path
+from ..model.schema import Model, parse
+from ..yamlfile import load_file
 
 BASE_KEYS = ("primary", "secondary", "accent", "foreground", "background", "surface", "panel",
              "success", "warning", "error")
@@ -68,37 +71,71 @@ class ConsoleTheme:
         return Theme(name=self.name, dark=self.dark, variables=self.semantic.css_variables(), **self.base)
 
 
-def parse_theme(data: Any, source: str = "<theme>") -> ConsoleTheme:
-    if not isinstance(data, dict):
-        raise ThemeError(f"{source}: a theme is a mapping with name, dark, base and semantic")
-    name = data.get("name")
-    if not isinstance(name, str) or not name:
-        raise ThemeError(f"{source}: name is required")
-    dark = bool(data.get("dark", True))
-    base = data.get("base") or {}
-    semantic = data.get("semantic") or {}
-    if not isinstance(base, dict) or not isinstance(semantic, dict):
-        raise ThemeError(f"{source}: base and semantic must be mappings of colours")
+@dataclass
+class ThemeFile(Model):
+    """A theme file as written, typed by the model's schema (meshctl.yamlfile) like every meshctl YAML file."""
+
+    name: str | None = None
+    dark: bool | None = None
+    base: dict[str, Any] | None = None
+    semantic: dict[str, Any] | None = None
+
+
+def _theme(spec: ThemeFile | None, source: str, problem: Callable[[tuple[Any, ...], str], None]) -> ConsoleTheme:
+    """The theme a typed file describes; `problem(path, message)` is told everything wrong with it."""
+    if spec is None:
+        problem((), "a theme is a mapping with name, dark, base and semantic")
+        return ConsoleTheme("", True, {}, DEFAULT_DARK, source)
+    if not spec.name:
+        problem(("name",), "name is required")
+    base, semantic = spec.base or {}, spec.semantic or {}
     unknown = set(base) - set(BASE_KEYS)
     if unknown:
-        raise ThemeError(f"{source}: unknown base colours {sorted(unknown)} (known: {', '.join(BASE_KEYS)})")
+        problem(("base",), f"unknown base colours {sorted(unknown)} (known: {', '.join(BASE_KEYS)})")
     if "primary" not in base:
-        raise ThemeError(f"{source}: base.primary is required")
+        problem(("base",), "base.primary is required")
     known = {f.name for f in fields(SemanticColors)}
     bad = set(semantic) - known
     if bad:
-        raise ThemeError(f"{source}: unknown semantic colours {sorted(bad)} (known: {', '.join(sorted(known))})")
+        problem(("semantic",), f"unknown semantic colours {sorted(bad)} (known: {', '.join(sorted(known))})")
+    dark = spec.dark if spec.dark is not None else True
     defaults = DEFAULT_DARK if dark else DEFAULT_LIGHT
     values = {f.name: str(semantic.get(f.name, getattr(defaults, f.name))) for f in fields(SemanticColors)}
-    return ConsoleTheme(name, dark, {k: str(v) for k, v in base.items()}, SemanticColors(**values), source)
+    return ConsoleTheme(spec.name or "", dark, {k: str(v) for k, v in base.items()}, SemanticColors(**values), source)
+
+
+def parse_theme(data: Any, source: str = "<theme>") -> ConsoleTheme:
+    """A theme from data already loaded (no positions: problems name the source and the field)."""
+    messages: list[str] = []
+
+    def problem(path: tuple[Any, ...], message: str) -> None:
+        messages.append(f"{source}: {format_path(path) + ': ' if path else ''}{message}")
+
+    spec, problems = parse(ThemeFile, data) if isinstance(data, dict) else (None, None)
+    for path, message in problems.items if problems is not None else []:
+        problem(path, message)
+    theme = _theme(spec, source, problem)
+    if messages:
+        raise ThemeError("; ".join(messages))
+    return theme
 
 
 def load_theme_file(path: Path) -> ConsoleTheme:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ThemeError(f"{path}: {exc}") from exc
-    return parse_theme(data, str(path))
+    """A theme file; every problem is reported at once, each with file:line:column and field path."""
+    spec, doc, findings = load_file(path, ThemeFile, "theme", unknown=None)
+    found = list(findings)
+
+    def problem(where: tuple[Any, ...], message: str) -> None:
+        if doc is not None:
+            found.append(doc.finding(Severity.ERROR, "theme", message, where))
+        else:
+            found.append(Finding(Severity.ERROR, "theme", message, file=str(path)))
+
+    theme = _theme(spec, str(path), problem) if spec is not None or not findings else None
+    errors = [f for f in found if f.severity is Severity.ERROR]
+    if errors or theme is None:
+        raise ThemeError("; ".join(f.render() for f in errors))
+    return theme
 
 
 def packaged_theme_dir() -> Path:

@@ -14,7 +14,7 @@ import betterproto2
 from meshctl.xds import codec
 from meshctl.xds.codec import CLUSTER_TYPE, ENDPOINT_TYPE, HCM_TYPE, LISTENER_TYPE, ROUTE_TYPE, PackedResource
 
-Locality = tuple[str, str, str]
+NodeLocality = tuple[str, str, str]  # (region, zone, sub-zone) from the node's bootstrap
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,13 +23,9 @@ class NodeInfo:
 
     id: str
     cluster: str = ""
-    locality: Locality = ("", "", "")
+    locality: NodeLocality = ("", "", "")
     metadata: Mapping[str, Any] = dataclasses.field(default_factory=dict, compare=False, hash=False)
     user_agent: str = dataclasses.field(default="", compare=False)
-
-    @property
-    def locality_label(self) -> str:
-        return "/".join(part for part in self.locality if part) or "-"
 
     @classmethod
     def from_fields(cls, fields: codec.NodeFields) -> "NodeInfo":
@@ -75,7 +71,7 @@ def _rds_names(listener: Any) -> list[str]:
 
 
 @dataclasses.dataclass(frozen=True)
-class Snapshot:
+class XdsSnapshot:
     """A set of resources for one node: type URL → name → message, labelled with the caller's version.
 
     `identities` optionally maps (type_url, name) to a hashable the pack cache keys on (e.g. a hash of
@@ -94,7 +90,7 @@ class Snapshot:
         endpoints: Iterable[Any] = (),
         listeners: Iterable[Any] = (),
         routes: Iterable[Any] = (),
-    ) -> "Snapshot":
+    ) -> "XdsSnapshot":
         """Build from lists of messages, naming each by its own name field."""
         by_type = {CLUSTER_TYPE: clusters, ENDPOINT_TYPE: endpoints, LISTENER_TYPE: listeners, ROUTE_TYPE: routes}
         return cls(version, {t: {resource_name(m): m for m in msgs} for t, msgs in by_type.items()})
@@ -185,7 +181,7 @@ def type_version(prefix: str, resources: Mapping[str, PackedResource]) -> str:
     return f"{prefix}{digest.hexdigest()}"
 
 
-def prepare(snapshot: Snapshot, packer: codec.ResourcePacker, version_prefix: str = "") -> PreparedSnapshot:
+def prepare(snapshot: XdsSnapshot, packer: codec.ResourcePacker, version_prefix: str = "") -> PreparedSnapshot:
     """Check consistency and pack every resource (reusing cached packings)."""
     problems = snapshot.inconsistencies()
     if problems:
@@ -228,7 +224,7 @@ class SnapshotCache:
 
     def __init__(
         self,
-        builder: Callable[[NodeInfo], Snapshot],
+        builder: Callable[[NodeInfo], XdsSnapshot],
         *,
         group_by: Callable[[NodeInfo], Hashable] = group_by_cluster_and_locality,
         version_prefix: str = "",
@@ -266,8 +262,12 @@ class SnapshotCache:
                 return
             self._attached.pop(key, None)
             self._representative.pop(key, None)
-            self._prepared.pop(key, None)
+            dropped = self._prepared.pop(key, None)
             self.errors.pop(key, None)
+            live = {id(packed) for prepared in self._prepared.values() for resources in prepared.types.values()
+                    for packed in resources.resources.values()} if dropped is not None else None
+        if live is not None:
+            self.packer.retain(live)  # what only the departed group used goes with it
 
     def get(self, key: Hashable) -> PreparedSnapshot | None:
         """The current prepared snapshot of a group, without building."""

@@ -319,6 +319,19 @@ class ResourcePacker:
             self.packed_count += 1
         return packed
 
+    def retain(self, live: set[int]) -> int:
+        """Drop entries whose packing is not in `live` (ids of PackedResources still served); returns how many.
+
+        For when a node group goes away between full rebuilds: its packings would otherwise stay until the
+        next sweep, and a fleet that only connects and disconnects never sweeps.
+        """
+        with self._lock:
+            stale = [key for key, (_, packed) in self._entries.items() if id(packed) not in live]
+            for key in stale:
+                del self._entries[key]
+                self._used.discard(key)
+            return len(stale)
+
     def sweep(self) -> int:
         """Drop entries not used since the last sweep; returns how many were dropped."""
         with self._lock:

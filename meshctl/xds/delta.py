@@ -59,7 +59,9 @@ class DeltaStreams:
                 self._record_answer(stream, type_url, state, version, sent_at, request.error_message)
         if prepared is None:
             return []
-        response = self._delta_response(stream, type_url, state, prepared, force=first)
+        # a reconnecting client names what it holds; if that is all current there is nothing to say
+        force = first and not request.initial_resource_versions
+        response = self._delta_response(stream, type_url, state, prepared, force=force)
         return [response] if response is not None else []
 
     def _delta_response(self, stream: Stream, type_url: str, state: TypeState, prepared: PreparedSnapshot,

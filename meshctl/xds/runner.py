@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from .cache import NodeInfo, Snapshot, SnapshotCache
+from .cache import NodeInfo, SnapshotCache, XdsSnapshot
 from .events import XdsEvent
 from .server import ServerTls, XdsServer
 from .status import ClientStatus
@@ -17,7 +17,7 @@ from .status import ClientStatus
 class BackgroundXdsServer:
     """Runs an XdsServer on its own event-loop thread, for synchronous callers (CLI, tests, benchmarks)."""
 
-    def __init__(self, builder: Callable[[NodeInfo], Snapshot] | SnapshotCache, listen: str = "127.0.0.1:0",
+    def __init__(self, builder: Callable[[NodeInfo], XdsSnapshot] | SnapshotCache, listen: str = "127.0.0.1:0",
                  tls: ServerTls | None = None, **kwargs: Any):
         self.server = XdsServer(builder, listen, tls, **kwargs)
         self._loop = asyncio.new_event_loop()

@@ -22,7 +22,7 @@ import grpc
 
 from meshctl.xds import codec
 from meshctl.xds import status as status_api
-from meshctl.xds.cache import NodeInfo, PreparedSnapshot, Snapshot, SnapshotCache
+from meshctl.xds.cache import NodeInfo, PreparedSnapshot, SnapshotCache, XdsSnapshot
 from meshctl.xds.client_status import ClientStatusReports, parse_csds_request
 from meshctl.xds.codec import DeltaRequest, SotwRequest
 from meshctl.xds.delta import DeltaStreams
@@ -57,14 +57,14 @@ class ServerTls:
 class XdsServer(SotwStreams, DeltaStreams, ClientStatusReports):
     """ADS server for Envoy: one snapshot per node group, pushed in CDS→EDS→LDS→RDS order.
 
-    `builder` is a Callable[[NodeInfo], Snapshot] or a ready SnapshotCache. Versions are content hashes
+    `builder` is a Callable[[NodeInfo], XdsSnapshot] or a ready SnapshotCache. Versions are content hashes
     prefixed by a per-process boot id; every response has a fresh nonce; a NACKed version is recorded and
     not sent again (only a newer version is).
     """
 
     def __init__(
         self,
-        builder: Callable[[NodeInfo], Snapshot] | SnapshotCache,
+        builder: Callable[[NodeInfo], XdsSnapshot] | SnapshotCache,
         listen: str = "127.0.0.1:18000",
         tls: ServerTls | None = None,
         *,

@@ -16,10 +16,11 @@ from typing import Any
 from envoy_data_plane.envoy.config.core.v3 import HealthStatus
 
 from ..mesh.index import MeshIndex
-from ..routing.flatten import build_routing_view
-from ..sources.workspace import Workspace
+from ..routing.v2_engine import freeze_memory_of
+from ..routing.view import build_routing_view
+from ..sources.workspace import MESH_INDEX_KEY, ROUTING_VIEW_KEY, Workspace
 from . import codec
-from .cache import NodeInfo, Snapshot
+from .cache import NodeInfo, SnapshotCache, XdsSnapshot
 from .events import XdsEvent
 from .runner import BackgroundXdsServer
 from .server import ServerTls
@@ -27,9 +28,7 @@ from .translate import NodeRole, TranslateOptions, Translator, metadata_port
 from .translate_clusters import ClusterMemo
 
 DEFAULT_LISTEN = "127.0.0.1:18000"
-# Workspace.derived keys, so the TUI, sandbox and xDS share one routing view and mesh index per snapshot.
-ROUTING_VIEW_KEY = "routing-view"
-MESH_INDEX_KEY = "mesh-index"
+CONTENT_VERSION_PREFIX = "c-"  # marks a version that is a pure content hash (same on every replica)
 _TRANSLATOR_KEY = "xds-translator"
 
 
@@ -42,13 +41,19 @@ class XdsService:
     """An ADS server (own thread) whose snapshots are translated from a Workspace, re-pushed on change."""
 
     def __init__(self, workspace: Workspace, options: TranslateOptions | None = None,
-                 listen: str = DEFAULT_LISTEN, tls: ServerTls | None = None) -> None:
+                 listen: str = DEFAULT_LISTEN, tls: ServerTls | None = None, *,
+                 content_versions: bool = False) -> None:
         self.workspace = workspace
         self.options = options or TranslateOptions()
         self.memo = ClusterMemo()
         self._overrides: dict[tuple[str, int], HealthStatus] = {}
         self._lock = threading.Lock()
-        self.background = BackgroundXdsServer(self.build, listen, tls, group_by=node_group)
+        builder: Any = self.build
+        if content_versions:
+            # Versions are the content hash alone (no per-process boot id): replicas serving the same
+            # configuration agree on every version, so an Envoy moving between them is not pushed anything.
+            builder = SnapshotCache(self.build, group_by=node_group, version_prefix=CONTENT_VERSION_PREFIX)
+        self.background = BackgroundXdsServer(builder, listen, tls, group_by=node_group)
         self.server = self.background.server  # the XdsServer itself (its methods run on its event loop)
         self._unsubscribe: Callable[[], None] | None = None
         self.last_change_at: float | None = None
@@ -86,13 +91,15 @@ class XdsService:
 
         def make(snapshot: Any) -> Translator:
             current = ws.snapshot is snapshot  # share the views only if no newer snapshot arrived meanwhile
-            view = ws.derived(ROUTING_VIEW_KEY, build_routing_view) if current else None
+            # FREEZE_CONFIG trees keep their last good routes across this workspace's snapshots
+            view = ws.derived(ROUTING_VIEW_KEY, lambda s: build_routing_view(s, freeze_memory_of(ws))) \
+                if current else None
             index = ws.derived(MESH_INDEX_KEY, MeshIndex) if current else None
             return Translator(snapshot, self.options, view=view, index=index, memo=self.memo)
 
         return ws.derived(_TRANSLATOR_KEY, make)
 
-    def build(self, node: NodeInfo) -> Snapshot:
+    def build(self, node: NodeInfo) -> XdsSnapshot:
         """The snapshot builder the ADS server calls for each node group."""
         with self._lock:
             overrides = dict(self._overrides)
@@ -118,15 +125,6 @@ class XdsService:
         with self._lock:
             self._overrides = dict(overrides)
         self.memo.sweep()
-        return self.background.refresh()
-
-    def mark_endpoint(self, address: str, port: int, status: HealthStatus | None) -> concurrent.futures.Future[Any]:
-        """Override one endpoint's EDS health (None removes the override)."""
-        with self._lock:
-            if status is None:
-                self._overrides.pop((address, port), None)
-            else:
-                self._overrides[(address, port)] = status
         return self.background.refresh()
 
     @property

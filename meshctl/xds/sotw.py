@@ -54,6 +54,11 @@ class SotwStreams:
             state.acked_version = request.version_info
         if prepared is None or type_url not in prepared.types:
             return []
+        if request.version_info and request.version_info == prepared.types[type_url].version:
+            # It already holds this content (versions are content hashes, so also when it comes from another
+            # replica or from before a restart): nothing to send until the content changes.
+            state.sent, state.sent_version, state.sent_names = True, request.version_info, subscription
+            return []
         return [self._sotw_response(stream, type_url, state, prepared)]
 
     def _sotw_response(self, stream: Stream, type_url: str, state: TypeState, prepared: PreparedSnapshot) -> bytes:

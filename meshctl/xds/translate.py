@@ -25,11 +25,11 @@ from ..model.common import KubeServiceDestination, WeightedDestination
 from ..model.gcpause import gc_paused
 from ..model.resources import VirtualGateway
 from ..model.snapshot import Snapshot as ConfigSnapshot
-from ..routing.flatten import build_routing_view
+from ..model.v2.resources import VirtualGatewayV2
 from ..routing.types import GatewayView, RoutingView, VirtualHostView
+from ..routing.view import build_routing_view
 from . import codec
-from .cache import NodeInfo
-from .cache import Snapshot as XdsSnapshot
+from .cache import NodeInfo, XdsSnapshot
 from .translate_clusters import ClusterMemo, ClusterSet, HealthOverrides
 from .translate_listeners import http_listener
 from .translate_proto import msg
@@ -133,7 +133,10 @@ def _dest_key(d: WeightedDestination, owner_ns: str) -> tuple[Any, ...]:
         return ("kube", k.namespace or owner_ns, k.name, k.cluster_name, tuple(sorted(k.subset.items())), k.port)
     if d.virtual_destination is not None:
         v = d.virtual_destination
-        return ("vd", v.namespace or owner_ns, v.name, tuple(sorted(v.subset.items())))
+        return ("vd", v.namespace or owner_ns, v.name, tuple(sorted(v.subset.items())), getattr(d, "v2_port", None))
+    external = getattr(d, "external_service", None)  # v2 EXTERNAL_SERVICE destination
+    if external is not None:
+        return ("es", external.namespace, external.name, getattr(d, "v2_port", None))
     if d.static_destination is not None:
         return ("static", d.static_destination.namespace, d.static_destination.name)
     return ("header", d.cluster_header)
@@ -166,8 +169,10 @@ class Translator:
         return self.resolve(WeightedDestination(kube_service=k), owner_ns)
 
     # -- ports -------------------------------------------------------------------------------------------
-    def discovered_port(self, gateway: VirtualGateway) -> int | None:
+    def discovered_port(self, gateway: VirtualGateway | VirtualGatewayV2) -> int | None:
         """The port named by portName on the ingress gateway Service the VirtualGateway selects, if loaded."""
+        if not isinstance(gateway, VirtualGateway):
+            return None  # v2: the listener names its own port (named ports are not resolved yet)
         for selector in gateway.spec.ingress_gateway_selectors:
             for svc in self.index.select_services(selector.destination_selectors, gateway.namespace):
                 port = svc.port(name=selector.port_name)
@@ -186,7 +191,8 @@ class Translator:
             elif base_port is not None:
                 out[g.name] = base_port + i
             else:
-                out[g.name] = self.discovered_port(g.gateway) or (self.options.listener_port + every.index(g))
+                out[g.name] = (self.discovered_port(g.gateway) or g.default_port  # v2: the listener's own port
+                               or (self.options.listener_port + every.index(g)))
         return out
 
     def gateway_locality(self, gateway: GatewayView) -> Locality | None:

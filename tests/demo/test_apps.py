@@ -283,3 +283,16 @@ def test_spec_round_trips_and_rejects_mistakes() -> None:
         AppsSpec.from_json({"instances": [{"id": "a", "service": "s", "kind": "mystery"}]})
     with pytest.raises(SpecError, match="upstream URL"):
         AppsSpec.from_json({"instances": [{"id": "a", "service": "s", "upstreams": {"x": "ftp://h"}}]})
+
+
+def test_spec_file_problems_name_file_line_and_field(tmp_path) -> None:
+    """The spec file is typed by the model's schema (meshctl.yamlfile) before the process uses it."""
+    path = tmp_path / "spec.json"
+    path.write_text('{\n  "control_port": "x",\n  "instances": [\n    {"id": "a", "service": "s", "port": "80"}\n  ]\n}\n')
+    with pytest.raises(SpecError) as caught:
+        AppsSpec.load(path)
+    text = str(caught.value)
+    assert f"{path}:2:" in text and "control_port: expected an integer" in text
+    assert f"{path}:4:" in text and "instances[0].port: expected an integer" in text
+    path.write_text('{"instances": [{"id": "a", "service": "s", "kind": "reviews"}]}')
+    assert AppsSpec.load(path).instances[0].kind == "reviews"

@@ -18,7 +18,7 @@ from meshctl.model.snapshot import demo_files
 from meshctl.sources.files import FileSource
 from meshctl.sources.workspace import Workspace
 from meshctl.xds import codec
-from meshctl.xds.cache import NodeInfo, Snapshot
+from meshctl.xds.cache import NodeInfo, XdsSnapshot
 from meshctl.xds.codec import ROUTE_TYPE
 from meshctl.xds.runner import BackgroundXdsServer
 from meshctl.xds.service import XdsService, node_group
@@ -40,7 +40,7 @@ class HandEditedServer:
         self.broken = False
         self.server = BackgroundXdsServer(self.build, "127.0.0.1:0", group_by=node_group).start()
 
-    def build(self, node: NodeInfo) -> Snapshot:
+    def build(self, node: NodeInfo) -> XdsSnapshot:
         snapshot = self.service.build(node)
         if not self.broken:
             return snapshot
@@ -57,7 +57,7 @@ class HandEditedServer:
                     kept.append(route)
                 vh.routes = kept
             resources[ROUTE_TYPE][name] = config
-        return Snapshot(snapshot.version + "-hand-edited", resources)
+        return XdsSnapshot(snapshot.version + "-hand-edited", resources)
 
     def stop(self) -> None:
         self.server.stop()
@@ -113,7 +113,7 @@ def test_verify_agrees_then_names_the_hand_broken_routes(demo_proxy) -> None:
 def test_the_console_check_names_the_broken_route(demo_proxy) -> None:
     """The xDS tab's `v` (meshctl/tui/verify_check.py) over the connected Envoy's admin API."""
     from meshctl.model.snapshot import load_snapshot
-    from meshctl.routing.flatten import build_routing_view
+    from meshctl.routing.view import build_routing_view
     from meshctl.tui.verify_check import verify_connected
 
     served, envoy, _ = demo_proxy

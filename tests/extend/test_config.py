@@ -40,7 +40,13 @@ def test_broken_config_is_reported_with_line_and_defaults_apply(tmp_path, monkey
     paths.config_file.write_text("theme: 7\nreadOnly: true\n")
     s = load_settings(paths, env={})
     assert s.theme == "dark" and s.read_only is True
-    assert s.problems[0].line == 1 and "expected a theme name" in s.problems[0].message
+    # typed by the model's schema, like a resource field: file:line:column, field path, what was expected
+    assert (s.problems[0].line, s.problems[0].column, s.problems[0].path) == (1, 8, "theme")
+    assert "expected a string, got integer 7" in s.problems[0].message
+    paths.config_file.write_text("theme: dark\nxds:\n  listen: 5\n  tlsKye: /k\nkeymap: [a]\n")
+    s = load_settings(paths, env={})
+    found = {(p.line, p.path, p.severity.value) for p in s.problems}
+    assert found == {(3, "xds.listen", "error"), (4, "xds.tlsKye", "warning"), (5, "keymap", "error")}, s.problems
     # meshctl still starts and works with a broken file
     paths.config_file.write_text(": : :\n")
     assert main(["routes", "--demo", "-o", "json"]) == 0

@@ -154,3 +154,15 @@ def test_shadowed_plugin_fails_ci_on_table_weight_step(capsys, xdg):
     assert "v1-version" in text[1] and "v2-version" in text[2]
     assert main(["shadowed", str(SPECIFICITY)]) == 0
     assert "no shadowed or unreachable routes" in capsys.readouterr().out
+
+
+def test_shell_plugin_problems_name_file_line_and_field(xdg):
+    """Shell plugins are typed by the model's schema (meshctl.yamlfile), like resources and the config file."""
+    xdg.config_dir.mkdir(parents=True)
+    xdg.shell_plugins_file.write_text("plugins:\n  ok:\n    command: true\n  wrong:\n    command: sh\n"
+                                      "    confirm: maybe\n  bare: {description: no command}\n")
+    registry = discover(Settings(), xdg)
+    errors = {e.plugin: e.message for e in registry.errors}
+    assert f"{xdg.shell_plugins_file}:6:" in errors["wrong"] and "plugins.wrong.confirm" in errors["wrong"]
+    assert "expected true or false" in errors["wrong"]
+    assert f"{xdg.shell_plugins_file}:7:" in errors["bare"] and "missing `command`" in errors["bare"]

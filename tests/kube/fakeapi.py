@@ -5,7 +5,11 @@ What it does like a real API server: discovery documents, lists with resourceVer
 ERROR), 410 Expired for a compacted resourceVersion, optimistic concurrency (409), bearer-token auth (401),
 RBAC denials (403) with the real message shapes, 404 for an unserved resource, CRD OpenAPI validation (422),
 admission denials, server-side dry run (dryRun=All), merge / strategic / JSON / apply patches, and stop/restart
-on the same port with its state kept (like an API server restarting in front of etcd).
+on the same port with its state kept (like an API server restarting in front of etcd). Kinds with a status
+subresource (CRDs declaring `subresources.status`) behave like the real thing: writes to the object ignore
+`status`, writes to `.../status` change only `status`, and only spec changes bump `metadata.generation`.
+`coordination.k8s.io/v1` Leases are served (optimistic concurrency as for every kind); `requests` records every
+request (method, path, query), so tests can count writes.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ class ResourceType:
     short_names: list[str] = field(default_factory=list)
     schema: JSON | None = None  # openAPIV3Schema (CRDs only)
     builtin: bool = True
+    status_subresource: bool = False  # the CRD declares subresources.status
 
     @property
     def api_version(self) -> str:
@@ -60,6 +65,10 @@ class ResourceType:
             out["storageVersionHash"] = base64.b64encode(self.resource.encode())[:11].decode()
         return out
 
+    def status_discovery(self) -> JSON:
+        return {"name": f"{self.plural}/status", "singularName": "", "namespaced": self.namespaced,
+                "kind": self.kind, "verbs": ["get", "patch", "update"]}
+
 
 BUILTIN_TYPES = [
     ResourceType("", "v1", "services", "Service", short_names=["svc"]),
@@ -68,6 +77,7 @@ BUILTIN_TYPES = [
     ResourceType("", "v1", "nodes", "Node", namespaced=False, short_names=["no"]),
     ResourceType("", "v1", "namespaces", "Namespace", namespaced=False, short_names=["ns"]),
     ResourceType("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice"),
+    ResourceType("coordination.k8s.io", "v1", "leases", "Lease"),
 ]
 
 
@@ -112,6 +122,9 @@ class FakeApiServer:
         self.rv = first_resource_version
         self.compacted_rv = 0
         self.denials: list[tuple[str, str, str | None, str | None]] = []  # verb, plural, namespace, user
+        # RBAC allow-list (None: everything not denied is allowed): (rule, namespace or None for cluster-wide)
+        self.rbac: list[tuple[JSON, str | None]] | None = None
+        self.forbidden: list[str] = []  # messages of every 403 answered
         self.admission: Callable[[str, JSON], tuple[int, str] | None] | None = None
         self.requests: list[tuple[str, str, dict[str, list[str]]]] = []
         self._cond = threading.Condition()
@@ -195,7 +208,8 @@ class FakeApiServer:
                                         namespaced=spec.get("scope", "Namespaced") == "Namespaced",
                                         singular=names.get("singular", ""),
                                         short_names=list(names.get("shortNames") or []), schema=schema,
-                                        builtin=False))
+                                        builtin=False,
+                                        status_subresource="status" in (version.get("subresources") or {})))
 
     def remove_crd(self, resource: str) -> None:
         """Uninstall a CRD by "plural.group" (its objects go with it, as on a real cluster)."""
@@ -219,6 +233,25 @@ class FakeApiServer:
 
     def allow_all(self) -> None:
         self.denials.clear()
+        self.rbac = None
+
+    def grant(self, role: JSON, namespace: str | None = None) -> None:
+        """Switch to allow-list RBAC and add a ClusterRole's (namespace None) or a Role's rules."""
+        if self.rbac is None:
+            self.rbac = []
+        self.rbac.extend((rule, namespace) for rule in role.get("rules") or [])
+
+    def _granted(self, verb: str, t: ResourceType, resource: str, namespace: str | None) -> bool:
+        for rule, scope in self.rbac or []:
+            if scope is not None and scope != namespace:
+                continue
+            if not {t.group, "*"} & set(rule.get("apiGroups") or []):
+                continue
+            if not {resource, "*"} & set(rule.get("resources") or []):
+                continue
+            if {verb, "*"} & set(rule.get("verbs") or []):
+                return True
+        return False
 
     # -- direct state changes (no HTTP), for setting up scenes --------------------------------------
     def create(self, obj: JSON) -> JSON:
@@ -288,22 +321,31 @@ class FakeApiServer:
                 return user
         raise ApiStatus(401, "Unauthorized", "Unauthorized")
 
-    def authorize(self, user: str, verb: str, t: ResourceType, namespace: str | None, name: str | None) -> None:
+    def authorize(self, user: str, verb: str, t: ResourceType, namespace: str | None, name: str | None,
+                  subresource: str | None = None) -> None:
+        """Deny as `deny()` said; a denial of "plural/status" covers only the status subresource."""
+        resource = f"{t.plural}/{subresource}" if subresource else t.plural
+        denied = self.rbac is not None and not self._granted(verb, t, resource, namespace)
         for d_verb, d_plural, d_ns, d_user in self.denials:
-            if d_verb not in (verb, "*") or d_plural not in (t.plural, "*"):
+            if denied:
+                break
+            if d_verb not in (verb, "*") or d_plural not in (resource, "*"):
                 continue
             if d_ns is not None and d_ns != namespace:
                 continue
             if d_user is not None and d_user != user:
                 continue
+            denied = True
+        if denied:
             subject = f'{t.resource} "{name}"' if name else t.resource
             scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
             details: JSON = {"group": t.group, "kind": t.plural}
             if name:
                 details = {"name": name, **details}
-            raise ApiStatus(403, "Forbidden",
-                            f'{subject} is forbidden: User "{user}" cannot {verb} resource "{t.plural}" '
-                            f'in API group "{t.group}" {scope}', details)
+            message = (f'{subject} is forbidden: User "{user}" cannot {verb} resource "{resource}" '
+                       f'in API group "{t.group}" {scope}')
+            self.forbidden.append(message)
+            raise ApiStatus(403, "Forbidden", message, details)
 
     def not_found(self, t: ResourceType, name: str) -> ApiStatus:
         return ApiStatus(404, "NotFound", f'{t.resource} "{name}" not found',
@@ -343,7 +385,7 @@ class FakeApiServer:
         return {"kind": f"{t.kind}List", "apiVersion": t.api_version, "metadata": meta, "items": page}
 
     def write(self, method: str, t: ResourceType, namespace: str | None, name: str | None, body: bytes,
-              content_type: str, query: dict[str, list[str]]) -> tuple[int, JSON]:
+              content_type: str, query: dict[str, list[str]], subresource: str | None = None) -> tuple[int, JSON]:
         dry_run = _q(query, "dryRun")
         if dry_run not in (None, "All"):
             raise ApiStatus(400, "BadRequest", f'Invalid dry run value "{dry_run}"; only "All" is supported')
@@ -396,6 +438,22 @@ class FakeApiServer:
                                 {"name": name, "group": t.group, "kind": t.plural})
             obj["apiVersion"], obj["kind"] = t.api_version, t.kind
             meta["name"] = name
+            if subresource == "status":
+                # only status changes; spec and metadata stay as stored (so generation does not move)
+                assert current is not None
+                new_status = obj.get("status")
+                obj = copy.deepcopy(current)
+                if new_status is None:
+                    obj.pop("status", None)
+                else:
+                    obj["status"] = new_status
+                meta = obj["metadata"]
+            elif t.status_subresource:
+                # with a status subresource, writes to the object itself cannot change status
+                if current is not None and "status" in current:
+                    obj["status"] = copy.deepcopy(current["status"])
+                else:
+                    obj.pop("status", None)
             if t.schema is not None:
                 causes = validate_schema(obj, t.schema)
                 if causes:
@@ -529,7 +587,12 @@ class FakeApiServer:
         return None
 
     def _resource_list(self, group: str, version: str) -> JSON:
-        resources = [t.discovery() for (g, v, _), t in sorted(self.types.items()) if (g, v) == (group, version)]
+        resources = []
+        for (g, v, _), t in sorted(self.types.items()):
+            if (g, v) == (group, version):
+                resources.append(t.discovery())
+                if t.status_subresource:
+                    resources.append(t.status_discovery())
         return {"kind": "APIResourceList", "apiVersion": "v1",
                 "groupVersion": f"{group}/{version}" if group else version, "resources": resources}
 
@@ -725,7 +788,7 @@ class _Handler(BaseHTTPRequestHandler):
             if doc is not None:
                 self._send_json(200, doc)
                 return
-            t, namespace, name = self._route(parts)
+            t, namespace, name, subresource = self._route(parts)
             if method == "GET" and name is None:
                 watching = _q(query, "watch") in ("true", "1")
                 fake.authorize(user, "watch" if watching else "list", t, namespace, None)
@@ -735,7 +798,7 @@ class _Handler(BaseHTTPRequestHandler):
                     self._send_json(200, fake.list_objects(t, namespace, query))
                 return
             if method == "GET":
-                fake.authorize(user, "get", t, namespace, name)
+                fake.authorize(user, "get", t, namespace, name, subresource)
                 found = fake.objects[(t.group, t.version, t.plural)].get((namespace or "", name or ""))
                 if found is None:
                     raise fake.not_found(t, name or "")
@@ -747,15 +810,19 @@ class _Handler(BaseHTTPRequestHandler):
             if method != "POST" and name is None:
                 raise ApiStatus(405, "MethodNotAllowed", "the server does not allow this method on the requested "
                                                          "resource")
-            fake.authorize(user, VERBS_BY_METHOD[method], t, namespace, name)
-            code, result = fake.write(method, t, namespace, name, body, self.headers.get("Content-Type", ""), query)
+            if subresource is not None and method not in ("PUT", "PATCH"):
+                raise ApiStatus(405, "MethodNotAllowed", "the server does not allow this method on the requested "
+                                                         "resource")
+            fake.authorize(user, VERBS_BY_METHOD[method], t, namespace, name, subresource)
+            code, result = fake.write(method, t, namespace, name, body, self.headers.get("Content-Type", ""), query,
+                                      subresource)
             self._send_json(code, result)
         except ApiStatus as status:
             self._send_json(status.code, status.body())
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
-    def _route(self, parts: list[str]) -> tuple[ResourceType, str | None, str | None]:
+    def _route(self, parts: list[str]) -> tuple[ResourceType, str | None, str | None, str | None]:
         fake = self.server.fake
         unknown = ApiStatus(404, "NotFound", "the server could not find the requested resource", {})
         if parts[:2] == ["api", "v1"]:
@@ -767,15 +834,18 @@ class _Handler(BaseHTTPRequestHandler):
         namespace: str | None = None
         if len(rest) >= 3 and rest[0] == "namespaces":
             namespace, rest = rest[1], rest[2:]
-        if not rest or len(rest) > 2:
+        if not rest or len(rest) > 3:
             raise unknown
         t = fake.types.get((group, version, rest[0]))
         if t is None or (namespace is not None and not t.namespaced):
             raise unknown
-        name = rest[1] if len(rest) == 2 else None
+        name = rest[1] if len(rest) >= 2 else None
+        subresource = rest[2] if len(rest) == 3 else None
+        if subresource is not None and (subresource != "status" or not t.status_subresource):
+            raise unknown
         if name is not None and t.namespaced and namespace is None:
             raise unknown
-        return t, namespace, name
+        return t, namespace, name, subresource
 
     def _stream_watch(self, t: ResourceType, namespace: str | None, query: dict[str, list[str]]) -> None:
         self.send_response(200)

@@ -10,8 +10,8 @@ import yaml
 from meshctl.model.findings import Finding
 from meshctl.model.snapshot import Snapshot, snapshot_from_text
 from meshctl.routing.evaluate import Request
-from meshctl.routing.flatten import build_routing_view
 from meshctl.routing.types import FlattenedRoute, RoutingView, VirtualHostView
+from meshctl.routing.view import build_routing_view
 
 GLOO = "networking.enterprise.mesh.gloo.solo.io/v1beta1"
 NS = "ns"

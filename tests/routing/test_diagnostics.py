@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from meshctl.model.findings import Severity
-from meshctl.routing.flatten import build_routing_view
 from meshctl.routing.lint import lint
+from meshctl.routing.view import build_routing_view
 
 from .helpers import build, codes, delegate, findings, gateway, leaf, load, matcher, table, vh_view, vhost
 

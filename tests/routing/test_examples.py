@@ -10,9 +10,9 @@ import yaml
 from meshctl.model.findings import Severity
 from meshctl.model.snapshot import load_snapshot
 from meshctl.routing.evaluate import Request
-from meshctl.routing.flatten import build_routing_view
 from meshctl.routing.lint import lint
 from meshctl.routing.types import RoutingView
+from meshctl.routing.view import build_routing_view
 
 from .helpers import first_taker, parse_witness
 

@@ -51,7 +51,7 @@ def summary(view: RoutingView) -> tuple[Any, ...]:
 @given(route_trees())
 def test_engine_never_raises_and_every_output_renders(docs: list[dict[str, Any]]) -> None:
     snapshot = load(*docs)
-    from meshctl.routing.flatten import build_routing_view
+    from meshctl.routing.view import build_routing_view
 
     view = build_routing_view(snapshot)
     render_tree(view)

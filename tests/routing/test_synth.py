@@ -6,7 +6,7 @@ from meshctl.devtools.synth import synthetic_config_text, synthetic_documents, s
 from meshctl.model.findings import Severity
 from meshctl.model.snapshot import snapshot_from_text
 from meshctl.routing.evaluate import first_failure
-from meshctl.routing.flatten import build_routing_view
+from meshctl.routing.view import build_routing_view
 
 
 def test_synthetic_config_flattens_to_the_requested_size_without_errors() -> None:

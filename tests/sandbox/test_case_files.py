@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,8 @@ def test_bad_files_name_file_case_and_field(tmp_path: Path, body: str, expected:
         load_case_file(path)
     message = str(info.value)
     assert message.startswith(str(path)), message
+    if "YAML" not in expected:  # located like resource findings: file:line:column before the case and field
+        assert re.match(re.escape(str(path)) + r":\d+:\d+: ", message), message
     assert expected in message
     assert "\n" not in message
 

@@ -120,7 +120,7 @@ BAD_INPUTS = [
     (["--demo", "--from-locality", "us-east-1//a", "http://www.example.com/"], "--from-locality"),
     (["--demo", "--fail-under", "120", "--file", "CASEFILE"], "--fail-under must be a percentage"),
     (["--demo", "-o", "junit", "http://www.example.com/"], "-o junit needs --file"),
-    (["--demo", "--file", "CASEFILE"], "bad-cases.yaml: tests[1] ('wrong type'): validate.code_redirect: must be an "
+    (["--demo", "--file", "CASEFILE"], "bad-cases.yaml:7:29: tests[1] ('wrong type'): validate.code_redirect: must be an "
                                        "integer, got string 'soon'"),
     (["--demo", "--file", "/nonexistent/cases.yaml"], "no such file"),
     (["/nonexistent/config", "http://www.example.com/"], "no such file or directory"),

@@ -13,9 +13,9 @@ from meshctl.model.common import Policy, Route
 from meshctl.model.regex import literal_prefix
 from meshctl.model.snapshot import snapshot_from_text
 from meshctl.routing.evaluate import Request
-from meshctl.routing.flatten import build_routing_view
 from meshctl.routing.matchers import EffectiveMatcher, HeaderCondition, QueryCondition
 from meshctl.routing.types import FlattenedRoute, Position
+from meshctl.routing.view import build_routing_view
 from meshctl.sandbox.index import RouteIndex, scan_first_match
 
 # a small alphabet so that paths, prefixes and suffixes collide often

@@ -10,8 +10,8 @@ import pytest
 from meshctl.model.snapshot import load_snapshot
 from meshctl.routing.diff import changed_outcomes, diff_views, outcome
 from meshctl.routing.evaluate import Request
-from meshctl.routing.flatten import build_routing_view
 from meshctl.routing.hosts import select_virtual_host
+from meshctl.routing.view import build_routing_view
 from meshctl.tui.editing import WriteError, atomic_write, check_text, preview_edit, undo
 
 

@@ -169,3 +169,14 @@ async def test_the_running_app_has_every_console_attribute(make_app) -> None:
         await loaded(pilot, app)
         for name in ConsoleState.__annotations__:
             assert hasattr(app, name), name
+
+
+def test_theme_file_problems_name_file_line_and_field(tmp_path: Path) -> None:
+    """Theme files are typed by the model's schema (meshctl.yamlfile): every problem with file:line and field."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ndark: maybe\nbase:\n  primary: '#fff'\nsemantic:\n  mached: '#fff'\n")
+    with pytest.raises(ThemeError) as caught:
+        load_themes([tmp_path])
+    text = str(caught.value)
+    assert f"{bad}:2:7: error[theme] dark: expected true or false" in text
+    assert f"{bad}:6:" in text and "unknown semantic colours ['mached']" in text

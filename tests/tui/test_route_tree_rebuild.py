@@ -91,8 +91,8 @@ async def test_filter_box_edits_rebuild_the_tree_in_the_same_step(make_app) -> N
         tree = app.main_query(RouteTree)
         box = app.main_query("#filter")
         box.value = "name:v1"
-        assert tree.query == "name:v1" and tree.shown_matches == 2  # no pause: applied synchronously
+        assert tree.filter_text == "name:v1" and tree.shown_matches == 2  # no pause: applied synchronously
         assert {d.route_id.rsplit("#", 1)[1] for d in (n.data for n in tree.route_nodes.values())} == {
             "v1", "v1-version"}
         app.main_query("RoutesPane").action_clear_filter()
-        assert tree.query == "" and box.value == ""
+        assert tree.filter_text == "" and box.value == ""

@@ -81,7 +81,7 @@ async def test_filter_by_path_name_destination_and_label(make_app) -> None:
         assert tree.shown_matches == 0 and not tree.route_nodes
         await pilot.press("escape")  # input keeps focus: escape goes to the pane's clear_filter
         await pilot.pause(0.1)
-        assert tree.query == "" and "[0] ratings" in "\n".join(labels(tree))
+        assert tree.filter_text == "" and "[0] ratings" in "\n".join(labels(tree))
 
 
 async def test_enter_opens_detail_with_yaml_and_provenance(make_app) -> None:

@@ -44,7 +44,7 @@ from envoy_data_plane.envoy.type.matcher.v3 import RegexMatcher
 from meshctl.envoy.ports import free_port
 from meshctl.envoy.process import EnvoyProcess
 from meshctl.xds import codec
-from meshctl.xds.cache import NodeInfo, Snapshot
+from meshctl.xds.cache import NodeInfo, XdsSnapshot
 from meshctl.xds.runner import BackgroundXdsServer
 from meshctl.xds.server import ServerTls
 
@@ -136,7 +136,7 @@ ADS = ConfigSource(ads=AggregatedConfigSource(), resource_api_version=ApiVersion
 
 @dataclasses.dataclass
 class MeshConfig:
-    """What the test wants Envoy to serve; the server's builder turns it into a Snapshot."""
+    """What the test wants Envoy to serve; the server's builder turns it into a XdsSnapshot."""
 
     listener_port: int
     upstream_port: int
@@ -146,7 +146,7 @@ class MeshConfig:
     route_count: int = 0  # extra prefix routes, for size tests
 
 
-def build_snapshot(config: MeshConfig, version: str = "test") -> Snapshot:
+def build_snapshot(config: MeshConfig, version: str = "test") -> XdsSnapshot:
     """Listener (HCM + RDS) → RouteConfiguration (direct response, prefix route) → EDS cluster → endpoint."""
     hcm = HttpConnectionManager(
         stat_prefix="ingress",
@@ -183,7 +183,7 @@ def build_snapshot(config: MeshConfig, version: str = "test") -> Snapshot:
         endpoints=[LocalityLbEndpoints(lb_endpoints=[LbEndpoint(endpoint=Endpoint(address=Address(
             socket_address=SocketAddress(address="127.0.0.1", port_value=config.upstream_port))))])],
     )
-    return Snapshot.from_messages(version, [cluster], [endpoints], [listener], [route_config])
+    return XdsSnapshot.from_messages(version, [cluster], [endpoints], [listener], [route_config])
 
 
 class MutableBuilder:
@@ -194,14 +194,14 @@ class MutableBuilder:
         self.calls = 0
         self.nodes: list[NodeInfo] = []
 
-    def __call__(self, node: NodeInfo) -> Snapshot:
+    def __call__(self, node: NodeInfo) -> XdsSnapshot:
         self.calls += 1
         self.nodes.append(node)
         return build_snapshot(self.config)
 
 
 @pytest.fixture
-def make_snapshot() -> Callable[..., Snapshot]:
+def make_snapshot() -> Callable[..., XdsSnapshot]:
     """build_snapshot(MeshConfig, version) for tests that build snapshots themselves."""
     return build_snapshot
 

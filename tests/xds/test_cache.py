@@ -6,14 +6,14 @@ import dataclasses
 
 import pytest
 
-from meshctl.xds.cache import InconsistentSnapshot, NodeInfo, Snapshot, SnapshotCache, prepare
+from meshctl.xds.cache import InconsistentSnapshot, NodeInfo, SnapshotCache, XdsSnapshot, prepare
 from meshctl.xds.codec import CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, PUSH_ORDER, ROUTE_TYPE, ResourcePacker
 
 
-def _without(snapshot: Snapshot, type_url: str) -> Snapshot:
+def _without(snapshot: XdsSnapshot, type_url: str) -> XdsSnapshot:
     resources = {t: dict(named) for t, named in snapshot.resources.items()}
     resources[type_url] = {}
-    return Snapshot(snapshot.version, resources)
+    return XdsSnapshot(snapshot.version, resources)
 
 
 def test_consistent_snapshot_has_no_problems(make_snapshot, offline_mesh):
@@ -41,7 +41,7 @@ def test_eds_service_name_and_resource_keys_are_checked(make_snapshot, offline_m
     renamed.eds_cluster_config = dataclasses.replace(cluster.eds_cluster_config, service_name="other")
     resources = {t: dict(named) for t, named in snapshot.resources.items()}
     resources[CLUSTER_TYPE] = {"backend": renamed, "alias": cluster}
-    problems = Snapshot("x", resources).inconsistencies()
+    problems = XdsSnapshot("x", resources).inconsistencies()
     assert "cluster 'backend' uses EDS 'other', which has no ClusterLoadAssignment" in problems
     assert "CDS resource keyed 'alias' is named 'backend'" in problems
 
@@ -61,7 +61,7 @@ def test_prepared_versions_follow_content(make_snapshot, offline_mesh):
 
 
 def test_types_absent_from_a_snapshot_are_served_empty():
-    prepared = prepare(Snapshot("empty", {}), ResourcePacker())
+    prepared = prepare(XdsSnapshot("empty", {}), ResourcePacker())
     assert set(prepared.types) == set(PUSH_ORDER)
     assert all(not prepared.types[t].resources for t in PUSH_ORDER)
     assert prepared.types[LISTENER_TYPE].resources_blob(None) == b""
@@ -71,7 +71,7 @@ def test_cache_builds_once_per_group_and_refresh_reports_changes(make_snapshot, 
     calls = []
     config = {"mesh": offline_mesh}
 
-    def builder(node: NodeInfo) -> Snapshot:
+    def builder(node: NodeInfo) -> XdsSnapshot:
         calls.append(node.id)
         return make_snapshot(config["mesh"])
 
@@ -105,7 +105,7 @@ def test_cache_builds_once_per_group_and_refresh_reports_changes(make_snapshot, 
 def test_cache_keeps_last_good_snapshot_when_builder_fails(make_snapshot, offline_mesh):
     state = {"fail": False}
 
-    def builder(node: NodeInfo) -> Snapshot:
+    def builder(node: NodeInfo) -> XdsSnapshot:
         if state["fail"]:
             raise ValueError("bad model")
         return make_snapshot(offline_mesh)
@@ -135,12 +135,34 @@ def test_first_build_failure_yields_no_snapshot_until_fixed(make_snapshot, offli
 def test_identities_let_rebuilt_messages_reuse_packing(make_snapshot, offline_mesh):
     packer = ResourcePacker()
 
-    def snapshot_with_identities() -> Snapshot:
+    def snapshot_with_identities() -> XdsSnapshot:
         snapshot = make_snapshot(offline_mesh)
         identities = {(t, name): ("model", 1) for t, named in snapshot.resources.items() for name in named}
-        return Snapshot(snapshot.version, snapshot.resources, identities)
+        return XdsSnapshot(snapshot.version, snapshot.resources, identities)
 
     prepare(snapshot_with_identities(), packer)
     packed = packer.packed_count
     prepare(snapshot_with_identities(), packer)
     assert packer.packed_count == packed and packer.reused_count >= 4
+
+
+def test_a_departed_group_takes_its_packings_with_it() -> None:
+    """Nodes that only connect and disconnect (no full rebuild, so no sweep) must not grow the pack cache."""
+    from envoy_data_plane.envoy.config.cluster.v3 import Cluster
+
+    from meshctl.xds.cache import NodeInfo, SnapshotCache, XdsSnapshot
+
+    def build(node: NodeInfo) -> XdsSnapshot:  # a fresh message per build, as the translator makes listeners
+        return XdsSnapshot.from_messages("v", clusters=[Cluster(name=f"c-{node.locality[1]}")])
+
+    cache = SnapshotCache(build)
+    stays = NodeInfo("stays", "edge", ("r", "z0", ""))
+    cache.attach(stays)
+    cache.prepared_for(stays)
+    for index in range(50):
+        node = NodeInfo(f"n{index}", "edge", ("r", f"z{index + 1}", ""))
+        cache.attach(node)
+        assert cache.prepared_for(node) is not None
+        cache.detach(node)
+    assert len(cache.packer._entries) == 1  # only the group still connected
+    assert cache.get(cache.group_of(stays)) is not None

@@ -18,7 +18,7 @@ from envoy_data_plane.envoy.service.status.v3 import ClientStatusRequest, Client
 from envoy_data_plane.google.rpc import Status
 
 from meshctl.xds import codec
-from meshctl.xds.cache import Snapshot, resource_name
+from meshctl.xds.cache import XdsSnapshot, resource_name
 from meshctl.xds.codec import CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, PUSH_ORDER, ROUTE_TYPE
 from meshctl.xds.server import DELTA_METHOD, SOTW_METHOD, XdsServer
 from meshctl.xds.status import STREAM_METHOD
@@ -203,7 +203,7 @@ async def test_delta_protocol(server, channel, mesh, builder):
         resources = {t: dict(named) for t, named in snapshot.resources.items()}
         resources[CLUSTER_TYPE] = {}
         resources[ENDPOINT_TYPE] = {}
-        return Snapshot("no-cluster", resources)
+        return XdsSnapshot("no-cluster", resources)
 
     server.cache.builder = without_cluster
     await asyncio.wrap_future(server.refresh())
@@ -213,13 +213,16 @@ async def test_delta_protocol(server, channel, mesh, builder):
     assert eds_removal.type_url == ENDPOINT_TYPE and eds_removal.removed_resources == ["backend"]
     client.cancel()
 
-    # A reconnecting client that already holds the current version is not sent it again.
+    # A reconnecting client that already holds the current version is sent nothing for it (not even an
+    # empty response): the next message on the stream answers its next subscription.
     server.cache.builder = builder
     again = AdsClient(channel, delta=True)
     await again.send(DeltaDiscoveryRequest(node=node("d2"), type_url=CLUSTER_TYPE,
                                            initial_resource_versions={"backend": cluster_version}))
+    await again.send(DeltaDiscoveryRequest(type_url=ENDPOINT_TYPE, resource_names_subscribe=["backend"]))
     response = await again.recv()
-    assert response.resources == [] and response.removed_resources == []
+    assert response.type_url == ENDPOINT_TYPE and [r.name for r in response.resources] == ["backend"]
+    await server.wait_for(lambda: _client(server, "d2").per_type[CLUSTER_TYPE].state == "SYNCED", 5)
     again.cancel()
 
 
@@ -261,7 +264,7 @@ async def test_failing_or_inconsistent_builder_keeps_last_good_snapshot(server, 
         snapshot = builder(node_info)
         resources = {t: dict(named) for t, named in snapshot.resources.items()}
         resources[ENDPOINT_TYPE] = {}
-        return Snapshot("dangling", resources)
+        return XdsSnapshot("dangling", resources)
 
     server.cache.builder = dangling
     mesh.connect_timeout_ms = 999
@@ -336,3 +339,35 @@ async def test_stop_ends_open_streams_with_ok_status(builder):
         assert await asyncio.wait_for(client.call.read(), 5) is grpc.aio.EOF
         assert await client.call.code() == grpc.StatusCode.OK
     assert xds.stream_count == 0
+
+
+async def test_sotw_reconnect_with_the_current_version_is_not_pushed(builder):
+    """Versions are content hashes with a fixed prefix: a second server (another replica) agrees on them, and a
+    client arriving with the version it holds is sent nothing until the content changes."""
+    from meshctl.xds.cache import SnapshotCache
+
+    servers = [XdsServer(SnapshotCache(builder, version_prefix="c-"), "127.0.0.1:0") for _ in range(2)]
+    for xds in servers:
+        await xds.start()
+    try:
+        async with grpc.aio.insecure_channel(servers[0].address) as first, \
+                grpc.aio.insecure_channel(servers[1].address) as second:
+            held = await _subscribe_all(AdsClient(first), "mover")
+            moved = AdsClient(second)
+            # Envoy's first requests on a new stream carry the versions it accepted
+            await moved.send(DiscoveryRequest(node=node("mover"), type_url=CLUSTER_TYPE,
+                                              version_info=held[CLUSTER_TYPE].version_info))
+            await moved.send(DiscoveryRequest(type_url=LISTENER_TYPE, version_info=held[LISTENER_TYPE].version_info))
+            await moved.send(DiscoveryRequest(type_url=ENDPOINT_TYPE, resource_names=["backend"],
+                                              version_info=held[ENDPOINT_TYPE].version_info))
+            # a version it does not hold (here: none) is answered; it is the first message on the stream
+            await moved.send(DiscoveryRequest(type_url=ROUTE_TYPE, resource_names=["local_routes"]))
+            response = await moved.recv()
+            assert response.type_url == ROUTE_TYPE
+            assert response.version_info == held[ROUTE_TYPE].version_info  # same content, same version
+            await moved.send(ack(response, ["local_routes"]))
+            await servers[1].wait_synced(5, node_ids=["mover"])
+            moved.cancel()
+    finally:
+        for xds in servers:
+            await xds.stop()

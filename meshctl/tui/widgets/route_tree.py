@@ -83,7 +83,7 @@ class RouteTree(Tree[NodeData]):
         self.model: ConsoleModel | None = None
         self.gateway: str | None = None
         self.mode = "tree"  # "tree" (as written) | "envoy" (flat, Envoy order)
-        self.query = ""
+        self.filter_text = ""
         self.matched: tuple[str, str, str] | None = None
         self.semantic = SemanticColors()
         self.route_nodes: dict[tuple[str, str, str], UINode[NodeData]] = {}
@@ -113,7 +113,7 @@ class RouteTree(Tree[NodeData]):
         self.model = model
         self.gateway = gateway
         if query is not None:
-            self.query = query
+            self.filter_text = query
         if mode is not None:
             self.mode = mode
         self.route_nodes = {}
@@ -128,21 +128,24 @@ class RouteTree(Tree[NodeData]):
             self.root.set_label(Text("no VirtualGateway loaded" if model else "loading…", style="italic"))
             return
         self.gateway = g.name
-        self.root.set_label(self._gateway_label(g.name, len(g.virtual_hosts)))
+        label = self._gateway_label(g.name, len(g.virtual_hosts))
+        if g.listener_index is not None:  # Gloo v2: gateway → listener → host → routes
+            label.append(f"  listener {g.listener_index}, port {g.default_port}", style=self.semantic.muted)
+        self.root.set_label(label)
         self.root.data = None
         matches: dict[str, list[RouteEntry]] = {}
-        if self.query.strip():
-            for e in self.filter.run(model, g.name, self.query) if model else []:
+        if self.filter_text.strip():
+            for e in self.filter.run(model, g.name, self.filter_text) if model else []:
                 matches.setdefault(e.vhost, []).append(e)
             self.shown_matches = sum(len(v) for v in matches.values())
         self._matches = matches  # filtered children per virtual host, computed once per keystroke
         first = True
         for vh in g.virtual_hosts:
-            if self.query.strip() and vh.name not in matches:
+            if self.filter_text.strip() and vh.name not in matches:
                 continue
-            node = self.root.add(self._vhost_label(vh, len(matches.get(vh.name, [])) if self.query.strip() else None),
+            node = self.root.add(self._vhost_label(vh, len(matches.get(vh.name, [])) if self.filter_text.strip() else None),
                                  VhostData(g.name, vh.name), allow_expand=True)
-            if first or vh.name in expanded or self.query.strip():
+            if first or vh.name in expanded or self.filter_text.strip():
                 self._populate(node)
                 node.expand()
             first = False
@@ -218,7 +221,7 @@ class RouteTree(Tree[NodeData]):
             vh = model.vhost(data.gateway, data.vhost)
             if vh is None:
                 return []
-            if self.query.strip():
+            if self.filter_text.strip():
                 return [e.route for e in self._matches.get(data.vhost, [])]
             return list(vh.routes) if self.mode == "envoy" else list(vh.tree)
         if isinstance(data, DelegateData):
@@ -305,7 +308,7 @@ class RouteTree(Tree[NodeData]):
         """The route's label, built once per model, colours and display flags (labels are never mutated)."""
         if self._labels_semantic is not self.semantic or len(self._labels) >= LABEL_CACHE:
             self._labels, self._labels_semantic = {}, self.semantic
-        key = (data.key, id(item), self.matched == data.key, self.mode == "envoy" or bool(self.query.strip()))
+        key = (data.key, id(item), self.matched == data.key, self.mode == "envoy" or bool(self.filter_text.strip()))
         label = self._labels.get(key)
         if label is None:
             label = self._labels[key] = self._route_label(data, flat, item)
@@ -329,7 +332,7 @@ class RouteTree(Tree[NodeData]):
             return text
         text.append(f"  {flat.describe_match()}  ")
         text.append(describe_action(flat))
-        if self.mode == "envoy" or self.query.strip():
+        if self.mode == "envoy" or self.filter_text.strip():
             text.append(f"  {flat.owner_ref}", style=c.muted)
         if flat.position.reason:
             text.append(f"  ({flat.position.reason})", style=c.muted)
@@ -402,7 +405,7 @@ class RouteTree(Tree[NodeData]):
             return False
         self._populate(vh_node)
         vh_node.expand()
-        if self.mode == "envoy" or self.query.strip():
+        if self.mode == "envoy" or self.filter_text.strip():
             path: list[Any] = [route_id]
         else:
             found = self._path_to(vh, route_id)

@@ -89,8 +89,8 @@ class RoutesPane(Vertical):
             summary.update("loading…")
             return
         head = ""
-        if tree.query.strip():
-            head = f"filter {tree.query!r}: {tree.shown_matches:,} route(s)   "
+        if tree.filter_text.strip():
+            head = f"filter {tree.filter_text!r}: {tree.shown_matches:,} route(s)   "
         if data is None:
             g = model.gateway(tree.gateway)
             total = sum(len(v.routes) for v in g.virtual_hosts) if g else 0
