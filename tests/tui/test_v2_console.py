@@ -37,6 +37,7 @@ async def test_tree_shows_the_v2_gateway_hosts_and_routes(tmp_path: Path) -> Non
         assert "listener 0, port 8080" in str(tree.root.label)
         vhosts = [n for n in tree.root.children if isinstance(n.data, VhostData)]
         assert [n.data.vhost for n in vhosts] == ["www.example.com"]
+        assert str(vhosts[0].label).startswith("host www.example.com  root RouteTable gloo-mesh/")
         text = "\n".join(str(n.label) for n in vhosts[0].children)
         assert "ratings" in text and "ROUTE_SPECIFICITY" in text
 
@@ -62,3 +63,43 @@ def test_editing_core_previews_and_applies_a_v2_change(tmp_path: Path) -> None:
     reloaded = build_routing_view(load_snapshot([config]))
     names = [r.name for r in reloaded.gateways[0].virtual_hosts[0].routes]
     assert names.index("v1") < names.index("v1-version")
+
+
+async def test_keyboard_edit_of_a_v2_route_table_previews_and_applies(tmp_path: Path) -> None:
+    """The operator's path on v2 files: filter to a route, `e` opens its RouteTable at the route, the edit is
+    checked, ctrl+s shows the preview (which route changed, which request now goes elsewhere), ctrl+s writes."""
+    from meshctl.tui.sandbox_adapter import RequestStore, SandboxRequest
+    from meshctl.tui.screens.editor import PreviewScreen
+
+    from .conftest import wait_until
+    from .test_editor import open_ratings_editor, replace_text
+
+    config = _copy(tmp_path)
+    gateway = config / "gateway.yaml"
+    original = gateway.read_text()
+    store = RequestStore()
+    store.save(SandboxRequest("GET", "http://www.example.com/ratings/7"))
+    app = MeshctlApp(Workspace([FileSource([config], interval=0.1)]), watch=False,
+                     tests_file=tmp_path / "tests.yaml", request_store=store)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        screen = await open_ratings_editor(app, pilot)
+        assert screen.path == str(gateway) and screen.check is not None and screen.check.ok
+        row = screen.area.cursor_location[0]
+        assert "prefix: /ratings" in "\n".join(screen.area.document.lines[row:row + 4])  # opened at the route
+        edited = original.replace("        prefix: /ratings\n", "        prefix: /stars\n", 1)
+        replace_text(screen, edited)
+        await wait_until(pilot, lambda: screen.check is not None and screen.check.ok and screen.area.text == edited,
+                         what="valid")
+        await pilot.press("ctrl+s")
+        preview = await wait_until(pilot, lambda: app.screen if isinstance(app.screen, PreviewScreen) else None,
+                                   what="preview")
+        assert any(c.name == "ratings" and "/stars" in c.detail for c in preview.preview.route_changes)
+        moved = [o for o in preview.preview.outcome_changes if o.request.path == "/ratings/7"]
+        assert moved and "ratings" in moved[0].old and "no route" in moved[0].new
+        updates = app.model_updates
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: gateway.read_text() == edited, what="file written")
+        await wait_until(pilot, lambda: app.model_updates > updates, what="reload")
+        route = next(r for _, _, r in app.model.view.all_routes() if r.name == "ratings")
+        assert route.describe_match() == "prefix /stars"

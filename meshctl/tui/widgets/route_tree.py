@@ -14,6 +14,7 @@ from textual.strip import Strip
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode as UINode
 
+from ...model.v2.resources import RouteTableV2
 from ...routing.actions import describe_action
 from ...routing.types import FlattenedRoute, TableNode, TreeNode, VirtualHostView
 from ..state import ConsoleModel, RouteEntry, RouteFilter
@@ -281,8 +282,12 @@ class RouteTree(Tree[NodeData]):
                                                                             self.semantic.muted))
 
     def _vhost_label(self, vh: VirtualHostView, matches: int | None) -> Text:
-        text = Text.assemble(("VirtualHost ", "bold"), (vh.name, "bold"),
-                             ("  " + ", ".join(vh.domains), self.semantic.muted),
+        if isinstance(vh.owner, RouteTableV2):  # v2: a host of the listener, served by its root RouteTable(s)
+            head: tuple[str, str] = ("host ", "bold")
+            detail = f"  root RouteTable {vh.owner.namespace}/{vh.owner.name}"
+        else:
+            head, detail = ("VirtualHost ", "bold"), "  " + ", ".join(vh.domains)
+        text = Text.assemble(head, (vh.name, "bold"), (detail, self.semantic.muted),
                              (f"  {len(vh.routes)} routes", self.semantic.muted))
         if matches is not None:
             text.append(f"  {matches} match(es)", style=self.semantic.matched)
