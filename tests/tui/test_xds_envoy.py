@@ -149,3 +149,24 @@ async def test_apply_pushes_and_nack_keeps_text(mesh: Mesh, tmp_path: Path) -> N
         assert mesh.rds().state == "NACKED"
         assert http_get(mesh.port, "/probe") == (200, "better")
         assert config.read_text() == rejected  # written; ctrl+r would undo it
+
+
+async def test_verify_key_checks_the_connected_envoy_against_the_configuration(mesh: Mesh, tmp_path: Path) -> None:
+    """`v` on the xDS tab runs meshctl verify against each gateway Envoy whose admin API the console knows."""
+    from meshctl.envoy.admin import AdminClient
+
+    deadline = time.monotonic() + 15
+    while http_get(mesh.port, "/probe") != (200, "good") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    admin = AdminClient(f"http://127.0.0.1:{mesh.envoy.admin_port}")
+    app = MeshctlApp(mesh.workspace, xds=LocalXdsLink(mesh.service), watch=False, tests_file=tmp_path / "t.yaml",
+                     envoy_admins=[admin])
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("3")
+        pane = app.main_query("XdsPane")
+        await wait_until(pilot, lambda: pane.clients, what="xDS clients")
+        await pilot.press("v")
+        await wait_until(pilot, lambda: pane.verify_lines and pane.verify_lines != ["verifying ..."], timeout=30,
+                         what="verify result")
+        assert pane.verify_lines[0].startswith("edge-1: agrees"), pane.verify_lines
