@@ -1,6 +1,8 @@
 """Route engine figures: load + resolve + flatten at 1k/10k/100k routes, and shadow analysis against all-pairs.
 
-Run: .venv/bin/python benchmarks/routing_engine.py [--sizes 1000,10000,100000] [--repeat 3] [--sample 300]
+Run: .venv/bin/python benchmarks/routing_engine.py [--sizes 1000,10000,100000] [--repeat 3] [--sample 300] [--api v2]
+(--api v2: the same figures on Gloo v2 RouteTables, N routes in 100 tables; the v1beta1 figures for the same sizes
+are printed first as the baseline of the same run.)
 Prints figures only (no asserts). Pinned to one CPU when the OS allows it. Targets from the issue:
 load + resolve + flatten of 10,000 routes <= 0.5 s on one core; shadow analysis of a 10,000-route virtual host <= 2 s.
 """
@@ -15,7 +17,7 @@ import sys
 import time
 from typing import Any, Callable
 
-from meshctl.devtools.synth import synthetic_config_text
+from meshctl.devtools.synth import synthetic_config_text, synthetic_v2_config_text
 from meshctl.model.gcpause import gc_paused
 from meshctl.model.regex import _compile as _regex_cache  # lru_cache of compiled RE2 patterns
 from meshctl.model.snapshot import snapshot_from_documents
@@ -69,15 +71,15 @@ def the_vh(view: RoutingView) -> VirtualHostView:
     return max((v for g in view.gateways for v in g.virtual_hosts), key=lambda v: len(v.routes))
 
 
-def load_figures(sizes: list[int], repeat: int) -> dict[int, RoutingView]:
-    print("load + resolve + flatten (best of %d; µs/route in brackets)" % repeat)
+def load_figures(sizes: list[int], repeat: int, api: str = "v1beta1") -> dict[int, RoutingView]:
+    print(f"[{api}] load + resolve + flatten (best of {repeat}; µs/route in brackets)")
     header = f"{'routes':>8} {'flat':>7} {'YAML parse':>16} {'model build':>16} {'flatten':>16} {'shadow':>16} " \
              f"{'total':>16}  {'load+flatten':>16}"
     print(header)
     views: dict[int, RoutingView] = {}
     computes: list[tuple[int, float, float, float]] = []
     for n in sizes:
-        text = synthetic_config_text(n, seed=1)
+        text = synthetic_v2_config_text(n, seed=1) if api == "v2" else synthetic_config_text(n, seed=1)
         reps = repeat if n <= 20_000 else 1
         t_parse, c_parse, (docs, findings) = best_of_split(reps, lambda text=text: parse_text(text, "<synthetic>"))
         t_model, c_model, snapshot = best_of_split(
@@ -217,9 +219,17 @@ def main() -> int:
     parser.add_argument("--sizes", default="1000,10000,100000", help="route counts (comma-separated)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (best kept; 1 above 20k)")
     parser.add_argument("--sample", type=int, default=300, help="routes the all-pairs baseline examines")
+    parser.add_argument("--api", choices=("v1beta1", "v2"), default="v1beta1")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     print(f"python {sys.version.split()[0]}, {pin_one_cpu()}")
+    if args.api == "v2":
+        load_figures(sizes, args.repeat, "v1beta1")  # the baseline, measured in the same run
+        views = load_figures(sizes, args.repeat, "v2")
+        target = 10_000 if 10_000 in views else max(views)
+        shadow_figures(views[target], args.sample, args.repeat, f"{target} v2 routes in 100 tables",
+                       full_baseline=False)
+        return 0
     views = load_figures(sizes, args.repeat)
     small = [n for n in sizes if n <= 2_000]
     if small:

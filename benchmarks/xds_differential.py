@@ -1,6 +1,6 @@
 """Long differential run: random route trees pushed through one real Envoy, every answer compared with the sandbox.
 
-Run: .venv/bin/python benchmarks/xds_differential.py [--configs 300] [--requests 150] [--first-seed 1000]
+Run: .venv/bin/python benchmarks/xds_differential.py [--configs 300] [--requests 150] [--first-seed 1000] [--api v2]
 Prints totals, requests/s and every disagreement (exit 1 if any).
 """
 
@@ -29,7 +29,14 @@ def main() -> int:
     parser.add_argument("--configs", type=int, default=300)
     parser.add_argument("--requests", type=int, default=150, help="requests per configuration")
     parser.add_argument("--first-seed", type=int, default=1000)
+    parser.add_argument("--api", choices=("v1beta1", "v2"), default="v1beta1",
+                        help="write the random trees as Gloo v1beta1 or v2 resources")
     args = parser.parse_args()
+    generator = None
+    if args.api == "v2":
+        from fixtures_v2 import RouteTreeGeneratorV2
+
+        generator = RouteTreeGeneratorV2
     with tempfile.TemporaryDirectory(prefix="meshctl-diff-") as work:
         config = Path(work) / "config.yaml"
         config.write_text("")
@@ -40,12 +47,12 @@ def main() -> int:
             client = harness.client(port)
             started = time.perf_counter()
             seeds = range(args.first_seed, args.first_seed + args.configs)
-            total, found = run_differential(harness, config, client, seeds, args.requests)
+            total, found = run_differential(harness, config, client, seeds, args.requests, generator)
             elapsed = time.perf_counter() - started
         finally:
             harness.stop()
     kinds = collections.Counter(d.kind for d in found)
-    print(f"{total} requests over {args.configs} configurations in {elapsed:.1f} s ({total / elapsed:.0f} requests/s "
+    print(f"[{args.api}] {total} requests over {args.configs} configurations in {elapsed:.1f} s ({total / elapsed:.0f} requests/s "
           f"including {args.configs} pushes)")
     print(f"disagreements: {dict(kinds) or 'none'}")
     for d in found[:20]:

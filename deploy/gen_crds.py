@@ -22,6 +22,7 @@ if str(ROOT) not in sys.path:
 
 from meshctl.model.resources import KINDS, ROUTING_KINDS, Resource  # noqa: E402
 from meshctl.model.schema import Duration, camel  # noqa: E402
+from meshctl.model.v2.resources import ADMIN_V2  # noqa: E402
 from meshctl.sources.kube_client import plural_of  # noqa: E402  (the same plural the live source uses)
 
 CRD_DIR = ROOT / "deploy" / "crds"
@@ -90,9 +91,9 @@ def schema_for_model(cls: type, seen: tuple[type, ...] = ()) -> dict[str, Any]:
     return schema
 
 
-def crd_for(api_version: str, cls: type[Resource]) -> dict[str, Any]:
+def crd_for(api_version: str, cls: type[Resource], kind: str | None = None) -> dict[str, Any]:
     group, version = api_version.split("/", 1)
-    kind = cls.__name__
+    kind = kind or cls.__name__  # the Gloo v2 classes are named ...V2; the kind is the YAML one
     plural = plural_of(kind)
     hints = typing.get_type_hints(cls)
     envelope = {f.name for f in dataclasses.fields(Resource)}
@@ -130,8 +131,8 @@ def all_crds() -> dict[str, dict[str, Any]]:
     """File name -> CRD manifest, for every Gloo kind meshctl models."""
     out: dict[str, dict[str, Any]] = {}
     for (api_version, kind), cls in KINDS.items():
-        if kind in ROUTING_KINDS:
-            crd = crd_for(api_version, cls)
+        if kind in ROUTING_KINDS or api_version == ADMIN_V2:
+            crd = crd_for(api_version, cls, kind)
             out[f"{crd['spec']['group']}_{crd['spec']['names']['plural']}.yaml"] = crd
     return out
 

@@ -16,6 +16,7 @@ EXAMPLE = """examples:
   meshctl demo up                 # foreground: Ctrl-C stops everything
   meshctl demo up --detach        # keep running; `meshctl demo down` stops it
   meshctl demo up --retries --ejection-time 5s
+  meshctl demo up --api v2        # the same story with Gloo v2 VirtualGateway / RouteTables
   meshctl demo status -o json
   meshctl demo down
 """
@@ -56,6 +57,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--outlier-interval", type=_seconds, metavar="S",
                     help="override outlier detection interval (demo YAML: 1s reviews, 5s database)")
     up.add_argument("--envoy-log-level", default="warn", metavar="LEVEL", help="Envoy --log-level (default warn)")
+    up.add_argument("--api", choices=("v1beta1", "v2"), default="v1beta1",
+                    help="write the gateway routing as Gloo v1beta1 (default) or v2 resources")
     up.add_argument("-o", "--output", choices=("text", "json"), default="text")
     add_state_dir_arg(up)
     up.set_defaults(func=run_up)
@@ -111,7 +114,8 @@ def run_up(args: argparse.Namespace) -> int:
 
     options = DemoOptions(retries=args.retries, per_try_timeout_s=args.per_try_timeout,
                           request_timeout_s=args.request_timeout, base_ejection_time_s=args.ejection_time,
-                          outlier_interval_s=args.outlier_interval, envoy_log_level=args.envoy_log_level)
+                          outlier_interval_s=args.outlier_interval, envoy_log_level=args.envoy_log_level,
+                          api=args.api)
     env = DemoEnvironment(_state_dir(args), options)
     stopping = False
 

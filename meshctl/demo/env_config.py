@@ -43,6 +43,7 @@ class DemoOptions:
     consecutive_errors: int | None = None
     hang_limit_s: float = 120.0
     envoy_log_level: str = "warn"
+    api: str = "v1beta1"  # "v2": the gateway routing written as Gloo v2 (meshctl/devtools/gloo_v2.py)
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -69,9 +70,16 @@ def _documents(path: Path) -> list[Any]:
     return [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
 
 
-def demo_documents() -> dict[str, list[Any]]:
-    """The built-in demo YAML, file name → documents."""
-    return {p.name: _documents(p) for p in demo_files()}
+def demo_documents(api: str = "v1beta1") -> dict[str, list[Any]]:
+    """The built-in demo YAML, file name → documents; with api "v2" the VirtualGateway, VirtualHosts and
+    RouteTables become their Gloo v2 equivalents (same names, same routes)."""
+    docs = {p.name: _documents(p) for p in demo_files()}
+    if api == "v2":
+        from ..devtools.gloo_v2 import convert_documents
+
+        gateways = [d for ds in docs.values() for d in ds if d.get("kind") == "VirtualGateway"]
+        docs = {name: convert_documents(d, gateways=gateways) for name, d in docs.items()}
+    return docs
 
 
 def _kind(service: str) -> str:

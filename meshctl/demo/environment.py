@@ -181,7 +181,7 @@ class DemoEnvironment:
         options = self.options
         timeout = self.start_timeout
         gateway_port, sidecar_port = free_ports(2)
-        documents = demo_documents()
+        documents = demo_documents(options.api)
         spec, endpoints = plan_instances(documents, sidecar_port, upstream_timeout_s=options.request_timeout_s + 1)
         spec = type(spec)(instances=spec.instances, hang_limit_s=options.hang_limit_s)
         apps = launch_apps(self.supervisor, spec, name=APPS, timeout=timeout)

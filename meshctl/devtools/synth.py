@@ -139,3 +139,77 @@ def synthetic_requests(view: RoutingView, n: int, seed: int = 0, miss_ratio: flo
             base = rng.choice(pool)
             out.append(Request(base.method, base.authority, base.path, dict(base.headers)))
     return out
+
+
+V2_API = "networking.gloo.solo.io/v2"
+
+
+def synthetic_v2_documents(n_routes: int, n_tables: int = 100, seed: int = 0, services: int = 20) -> list[dict]:
+    """Gloo v2 resources for about `n_routes` flattened routes in `n_tables` RouteTables: one root table bound to a
+    VirtualGateway listener delegates to child tables by name and by labels (both sort methods); a tenth of the
+    children delegate once more to grandchild tables selected by labels."""
+    rng = random.Random(seed)
+    n_children = max(1, n_tables - 1)
+    per_table = max(1, n_routes // n_children)
+    counter = 0
+
+    def leaves(count: int, top_level: bool = False) -> list[dict]:
+        nonlocal counter
+        out = []
+        for _ in range(count):
+            counter += 1
+            v1 = _leaf(rng, f"r{counter}", top_level, services)
+            route = {"name": v1["name"], "matchers": v1["matchers"]}
+            if "directResponseAction" in v1:
+                route["directResponse"] = v1["directResponseAction"]
+            else:
+                svc = v1["routeAction"]["destinations"][0]["kubeService"]["name"]
+                route["forwardTo"] = {"destinations": [{"ref": {"name": svc, "namespace": GATEWAY_NS},
+                                                        "port": {"number": 8080}}]}
+            out.append(route)
+        return out
+
+    def table(name: str, http: list[dict], labels: dict[str, str], weight: int) -> dict:
+        return {"apiVersion": V2_API, "kind": "RouteTable",
+                "metadata": {"name": name, "namespace": GATEWAY_NS, "labels": labels,
+                             "creationTimestamp": f"2024-01-01T00:{rng.randrange(60):02d}:00Z"},
+                "spec": {"weight": weight, "http": http}}
+
+    grandchildren = n_children // 10
+    children = n_children - grandchildren
+    tables: list[dict] = []
+    for i in range(grandchildren):
+        tables.append(table(f"g-{i}", leaves(per_table), {"tier": "g", "group": f"g{i}"}, rng.choice([0, 5])))
+    root_http: list[dict] = []
+    for i in range(children):
+        http: list[dict] = []
+        if i < grandchildren:  # one grandchild table each, selected by labels
+            http.append({"name": f"to-g{i}", "matchers": [{"uri": {"prefix": "/g"}}],
+                         "delegate": {"routeTables": [{"labels": {"tier": "g", "group": f"g{i}"}}]}})
+        http += leaves(per_table - len(http))
+        tables.append(table(f"c-{i}", http, {"tier": "c", "group": f"c{i}"}, rng.choice([0, 0, 5, 10])))
+        # the root reaches each child under its own prefix, by name or by labels, with either sort method
+        selector = {"name": f"c-{i}", "namespace": GATEWAY_NS} if i % 2 == 0 else {"labels": {"group": f"c{i}"}}
+        root_http.append({"name": f"to-c{i}", "matchers": [{"uri": {"prefix": f"/c{i}"}}],
+                          "delegate": {"routeTables": [selector],
+                                       "sortMethod": "ROUTE_SPECIFICITY" if i % 3 == 2 else "TABLE_WEIGHT"}})
+    root_http += leaves(max(0, n_routes - counter), top_level=True)
+    root_http.append({"name": "catch-all", "matchers": [{"uri": {"prefix": "/"}}],
+                      "directResponse": {"status": 404, "body": "synthetic catch-all"}})
+    root = {"apiVersion": V2_API, "kind": "RouteTable", "metadata": {"name": "synth-root", "namespace": GATEWAY_NS},
+            "spec": {"hosts": [DOMAIN], "virtualGateways": [{"name": "synth-gateway"}], "http": root_http}}
+    return [
+        {"apiVersion": V2_API, "kind": "VirtualGateway", "metadata": {"name": "synth-gateway", "namespace": GATEWAY_NS},
+         "spec": {"listeners": [{"http": {}, "port": {"number": 8080}}]}},
+        root, *tables,
+        {"apiVersion": "meshctl.io/v1alpha1", "kind": "Cluster", "metadata": {"name": "synth-1"},
+         "spec": {"locality": {"region": "r1", "zone": "r1a"},
+                  "services": [{"name": f"svc{i}", "namespace": GATEWAY_NS, "ports": [{"name": "http", "port": 8080}],
+                                "endpoints": [{"address": f"10.9.{i // 250}.{i % 250 + 1}"}]}
+                               for i in range(services)]}},
+    ]
+
+
+def synthetic_v2_config_text(n_routes: int, seed: int = 0, n_tables: int = 100) -> str:
+    return yaml.safe_dump_all(synthetic_v2_documents(n_routes, n_tables, seed), sort_keys=False,
+                              default_flow_style=False)

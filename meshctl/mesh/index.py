@@ -297,6 +297,12 @@ class MeshIndex:
 
     # -- resolution -----------------------------------------------------------------------------
     def resolve(self, dest: WeightedDestination, owner_namespace: str = "") -> Backend:
+        if hasattr(dest, "v2_kind"):  # a Gloo v2 destination (meshctl/routing/v2_convert.py)
+            from .v2_backends import resolve_v2
+
+            hit = resolve_v2(self, dest, owner_namespace)
+            if hit is not None:
+                return hit
         if dest.kube_service is not None:
             return self.resolve_kube(dest.kube_service, owner_namespace)
         if dest.virtual_destination is not None:

@@ -85,6 +85,31 @@ def _top_level_alternation(pattern: str) -> bool:
     return False
 
 
+def _group_end(pattern: str, start: int) -> int | None:
+    """Index of the `)` closing the group opened at `start` (escapes and character classes skipped)."""
+    depth, i, in_class = 0, start, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+            if pattern[i + 1: i + 2] == "]" or pattern[i + 1: i + 3] == "^]":
+                i += 2 if pattern[i + 1] == "]" else 3
+                continue
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return None
+
+
 def literal_prefix(pattern: str) -> str:
     """Characters every full match of the RE2 `pattern` must start with ('' when unsure)."""
     if _top_level_alternation(pattern):
@@ -93,6 +118,15 @@ def literal_prefix(pattern: str) -> str:
     i = 0
     while i < len(pattern):
         c = pattern[i]
+        if pattern.startswith("(?:", i):
+            # a merged child regex is `escaped(parent)(?:child)`: the group's own literal prefix still counts
+            # when the group is not repeated or optional and has no alternation of its own
+            end = _group_end(pattern, i)
+            if end is not None and pattern[end + 1: end + 2] not in _QUANTIFIERS:
+                body = pattern[i + 3: end]
+                if not _top_level_alternation(body):
+                    out.append(literal_prefix(body))
+            break
         if c == "\\":
             nxt = pattern[i + 1: i + 2]
             if not nxt or nxt.isalnum() or nxt == "_":

@@ -470,3 +470,9 @@ KNOWN_KIND_NAMES = {kind: api for (api, kind) in KINDS}
 ROUTING_KINDS = ("VirtualGateway", "VirtualHost", "RouteTable", "VirtualDestination", "TrafficPolicy",
                  "ExternalService", "ExternalEndpoint")
 DISCOVERY_KINDS = ("Service", "Endpoints", "EndpointSlice", "Node", "Pod", "Cluster")
+
+# the v2 kinds live in their own module; registered here so the loader knows them (imported last: they build
+# on Resource above)
+from .v2.resources import V2_KINDS  # noqa: E402
+
+KINDS.update(V2_KINDS)

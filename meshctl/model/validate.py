@@ -55,7 +55,9 @@ def validate(snapshot: Snapshot) -> list[Finding]:
         if es.spec.hosts and es.spec.addresses:
             rep.add(es, Severity.ERROR, "exclusive-fields", "hosts and addresses are mutually exclusive",
                     ("spec", "addresses"))
-    return sort_findings([*snapshot.findings, *rep.findings])
+    from .v2.validate import validate_v2  # the v2 kinds' own checks (CEL/proto constraints)
+
+    return sort_findings([*snapshot.findings, *rep.findings, *validate_v2(snapshot)])
 
 
 def _check_vhost_spec(rep: _Reporter, snapshot: Snapshot, owner: Resource, spec: VirtualHostSpec,

@@ -400,6 +400,14 @@ def _ordinal(n: int) -> str:
     return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
-def build_routing_view(snapshot: Snapshot) -> RoutingView:
+def build_routing_view(snapshot: Snapshot, freeze: Any = None) -> RoutingView:
+    """`freeze`: a v2_engine.FreezeMemory kept across the snapshots of a live session (FREEZE_CONFIG trees)."""
     with gc_paused():
-        return RouteEngine(snapshot).build()
+        view = RouteEngine(snapshot).build()
+        from ..model.v2.validate import has_v2
+
+        if has_v2(snapshot):  # Gloo v2 gateways beside the v1beta1 ones (a snapshot may mix both)
+            from .v2_engine import add_v2_gateways
+
+            add_v2_gateways(snapshot, view.gateways, view.diagnostics, freeze)
+        return view

@@ -79,11 +79,19 @@ def render_tree(view: RoutingView, gateways: list[GatewayView] | None = None) ->
     lines: list[str] = []
     by_route = findings_by_route(view.diagnostics)
     for g in view.gateways if gateways is None else gateways:
-        lines.append(f"VirtualGateway {g.name}")
+        v2 = g.listener_index is not None  # Gloo v2: gateway → listener → host → routes
+        if v2:
+            port = g.default_port if g.default_port is not None else "(named port)"
+            lines.append(f"VirtualGateway {g.name}  listener {g.listener_index}, port {port}")
+        else:
+            lines.append(f"VirtualGateway {g.name}")
         for vi, v in enumerate(g.virtual_hosts):
             last_v = vi == len(g.virtual_hosts) - 1
             state = " INVALID: no routes produced" if v.invalid else ""
-            lines.append(f"{'└─' if last_v else '├─'} VirtualHost {v.name}  domains: {', '.join(v.domains)}{state}")
+            if v2:
+                lines.append(f"{'└─' if last_v else '├─'} host {v.name}  root {v.owner.ref}{state}")
+            else:
+                lines.append(f"{'└─' if last_v else '├─'} VirtualHost {v.name}  domains: {', '.join(v.domains)}{state}")
             index = {r.id: r for r in v.all_routes}
             _tree_nodes(lines, v.tree, "   " if last_v else "│  ", index, by_route, v)
     return "\n".join(lines)

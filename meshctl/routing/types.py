@@ -144,12 +144,16 @@ class VirtualHostView:
 
 @dataclass
 class GatewayView:
-    gateway: VirtualGateway
+    gateway: VirtualGateway  # or a v2 VirtualGatewayV2 (one view per HTTP listener)
     virtual_hosts: list[VirtualHostView]
+    listener: str | None = None  # v2: the listener's label when the gateway has several HTTP listeners
+    listener_index: int | None = None  # v2: index in spec.listeners
+    default_port: int | None = None  # v2: the listener's own port (the xDS listener port unless overridden)
 
     @property
     def name(self) -> str:
-        return f"{self.gateway.namespace}/{self.gateway.name}"
+        base = f"{self.gateway.namespace}/{self.gateway.name}"
+        return f"{base}/{self.listener}" if self.listener else base
 
 
 @dataclass

@@ -17,7 +17,7 @@ from ..routing.matchers import EffectiveMatcher
 from ..routing.types import FlattenedRoute, GatewayView, RoutingView, VirtualHostView
 from .explain import TraceEntry, closest_misses, route_label, trace
 from .index import RouteHit, RouteIndex
-from .outcome import redirect_location, rewrite_path
+from .outcome import redirect_location, regex_rewrite_path, rewrite_path
 
 NO_ROUTE_STATUS = 404  # Envoy's answer when no route matches (empty body)
 
@@ -194,6 +194,9 @@ class SandboxResult:
             return None
         action = route.action
         assert isinstance(action, RouteAction)
+        regex_rewrite = getattr(action, "regex_rewrite", None)  # Gloo v2 forwardTo.regexRewrite
+        if regex_rewrite is not None:
+            return regex_rewrite_path(self.request.path, *regex_rewrite)
         if action.path_rewrite is None:
             return self.request.path
         return rewrite_path(self.request.path, matcher, action.path_rewrite)

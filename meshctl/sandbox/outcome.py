@@ -17,6 +17,15 @@ def rewrite_path(path: str, matcher: EffectiveMatcher, rewrite: str) -> str:
     return rewrite + query
 
 
+def regex_rewrite_path(path: str, pattern: str, substitution: str) -> str:
+    """Envoy's regex_rewrite: every match in the path (query excluded, then kept) replaced, RE2 `\\N` groups."""
+    import re2
+
+    path_only = path.split("?", 1)[0]
+    query = path[len(path_only):]
+    return re2.sub(pattern, substitution, path_only) + query
+
+
 def redirect_location(action: RedirectAction, matcher: EffectiveMatcher, req: Request) -> str:
     """The Location Envoy sends for a redirect route (Http::Utility::newUri semantics)."""
     scheme = "https" if action.https_redirect else req.scheme

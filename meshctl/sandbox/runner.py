@@ -171,7 +171,8 @@ ACTUALS: dict[str, Callable[[SandboxResult, TestCase], Any]] = {
     "cluster_name": _actual_cluster,
     "virtual_cluster_name": lambda r, c: "",  # Gloo v1beta1 defines no virtual clusters
     "virtual_host_name": lambda r, c: r.virtual_host.name if r.route is not None and r.virtual_host is not None else "",
-    "host_rewrite": lambda r, c: r.request.authority if r.action_type == "route" else "",
+    "host_rewrite": lambda r, c: (getattr(r.route.action, "host_rewrite", None) or r.request.authority)
+    if r.action_type == "route" else "",
     "path_rewrite": lambda r, c: r.upstream_path if r.action_type == "route" else "",
     "path_redirect": lambda r, c: r.location or "",
     "code_redirect": lambda r, c: r.status if r.action_type in ("redirect", "directResponse") else None,

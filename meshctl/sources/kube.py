@@ -112,12 +112,13 @@ class KubeSource(Source):
                 self._config_error = str(exc)
         self.cluster_name = cluster_name or self.context or "?"
         super().__init__(f"kube:{self.context or '?'}")
-        self._kinds = {info.kind: _KindWatch(info) for info in kinds}
+        # keyed by apiVersion and kind: v1beta1 and Gloo v2 both have a RouteTable, a VirtualGateway, ...
+        self._kinds = {(info.api_version, info.kind): _KindWatch(info) for info in kinds}
         self._state_lock = threading.RLock()
         self._stopping = threading.Event()
         self._dirty = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._streams: dict[str, WatchStream] = {}
+        self._streams: dict[tuple[str, str], WatchStream] = {}
         self._stale_since: float | None = None
         self._last_event_at: float | None = None  # last list or watch event received
         self._last_sync_at: float | None = None  # last successful list
@@ -141,7 +142,7 @@ class KubeSource(Source):
     @property
     def holds_routing(self) -> bool:
         with self._state_lock:
-            return any(w.objects for k, w in self._kinds.items() if k in GLOO_KIND_NAMES)
+            return any(w.objects for k, w in self._kinds.items() if k[1] in GLOO_KIND_NAMES)
 
     # -- lifecycle --------------------------------------------------------------------------------
     def load(self) -> None:
@@ -240,7 +241,7 @@ class KubeSource(Source):
         stream = self.client.watch(watch.info.collection_path(self.namespace), query,
                                    read_timeout=self.watch_timeout_seconds + 30)
         with self._state_lock:
-            self._streams[watch.info.kind] = stream
+            self._streams[(watch.info.api_version, watch.info.kind)] = stream
         if self._stopping.is_set():
             stream.close()
             return
@@ -259,7 +260,7 @@ class KubeSource(Source):
             pass
         finally:
             with self._state_lock:
-                self._streams.pop(watch.info.kind, None)
+                self._streams.pop((watch.info.api_version, watch.info.kind), None)
             stream.close()
 
     def _apply_event(self, watch: _KindWatch, event: JSON) -> None:

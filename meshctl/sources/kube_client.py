@@ -125,7 +125,8 @@ def plural_of(kind: str) -> str:
     if lowered.endswith("y") and lowered[-2:-1] not in ("a", "e", "i", "o", "u"):
         return lowered[:-1] + "ies"
     if lowered.endswith("s"):
-        return lowered if lowered.endswith("points") else lowered + "es"
+        # Endpoints, ExternalEndpoints, WorkspaceSettings: already plural (Gloo's CRDs say so)
+        return lowered if lowered.endswith(("points", "settings")) else lowered + "es"
     return lowered + "s"
 
 

@@ -133,7 +133,9 @@ def _dest_key(d: WeightedDestination, owner_ns: str) -> tuple[Any, ...]:
         return ("kube", k.namespace or owner_ns, k.name, k.cluster_name, tuple(sorted(k.subset.items())), k.port)
     if d.virtual_destination is not None:
         v = d.virtual_destination
-        return ("vd", v.namespace or owner_ns, v.name, tuple(sorted(v.subset.items())))
+        return ("vd", v.namespace or owner_ns, v.name, tuple(sorted(v.subset.items())), getattr(d, "v2_port", None))
+    if getattr(d, "external_service", None) is not None:  # v2 EXTERNAL_SERVICE destination
+        return ("es", d.external_service.namespace, d.external_service.name, getattr(d, "v2_port", None))
     if d.static_destination is not None:
         return ("static", d.static_destination.namespace, d.static_destination.name)
     return ("header", d.cluster_header)
@@ -186,7 +188,8 @@ class Translator:
             elif base_port is not None:
                 out[g.name] = base_port + i
             else:
-                out[g.name] = self.discovered_port(g.gateway) or (self.options.listener_port + every.index(g))
+                out[g.name] = (self.discovered_port(g.gateway) or g.default_port  # v2: the listener's own port
+                               or (self.options.listener_port + every.index(g)))
         return out
 
     def gateway_locality(self, gateway: GatewayView) -> Locality | None:

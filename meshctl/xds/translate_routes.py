@@ -249,6 +249,19 @@ def _rewrite_fields(m: EffectiveMatcher, rewrite: str) -> dict[str, object]:
     return {"regex_rewrite": msg(RegexMatchAndSubstitute, pattern=_regex("^.*$"), substitution=_substitution(rewrite))}
 
 
+def _v2_rewrites(route_action: EnvoyRouteAction, action: RouteAction) -> None:
+    """Gloo v2 forwardTo rewrites the v1beta1 action has no field for (see meshctl/routing/v2_convert.py)."""
+    regex_rewrite = getattr(action, "regex_rewrite", None)
+    if regex_rewrite is not None:
+        pattern, substitution = regex_rewrite
+        route_action.regex_rewrite = msg(RegexMatchAndSubstitute, pattern=_regex(pattern), substitution=substitution)
+    host_rewrite = getattr(action, "host_rewrite", None)
+    if host_rewrite:
+        route_action.host_rewrite_literal = host_rewrite
+    elif getattr(action, "auto_host_rewrite", False):
+        route_action.auto_host_rewrite = True
+
+
 def _destination_headers(d: WeightedDestination) -> HeaderManipulation | None:
     return d.options.header_manipulation if d.options is not None else None
 
@@ -343,6 +356,7 @@ def build_route(name: str, m: EffectiveMatcher, action: RouteAction | DirectResp
     if isinstance(action, RouteAction):
         assert targets, "a forwarding route needs at least one target"
         fields["route"] = _route_action(targets, action.path_rewrite, m, options, owner_ns, ctx)
+        _v2_rewrites(fields["route"], action)
         single = targets[0].headers if len(targets) == 1 else None
     elif isinstance(action, DirectResponseAction):
         fields["direct_response"] = _direct(action.status, action.body)

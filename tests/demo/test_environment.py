@@ -146,3 +146,21 @@ def test_down_cleans_up_after_the_foreground_up_was_killed(state: Path) -> None:
     down = meshctl("demo", "down", "--state-dir", str(state))
     assert down.returncode == 0
     assert_all_gone(pids, ports, state)
+
+
+def test_v2_variant_serves_the_same_story_through_real_envoy(state: Path) -> None:
+    from meshctl.demo.env_config import DemoOptions
+    from meshctl.model.snapshot import load_snapshot
+    from meshctl.model.v2.resources import RouteTableV2, VirtualGatewayV2
+
+    with DemoEnvironment(state, DemoOptions(api="v2")) as info:
+        served = load_snapshot([info.config_dir])
+        assert any(isinstance(r, VirtualGatewayV2) for r in served)
+        assert not any(r.kind == "VirtualHost" for r in served)
+        assert sum(isinstance(r, RouteTableV2) for r in served) >= 3
+        gateway = info.urls
+        version = get(gateway["gateway-version"]["url"], gateway["gateway-version"]["host"])
+        assert (version.status, version.body) == (200, "'v2'")
+        v1 = get(gateway["gateway-reviews-v1"]["url"], gateway["gateway-reviews-v1"]["host"])
+        assert v1.body["version"] == "v1" and v1.body["path"] == "/reviews/1"
+        assert get(gateway["gateway-reviews-global"]["url"], gateway["gateway-reviews-global"]["host"]).status == 200

@@ -117,7 +117,9 @@ def test_context_and_files_load_together(capsys, kubeconfig_path: Path) -> None:
     count = lambda text: int(text.strip().splitlines()[-1].split()[0])  # noqa: E731
     assert count(together) == count(alone) + 4  # west: a node, a service, a pod, their endpoints
     # the only context is the management one, so its missing Gloo CRDs are worth a warning each
-    assert together.count("warning[kube-crd-missing]") == 7
+    from meshctl.sources.kube_client import GLOO_KIND_INFOS
+
+    assert together.count("warning[kube-crd-missing]") == len(GLOO_KIND_INFOS) == 10  # v1beta1, v1 and v2 kinds
 
 
 def test_apply_conflict_from_the_command_line(capsys, tmp_path: Path, kubeconfig_path: Path,

@@ -247,7 +247,7 @@ def test_watches_request_bookmarks_and_follow_them(kubeconfig_path: Path, east: 
     source.start()
     east.create(service("elsewhere", "other"))  # advances the server's resourceVersion, not the node watch
     server_rv = str(east.rv)
-    wait_until(lambda: source._kinds["Node"].resource_version == server_rv)
+    wait_until(lambda: source._kinds[("v1", "Node")].resource_version == server_rv)
     watches = [q for _, p, q in east.requests if q.get("watch") == ["true"]]
     assert watches and all(q.get("allowWatchBookmarks") == ["true"] for q in watches)
 

@@ -13,13 +13,14 @@ from meshctl.model.validate import validate
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 ADVANCED = EXAMPLES / "004-advanced-routing"
+STEP_GUIDES = (ADVANCED, EXAMPLES / "004-advanced-routing-v2")  # a directory per step, each loaded on its own
 
 
 def _example_dirs() -> list[Path]:
     """Each example directory; 004 contributes its step directories, each loaded on its own."""
     dirs = []
     for d in sorted(p for p in EXAMPLES.iterdir() if p.is_dir()):
-        if d == ADVANCED:
+        if d in STEP_GUIDES:
             dirs.extend(sorted(p for p in d.iterdir() if p.is_dir()))
         else:
             dirs.append(d)
@@ -33,6 +34,7 @@ def test_every_example_directory_is_covered() -> None:
     names = {d.name for d in EXAMPLE_DIRS}
     assert {"002-locality-routing", "003-external-services", "discovery-k8s"} <= names
     assert sum(d.parent == ADVANCED for d in EXAMPLE_DIRS) == 7
+    assert sum(d.parent == STEP_GUIDES[1] for d in EXAMPLE_DIRS) == 7
 
 
 @pytest.mark.parametrize("directory", EXAMPLE_DIRS, ids=lambda d: d.relative_to(EXAMPLES).as_posix())

@@ -596,7 +596,8 @@ class Disagreement:
 
 
 def run_differential(harness: MeshHarness, config_file: Path, client: HttpClient, seeds: Iterable[int],
-                     requests_per_config: int) -> tuple[int, list[Disagreement]]:
+                     requests_per_config: int, generator: Callable[[int], Any] | None = None
+                     ) -> tuple[int, list[Disagreement]]:
     """Push config after config through the running harness and compare every answer with the sandbox's (which
     must also equal the brute-force first match); (requests, disagreements)."""
     from meshctl.routing.flatten import build_routing_view
@@ -605,7 +606,7 @@ def run_differential(harness: MeshHarness, config_file: Path, client: HttpClient
     total = 0
     found: list[Disagreement] = []
     for seed in seeds:
-        gen = RouteTreeGenerator(seed)
+        gen = (generator or RouteTreeGenerator)(seed)  # the v2 form: fixtures_v2.RouteTreeGeneratorV2
         config_file.write_text(yaml.safe_dump_all(gen.config(), sort_keys=False))
         harness.reload()
         snapshot = harness.workspace.snapshot

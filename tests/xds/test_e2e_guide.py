@@ -45,7 +45,8 @@ EXPECTED: dict[str, dict[str, object]] = {
 }
 
 
-def test_every_guide_step_through_envoy(tmp_path: Path, upstreams, mesh_harness) -> None:  # noqa: F811
+@pytest.mark.parametrize("guide", [GUIDE, EXAMPLES / "004-advanced-routing-v2"], ids=["v1beta1", "gloo-v2"])
+def test_every_guide_step_through_envoy(tmp_path: Path, upstreams, mesh_harness, guide: Path) -> None:  # noqa: F811
     for name in sorted(set(UPSTREAM_OF.values())):
         upstreams.start(name)
     ports = {address: upstreams.port(name) for address, name in UPSTREAM_OF.items()}
@@ -56,7 +57,7 @@ def test_every_guide_step_through_envoy(tmp_path: Path, upstreams, mesh_harness)
     for step in sorted(EXPECTED):
         for f in live.glob("*.yaml"):
             f.unlink()
-        staged = local_copy(GUIDE / step, tmp_path / step, ports)
+        staged = local_copy(guide / step, tmp_path / step, ports)
         for f in staged.glob("*.yaml"):
             shutil.copy(f, live / f.name)
         if harness is None:

@@ -1,0 +1,442 @@
+"""The route engine for Gloo v2: VirtualGateway listeners → hosts → merged, flattened routes with provenance.
+
+It is the v1beta1 engine (RouteEngine) with v2 roots and v2 delegation: the same matcher merge, route expansion,
+ROUTE_SPECIFICITY sort, positions and shadow analysis, so every surface reads the result unchanged. Rules are
+those of docs/route-semantics.md, section "Gloo v2" (G3-G5, R4, R6-R9, R11, R13, R14)."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from typing import Any
+
+from ..model.common import Policy, RedirectAction, Route
+from ..model.findings import Severity
+from ..model.resources import Resource
+from ..model.snapshot import Snapshot
+from ..model.v2.resources import RouteTableV2, VirtualGatewayV2
+from ..model.v2.validate import v2_resources
+from ..model.regex import regex_error
+from .flatten import ROUTE_SPECIFICITY, TABLE_WEIGHT, RouteEngine, _Diagnostics, _ordinal, _regexes, _route_id_part, \
+    specificity_key
+from .matchers import ROOT, EffectiveMatcher, merge
+from .types import ChainLink, FlattenedRoute, GatewayView, Position, TableNode, TreeNode, VirtualHostView
+from .v2_binding import bind, references_gateway
+from .v2_convert import V2Delegate, V2Destination, V2RouteAction, converted_routes
+
+# v1beta1 field names the shared engine uses in finding paths, and their v2 names
+_V2_FIELDS = {"routeAction": "forwardTo", "delegateAction": "delegate", "redirectAction": "redirect",
+              "directResponseAction": "directResponse", "routes": "http"}
+REPLACEMENT_STATUS = 500
+
+
+class _V2Diagnostics(_Diagnostics):
+    """Findings on v2 resources name v2 fields (`spec.http[0].delegate`, not `delegateAction`)."""
+
+    def add(self, resource: Resource, severity: Severity, code: str, message: str,
+            path: tuple[Any, ...] = (), routes: tuple[str, ...] = (), witness: str | None = None) -> None:
+        if isinstance(resource, RouteTableV2):
+            path = tuple(_V2_FIELDS.get(p, p) if isinstance(p, str) else p for p in path)
+            if code == "route-no-action":
+                message = "route has no action (forwardTo, delegate, redirect or directResponse)"
+        super().add(resource, severity, code, message, path, routes, witness)
+
+
+def root_order(table: RouteTableV2) -> tuple[Any, ...]:
+    """R8 (our decision): root tables sharing a host: weight descending, then creation time, namespace, name."""
+    return (-table.spec.weight, table.metadata.creation_timestamp, table.namespace, table.name)
+
+
+def selection_order(table: RouteTableV2) -> tuple[Any, ...]:
+    """R6: tables matched by one selector, oldest first; then name (and namespace) for equal or missing times."""
+    return (table.metadata.creation_timestamp, table.name, table.namespace)
+
+
+class FreezeMemory:
+    """The last good routes of each FREEZE_CONFIG tree (gateway listener, host, root table), across the snapshots
+    of one live session (the xDS server's workspace), so a broken tree keeps serving them (R11)."""
+
+    def __init__(self) -> None:
+        self._good: dict[tuple[Any, ...], list[FlattenedRoute]] = {}
+        self._lock = threading.Lock()
+
+    def remember(self, key: tuple[Any, ...], routes: list[FlattenedRoute]) -> None:
+        with self._lock:
+            self._good[key] = list(routes)
+
+    def recall(self, key: tuple[Any, ...]) -> list[FlattenedRoute] | None:
+        with self._lock:
+            routes = self._good.get(key)
+        # copies: positions are set per view, and the earlier view must keep its own
+        return None if routes is None else [dataclasses.replace(r, position=dataclasses.replace(r.position))
+                                            for r in routes]
+
+
+def freeze_memory_of(owner: Any) -> FreezeMemory:
+    """The FreezeMemory kept on a long-lived object (a Workspace), created on first use."""
+    memory = getattr(owner, "_meshctl_freeze_memory", None)
+    if memory is None:
+        memory = FreezeMemory()
+        setattr(owner, "_meshctl_freeze_memory", memory)
+    return memory
+
+
+class V2RouteEngine(RouteEngine):
+    def __init__(self, snapshot: Snapshot, freeze: FreezeMemory | None = None) -> None:
+        super().__init__(snapshot)
+        self.freeze = freeze
+        self._listener_key: tuple[Any, ...] = ()
+        self.diags = _V2Diagnostics()
+        self.tables: list[RouteTableV2] = v2_resources(snapshot, RouteTableV2)
+        self.gateways: list[VirtualGatewayV2] = v2_resources(snapshot, VirtualGatewayV2)
+        self._converted: dict[tuple[str, str, str], list[Route]] = {}
+        self.views: list[VirtualHostView] = []
+        self.listener_port: int | None = None
+
+    # -- gateways, listeners, hosts ----------------------------------------------------------------
+    def build_gateways(self) -> list[GatewayView]:
+        out: list[GatewayView] = []
+        roots = sorted((t for t in self.tables if t.spec.hosts), key=root_order)
+        admitted: set[tuple[str, str, str]] = set()
+        losers = self._listener_conflicts()
+        for vg in sorted(self.gateways, key=lambda g: (g.namespace, g.name)):
+            http = [(i, ls) for i, ls in enumerate(vg.spec.listeners) if ls.is_http]
+            for i, ls in http:
+                if (vg.key, i) in losers:
+                    continue
+                self.listener_port = ls.port.number if ls.port is not None else None
+                self._listener_key = (vg.namespace, vg.name, i)
+                by_host: dict[str, list[RouteTableV2]] = {}
+                for table in roots:
+                    if not references_gateway(table, vg):
+                        continue
+                    binding = bind(ls, vg, table)
+                    if binding is None:
+                        continue
+                    admitted.add(table.key)
+                    for host in binding.hosts:
+                        by_host.setdefault(host.lower(), []).append(table)
+                views = [self._host_view(vg, i, host, tables) for host, tables in by_host.items()]
+                if ls.https_redirect:
+                    for view in views:
+                        self._https_redirect(vg, i, view)
+                if not views:
+                    self.diags.add(vg, Severity.WARNING, "listener-no-route-tables",
+                                   f"no RouteTable binds to listener {i} of this gateway; it serves nothing",
+                                   ("spec", "listeners", i))
+                label = ls.label(i) if len(http) > 1 else None
+                out.append(GatewayView(vg, views, label, i, self.listener_port))
+        self.listener_port = None
+        self._gateway_refs(admitted)
+        self._unreached_v2()
+        self._missing_destinations()
+        from .shadow import analyse_shadowing
+
+        for view in self.views:
+            self.diags.items.extend(analyse_shadowing(view))
+        return out
+
+    def _listener_conflicts(self) -> set[tuple[tuple[str, str, str], int]]:
+        """G6: listeners on one port with the same app protocol and "first host" conflict; (our decision) the
+        older gateway (creation time, then namespace/name) and, within it, the earlier listener win."""
+        seen: dict[tuple[Any, ...], tuple[VirtualGatewayV2, int]] = {}
+        losers: set[tuple[tuple[str, str, str], int]] = set()
+        order = sorted(self.gateways, key=lambda g: (g.metadata.creation_timestamp, g.namespace, g.name))
+        for vg in order:
+            for i, ls in enumerate(vg.spec.listeners):
+                if ls.port is None or ls.port.number is None:
+                    continue
+                first = ls.allowed_route_tables[0].host if ls.allowed_route_tables else "*"
+                protocol = (ls.app_protocol or ("HTTPS" if ls.tls is not None else "HTTP") if ls.is_http
+                            else "TCP").upper()
+                key = (ls.port.number, protocol, first)
+                if key in seen:
+                    winner, j = seen[key]
+                    losers.add((vg.key, i))
+                    self.diags.add(vg, Severity.ERROR, "listener-conflict",
+                                   f"listener {i} (port {ls.port.number}, {protocol}, first host {first!r}) conflicts "
+                                   f"with listener {j} of VirtualGateway {winner.namespace}/{winner.name}, which was "
+                                   "accepted first; this listener is not served", ("spec", "listeners", i))
+                else:
+                    seen[key] = (vg, i)
+        return losers
+
+    def _https_redirect(self, vg: VirtualGatewayV2, index: int, view: VirtualHostView) -> None:
+        """A listener with httpsRedirect answers every request with a 301 to the same URL on https."""
+        path = ("spec", "listeners", index, "httpsRedirect")
+        route = Route(name="https-redirect",
+                      redirect_action=RedirectAction(https_redirect=True, response_code="MOVED_PERMANENTLY"))
+        link = ChainLink(vg, index, "https-redirect", path, None, f"{vg.ref}#listener-{index}-https-redirect")
+        leaf = FlattenedRoute(id=link.id_part, name="https-redirect", chain=(link,), matchers=(ROOT,), route=route,
+                              options=Policy(), position=Position(0, "written order",
+                                                                  f"listener {index} has httpsRedirect"))
+        view.routes = [leaf]
+
+    def _gateway_refs(self, admitted: set[tuple[str, str, str]]) -> None:
+        known = {(g.namespace, g.name) for g in self.gateways}
+        for table in self.tables:
+            if not table.spec.hosts:
+                continue
+            for j, ref in enumerate(table.spec.virtual_gateways):
+                ns = ref.namespace or table.namespace
+                if (ns, ref.name) not in known:
+                    self.diags.add(table, Severity.ERROR, "dangling-gateway-ref",
+                                   f"virtualGateways names VirtualGateway {ns}/{ref.name} "
+                                   f"({'networking.gloo.solo.io/v2'}), which does not exist",
+                                   ("spec", "virtualGateways", j))
+                elif table.key not in admitted:
+                    self.diags.add(table, Severity.WARNING, "route-table-not-admitted",
+                                   f"no listener of VirtualGateway {ns}/{ref.name} admits this table: none of its "
+                                   f"hosts ({', '.join(table.spec.hosts)}) passes the listeners' allowedRouteTables",
+                                   ("spec", "virtualGateways", j))
+            if not table.spec.virtual_gateways:
+                self.diags.add(table, Severity.INFO, "east-west-only",
+                               "this root table names no virtualGateways: it applies to sidecars (east-west), "
+                               "which meshctl does not model for v2 yet", ("spec", "hosts"))
+
+    def _unreached_v2(self) -> None:
+        for table in self.tables:
+            if not table.spec.hosts and table.key not in self.reached_tables:
+                self.diags.add(table, Severity.WARNING, "unreached-route-table",
+                               "no delegate selects this RouteTable, so its routes are not served",
+                               ("metadata", "name"))
+
+    def _host_view(self, vg: VirtualGatewayV2, listener: int, host: str,
+                   tables: list[RouteTableV2]) -> VirtualHostView:
+        flat: list[FlattenedRoute] = []
+        tree: list[TreeNode] = []
+        owner = tables[0]
+        for table in tables:
+            routes = converted_routes(table, self._converted)
+            start = len(flat)
+            for i, route in enumerate(routes):
+                rpath = ("spec", "http", i)
+                link = ChainLink(table, i, route.name, rpath, None, _route_id_part(table.ref, (), i, route.name))
+                node, produced = self._expand(route, (link,), [ROOT], True, None, {}, None, ())
+                for r in produced:
+                    if r.sort_method is None:
+                        r.position = Position(0, "written order", f"route {i} of {table.ref}, in written order")
+                tree.append(node)
+                flat.extend(produced)
+            frozen = self._failure_mode(table, flat[start:], (*self._listener_key, host, table.key))
+            if frozen is not None:
+                flat[start:] = frozen
+        routes_served = [r for r in flat if r.valid or r.replaced_by_direct_response]
+        for index, r in enumerate(routes_served):
+            r.position.index = index
+        view = VirtualHostView(owner, host, [host], routes_served, tree, ("spec",), all_routes=flat)
+        view.invalid_policy = "directResponse" if any(r.replaced_by_direct_response for r in flat) else None
+        self.views.append(view)
+        return view
+
+    def _failure_mode(self, root: RouteTableV2, produced: list[FlattenedRoute],
+                      key: tuple[Any, ...]) -> list[FlattenedRoute] | None:
+        """R11: ROUTE_REPLACEMENT answers 500 in place of each broken route; FREEZE_CONFIG keeps the last good
+        tree: the routes remembered from an earlier snapshot of this session (returned), or, offline or with no
+        good tree yet, the valid routes only; either way it is reported."""
+        invalid = [r for r in produced if not r.valid and r.replaced_by_direct_response is None]
+        freeze = root.spec.failure_mode == "FREEZE_CONFIG"
+        if not invalid:
+            if freeze and self.freeze is not None:
+                self.freeze.remember(key, produced)
+            return None
+        if freeze:
+            last_good = self.freeze.recall(key) if self.freeze is not None else None
+            kept = ("serves the last good routes of this tree, from an earlier snapshot" if last_good is not None
+                    else "has no earlier good tree, so it serves the valid routes only")
+            self.diags.add(root, Severity.ERROR, "freeze-config",
+                           f"{len(invalid)} invalid route(s) in this tree and failureMode FREEZE_CONFIG: Gloo keeps "
+                           f"the last accepted configuration of the whole tree; meshctl {kept}",
+                           ("spec", "failureMode"), routes=tuple(r.id for r in invalid))
+            return last_good
+        for r in invalid:
+            # a matcher Envoy would reject (an RE2-invalid regex) cannot carry the 500 either: left out
+            if r.matchers and not any(regex_error(t) for m in r.matchers for t in _regexes(m)):
+                r.replaced_by_direct_response = (REPLACEMENT_STATUS, f"invalid route {r.name or r.id}: "
+                                                                     f"{r.problems[0] if r.problems else 'invalid'}")
+
+    def _missing_destinations(self) -> None:
+        services = {(s.namespace, s.name) for s in self.snapshot.of_kind("Service")}
+        for c in self.snapshot.of_kind("Cluster"):
+            for s in getattr(c.spec, "services", []):
+                services.add((s.namespace, s.name))
+        have_discovery = bool(services)
+        for view in self.views:
+            for r in view.all_routes:
+                action = r.route.route_action
+                if not isinstance(action, V2RouteAction):
+                    continue
+                link = r.chain[-1]
+                for k, d in enumerate(action.destinations):
+                    if not isinstance(d, V2Destination):
+                        continue
+                    path = link.route_path + ("forwardTo", "destinations", k)
+                    missing = None
+                    if d.kube_service is not None and have_discovery:
+                        if (d.kube_service.namespace, d.kube_service.name) not in services:
+                            missing = f"Service {d.kube_service.namespace}/{d.kube_service.name}"
+                    elif d.virtual_destination is not None:
+                        v = d.virtual_destination
+                        if self.snapshot.get("VirtualDestination", v.namespace, v.name) is None:
+                            missing = f"VirtualDestination {v.namespace}/{v.name}"
+                    elif d.external_service is not None:
+                        e = d.external_service
+                        if self.snapshot.get("ExternalService", e.namespace, e.name) is None:
+                            missing = f"ExternalService {e.namespace}/{e.name}"
+                    if missing:
+                        self.diags.add(link.resource, Severity.WARNING, "missing-destination",
+                                       f"destination {missing} does not exist in the loaded configuration",
+                                       path, routes=(r.id,))
+
+    # -- one route ----------------------------------------------------------------------------------
+    def _expand(self, route: Route, chain: tuple[ChainLink, ...], parent_matchers: list[EffectiveMatcher],
+                parent_is_root: bool, inherited: Any, inherited_labels: dict[str, str], active_sort: str | None,
+                visiting: tuple[tuple[str, str, str], ...]) -> tuple[TreeNode, list[FlattenedRoute]]:
+        ports = [getattr(m, "port", None) for m in route.matchers]
+        if self.listener_port is not None and any(ports):
+            kept = [m for m, p in zip(route.matchers, ports) if not p or p == self.listener_port]
+            if not kept:  # every matcher wants another listener port: the route is not on this listener
+                return TreeNode(chain[-1], route, (), problems=[f"matches port(s) other than {self.listener_port}"]), []
+            route = dataclasses.replace(route, matchers=kept)
+        node, produced = super()._expand(route, chain, parent_matchers, parent_is_root, inherited,
+                                         inherited_labels, active_sort, visiting)
+        action = route.route_action
+        if isinstance(action, V2RouteAction) and action.weight_problem and produced:
+            for r in produced:
+                if action.weight_problem not in r.problems:
+                    r.problems.append(action.weight_problem)
+                    r.valid = False
+            self.diags.add(chain[-1].resource, Severity.ERROR, "bad-weights", action.weight_problem,
+                           chain[-1].route_path + ("forwardTo", "destinations"), routes=tuple(r.id for r in produced))
+        return node, produced
+
+    def _delegate(self, node: TreeNode, route: Route, chain: tuple[ChainLink, ...], matchers: list[EffectiveMatcher],
+                  options: Any, labels: dict[str, str], active_sort: str | None,
+                  visiting: tuple[tuple[str, str, str], ...]) -> list[FlattenedRoute]:
+        delegate = route.delegate_action
+        if not isinstance(delegate, V2Delegate):
+            return super()._delegate(node, route, chain, matchers, options, labels, active_sort, visiting)
+        link = chain[-1]
+        owner, dpath = link.resource, link.route_path + ("delegateAction",)
+        own_sort = delegate.sort_method
+        effective_sort = active_sort or own_sort
+        node.sort_method = effective_sort
+        if active_sort is not None and "sortMethod" in delegate._keys and own_sort != active_sort:
+            node.sort_overridden = True
+            self.diags.add(owner, Severity.INFO, "sort-method-overridden",
+                           f"sortMethod {own_sort} is overridden by the enclosing delegate's {active_sort}",
+                           dpath + ("sortMethod",))
+        tables = self._v2_delegate_tables(owner, delegate, dpath)
+        tables.sort(key=lambda t: -t.weight)  # stable: equal weights keep selector, then creation order (R6)
+        produced: list[FlattenedRoute] = []
+        for t_index, table_node in enumerate(tables):
+            table = table_node.table
+            assert isinstance(table, RouteTableV2)
+            if table.key in visiting or table.key == owner.key:
+                cycle = [f"{k[0]} {k[1]}/{k[2]}" for k in visiting + (owner.key, table.key)]
+                self.diags.add(owner, Severity.ERROR, "delegation-cycle",
+                               "delegation cycle: " + " -> ".join(cycle) + "; this branch is skipped", dpath)
+                continue
+            self.reached_tables.add(table.key)
+            node.tables.append(table_node)
+            weight_reason = (f"table {table.namespace}/{table.name} (weight {table.spec.weight}, {table_node.via}, "
+                             f"{_ordinal(t_index + 1)} of {len(tables)} under {link.ref}), route ")
+            below = visiting + (owner.key,)
+            for j, child in enumerate(converted_routes(table, self._converted)):
+                conflict = self._conflict(matchers, child)
+                if conflict:
+                    return [self._conflict_route(node, chain, matchers, options, labels, active_sort, conflict,
+                                                 table, j)]
+                child_link = ChainLink(table, j, child.name, ("spec", "http", j), table.spec.weight,
+                                       _route_id_part(table.ref, (), j, child.name))
+                child_node, child_routes = self._expand(
+                    child, chain + (child_link,), matchers, False, options, labels, effective_sort, below)
+                table_node.routes.append(child_node)
+                if effective_sort == TABLE_WEIGHT:
+                    for r in child_routes:
+                        if r.chain[-1].resource is table:
+                            r.position = Position(0, "table weight", f"{weight_reason}{j} in written order")
+                produced.extend(child_routes)
+        if active_sort is None and effective_sort == ROUTE_SPECIFICITY:
+            produced.sort(key=specificity_key)
+            for rank, r in enumerate(produced):
+                key = specificity_key(r)
+                kind = {0: "exact", 1: "regex", 2: "prefix"}.get(key[0], "no matcher")
+                best = min(r.matchers, key=lambda m: m.specificity()) if r.matchers else None
+                length = f", length {len(best.path)}" if best and kind in ("exact", "prefix") else ""
+                r.position = Position(0, "route specificity",
+                                      f"rank {rank + 1} of {len(produced)} under {link.ref} by specificity: "
+                                      f"{kind}{length}")
+        return produced
+
+    def _conflict(self, parent: list[EffectiveMatcher], child: Route) -> str | None:
+        """A parent/child header, query or method contradiction (R4), as the merge reports it."""
+        if not any(m.headers or m.query or m.method for m in parent) and not any(
+                m.headers or m.query_parameters or m.method for m in child.matchers):
+            return None
+        for pm in parent:
+            for cm in child.matchers or [None]:
+                for code, message in merge(pm, cm, False).problems:
+                    if code == "matcher-conflict":
+                        return message
+        return None
+
+    def _conflict_route(self, node: TreeNode, chain: tuple[ChainLink, ...], matchers: list[EffectiveMatcher],
+                        options: Any, labels: dict[str, str], active_sort: str | None, message: str,
+                        table: RouteTableV2, j: int) -> FlattenedRoute:
+        """R4 [P]: a parent/child conflict replaces the delegating route with a direct response saying why."""
+        link = chain[-1]
+        why = f"route {j} of {table.ref} conflicts with the delegating route: {message}"
+        self.diags.add(table, Severity.ERROR, "matcher-conflict",
+                       f"{why}; the delegating route {link.ref} answers {REPLACEMENT_STATUS} instead",
+                       ("spec", "http", j, "matchers"))
+        self.diags.add(link.resource, Severity.ERROR, "delegate-replaced",
+                       f"delegating route replaced by a {REPLACEMENT_STATUS} direct response: {why}",
+                       link.route_path + ("delegateAction",))
+        node.tables = []
+        leaf = FlattenedRoute(id=" > ".join(l.id_part for l in chain), name=link.route_name, chain=chain,
+                              matchers=tuple(matchers), route=node.route, options=options,
+                              position=Position(0, "written order", "delegating route replaced (matcher conflict)"),
+                              valid=False, problems=[why], replaced_by_direct_response=(REPLACEMENT_STATUS, why),
+                              labels=labels, sort_method=active_sort, branch_weight=link.weight)
+        node.problems.append(why)
+        node.flat_ids = [leaf.id]
+        return leaf
+
+    def _v2_delegate_tables(self, owner: Resource, delegate: V2Delegate, dpath: tuple[Any, ...]) -> list[TableNode]:
+        out: list[TableNode] = []
+        seen: set[tuple[str, str, str]] = set()
+        if not delegate.route_tables:
+            self.diags.add(owner, Severity.ERROR, "delegate-no-target", "delegate has no routeTables selectors",
+                           dpath)
+        for j, sel in enumerate(delegate.route_tables):
+            hits = [t for t in self.tables
+                    if (not sel.name or t.name == sel.name) and (not sel.namespace or t.namespace == sel.namespace)
+                    and all(t.labels.get(k) == v for k, v in sel.labels.items())]
+            hits.sort(key=selection_order)
+            if not hits:
+                self.diags.add(owner, Severity.WARNING, "selector-selects-nothing",
+                               "delegate.routeTables selector selects no RouteTable", dpath + ("routeTables", j))
+            how = "name" if sel.name and not sel.labels else "labels"
+            for table in hits:
+                if table.key in seen:
+                    continue
+                seen.add(table.key)
+                if table.spec.hosts:
+                    # a root table is never a child; picked by name that is a mistake, by labels or namespace an
+                    # overlap (e.g. the root table itself in the selected namespace) worth a note only
+                    by_name = bool(sel.name)
+                    self.diags.add(owner, Severity.ERROR if by_name else Severity.INFO, "delegate-to-root",
+                                   f"delegate selects RouteTable {table.namespace}/{table.name}, which has hosts; "
+                                   "a delegated table must have none, so it is skipped", dpath + ("routeTables", j))
+                    continue
+                out.append(TableNode(table, table.spec.weight, f"selector {j + 1} ({how})"))
+        return out
+
+
+def add_v2_gateways(snapshot: Snapshot, gateways: list[GatewayView], diagnostics: list[Any],
+                    freeze: FreezeMemory | None = None) -> None:
+    """Append the v2 gateways (one view per HTTP listener) and their findings to a v1beta1 result."""
+    engine = V2RouteEngine(snapshot, freeze)
+    gateways.extend(engine.build_gateways())
+    diagnostics.extend(engine.diags.items)
