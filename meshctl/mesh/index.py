@@ -8,7 +8,7 @@ Pure core: the sandbox and the xDS translator both resolve backends here, so the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from ..model.common import (
     DestinationSelector,
@@ -31,6 +31,9 @@ from ..model.resources import (
 )
 from ..model.selection import labels_match
 from ..model.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from .v2_failover import FailoverPlan
 
 REGION_LABEL = "topology.kubernetes.io/region"
 ZONE_LABEL = "topology.kubernetes.io/zone"
@@ -118,8 +121,11 @@ class Backend:
     failover_regions: dict[str, list[str]] = field(default_factory=dict)  # client region -> ordered regions
     problems: list[str] = field(default_factory=list)
     dns_hosts: list[str] = field(default_factory=list)  # external hosts without endpoints: resolve by DNS
+    failover_plan: "FailoverPlan | None" = None  # from a Gloo v2 FailoverPolicy (meshctl/mesh/v2_resilience.py)
 
     def priorities(self, client: Locality | None) -> list[list[Endpoint]]:
+        if self.failover_plan is not None:
+            return self.failover_plan.priorities(self.endpoints, client)
         return locality_priorities(self.endpoints, client, self.failover_regions)
 
     def to_dict(self, client: Locality | None = None) -> dict[str, object]:
@@ -408,8 +414,12 @@ class MeshIndex:
                     refs = sel.external_service_refs.external_services if sel.external_service_refs else []
                     if any(r.name == es.name and (r.namespace or tp.namespace) == es.namespace for r in refs):
                         outlier = tp.spec.policy.outlier_detection
-        return Backend("externalService", f"{es.namespace}/{es.name}", f"outbound|{port or 0}||{host}", port,
-                       endpoints, host, outlier, dns_hosts=[] if endpoints else list(es.spec.hosts))
+        backend = Backend("externalService", f"{es.namespace}/{es.name}", f"outbound|{port or 0}||{host}", port,
+                          endpoints, host, outlier, dns_hosts=[] if endpoints else list(es.spec.hosts))
+        from .v2_resilience import apply_resilience
+
+        apply_resilience(self, backend, "EXTERNAL_SERVICE", es, port)
+        return backend
 
     def _traffic_policy_outlier(self, svc: ServiceInstance) -> OutlierDetection | None:
         for tp in self.snapshot.typed(TrafficPolicy):

@@ -476,3 +476,6 @@ DISCOVERY_KINDS = ("Service", "Endpoints", "EndpointSlice", "Node", "Pod", "Clus
 from .v2.resources import V2_KINDS  # noqa: E402
 
 KINDS.update(V2_KINDS)
+from .v2.resilience import RESILIENCE_KINDS  # noqa: E402
+
+KINDS.update(RESILIENCE_KINDS)
