@@ -13,6 +13,7 @@ from ..failover.eds_health import EndpointRef, HealthClient
 from ..failover.targets import TargetEndpoint, all_endpoints
 from ..failover.trigger import MODES, FailoverController, FailoverError
 from ..mesh.index import Locality, MeshIndex
+from ..model.common import VirtualDestinationRef
 from ..model.resources import VirtualDestination
 from ..model.snapshot import load_snapshot
 from .environment import CLIENT_LOCALITY, load_demo
@@ -44,9 +45,13 @@ class ConsoleFailoverControl:
             return controller.resolve(target)
         namespace, _, name = target.partition("/")
         vd = controller.index.snapshot.get("VirtualDestination", namespace, name)
-        if not isinstance(vd, VirtualDestination):
+        if vd is None:
             raise FailoverError(f"no VirtualDestination {target} in the running demo")
-        backend = controller.index.backend_for_virtual_destination(vd)
+        if isinstance(vd, VirtualDestination):
+            backend = controller.index.backend_for_virtual_destination(vd)
+        else:  # Gloo v2 (the demo's --api v2 variant)
+            backend = controller.index.resolve_virtual_destination(VirtualDestinationRef(name=name,
+                                                                                         namespace=namespace))
         priorities = backend.priorities(Locality(*CLIENT_LOCALITY))
         if not priorities:
             raise FailoverError(f"VirtualDestination {target} has no endpoints")

@@ -354,6 +354,14 @@ class MeshIndex:
     def resolve_virtual_destination(self, ref: VirtualDestinationRef, owner_namespace: str = "") -> Backend:
         ns = ref.namespace or owner_namespace
         vd = self.virtual_destination(ref, owner_namespace)
+        if vd is None and self.snapshot.get("VirtualDestination", ns, ref.name) is not None:
+            # a v1 reference (e.g. a TrafficPolicy shift) to a Gloo v2 VirtualDestination of that name
+            from ..model.v2.resources import VirtualDestinationV2
+            from .v2_backends import virtual_destination_backend
+
+            v2 = self.snapshot.get("VirtualDestination", ns, ref.name)
+            if isinstance(v2, VirtualDestinationV2):
+                return virtual_destination_backend(self, v2, None, None, ref.subset or {})
         if vd is None:
             return Backend("virtualDestination", f"{ns}/{ref.name}", f"outbound|0||{ref.name}.{ns}.vd", None, [],
                            problems=[f"VirtualDestination {ns}/{ref.name} not found"])
