@@ -200,6 +200,11 @@ def run_status(args: argparse.Namespace) -> int:
     env = DemoEnvironment(_state_dir(args))
     status = env.status()
     active: dict[str, Any] | None = None
+    certificates: list[dict[str, Any]] = []
+    if status.running and status.info is not None and status.info.options.mtls:
+        from ..demo.env_mtls import proxy_certificates
+
+        certificates = proxy_certificates(status.info.envoys)
     if status.running:
         try:
             active = controller_for_demo(env.state_dir).active()
@@ -210,7 +215,8 @@ def run_status(args: argparse.Namespace) -> int:
             "running": status.running, "state_dir": str(env.state_dir), "problems": status.problems,
             "processes": [{"name": p.name, "pid": p.pid, "alive": p.alive, "ports": p.ports, "log": str(p.log_path)}
                           for p in status.processes],
-            "failures": active, "demo": status.info.to_json() if status.info else None}, indent=2))
+            "failures": active, "mtls": certificates, "demo": status.info.to_json() if status.info else None},
+            indent=2))
         return EXIT_OK
     if not status.processes:
         print(f"no demo running ({env.state_dir}); start one with `meshctl demo up`")
@@ -225,6 +231,8 @@ def run_status(args: argparse.Namespace) -> int:
         failing = [f"{a['instance']} {a['mode']}" for a in active["apps"]]
         failing += [f"{o['address']}:{o['port']} EDS {o['status']}" for o in active["eds"]]
         print("  failures: " + (", ".join(failing) if failing else "none"))
+    for c in certificates:
+        print(f"  mTLS {c['envoy']:<18} {c['identity'] or '(no certificate)'}  expires {c['expires'] or '-'}")
     if status.info is not None and status.running:
         print("\n".join(describe_info(status.info).splitlines()[1:]))
     return EXIT_OK

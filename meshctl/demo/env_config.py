@@ -44,6 +44,8 @@ class DemoOptions:
     hang_limit_s: float = 120.0
     envoy_log_level: str = "warn"
     api: str = "v1beta1"  # "v2": the gateway routing written as Gloo v2 (meshctl/devtools/gloo_v2.py)
+    mtls: bool = True  # mutual TLS between the meshed proxies (gateway → productpage's sidecar), SDS-delivered
+    cert_lifetime_s: float = 120.0  # short on purpose: the demo shows rotation (renewed at half the lifetime)
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)

@@ -181,6 +181,10 @@ class RotationPusher:
         self._thread.start()
         return self
 
+    @property
+    def started(self) -> bool:
+        return self._thread.ident is not None
+
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(5)

@@ -125,3 +125,18 @@ def test_policies_reach_only_what_they_select() -> None:
     # no FailoverPolicy: a v2 VirtualDestination still gets same-zone / same-region / the rest, without weights
     assert [(p, r) for p, r, *_ in east] == [(0, "us-east"), (1, "us-east"), (2, "ap-south"), (2, "eu-west"),
                                              (2, "us-west")]
+
+
+def test_a_sidecar_without_a_node_locality_gets_its_workloads_locality_and_the_sandboxs_priorities() -> None:
+    snapshot = _snapshot()
+    res = Translator(snapshot, view=build_routing_view(snapshot)).node_resources(
+        NodeInfo("reviews-west", "sidecar:bookinfo/reviews@west"))
+    assert res.locality == Locality("us-west", "us-west-a")  # the workload's cluster
+    translated: dict[int, list[str]] = {}
+    for cla in res.endpoints:
+        if cla.cluster_name == DATABASE:
+            for lep in cla.endpoints:
+                translated.setdefault(lep.priority, []).extend(
+                    e.endpoint.address.socket_address.address for e in lep.lb_endpoints)
+    assert translated == {0: ["10.9.1.1"], 1: ["10.9.0.1"]}
+    assert sandbox_priorities("/db", res.locality) == [translated[0], translated[1]]
