@@ -53,7 +53,9 @@ def validate_v2(snapshot: Snapshot) -> list[Finding]:
                 rep.add(r, Severity.WARNING, "unknown-field",
                         f"field {key!r} is not part of {r.kind} ({r.api_version}); it is kept but not used",
                         path + (key,))
-    return rep.findings
+    from .validate_resilience import validate_resilience  # FailoverPolicy, OutlierDetectionPolicy
+
+    return rep.findings + validate_resilience(snapshot)
 
 
 def unknown_fields(model: Any, path: Path) -> Iterable[tuple[Path, str]]:
