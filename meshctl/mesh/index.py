@@ -137,6 +137,12 @@ class Backend:
             {"priority": i, "endpoints": [e.to_dict() for e in group]}
             for i, group in enumerate(self.priorities(client))
         ]
+        if self.failover_plan is not None:
+            out["failoverPolicy"] = self.failover_plan.policy
+            weights = {str(e.locality): w for group in self.priorities(client) for e in group
+                       if (w := self.failover_plan.locality_weight(client, e.locality)) is not None}
+            if weights:
+                out["localityWeights"] = weights
         if self.problems:
             out["problems"] = list(self.problems)
         return out

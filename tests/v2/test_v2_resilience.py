@@ -3,6 +3,7 @@ client locality, and the sandbox showing the same priorities as the translated E
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -140,3 +141,15 @@ def test_a_sidecar_without_a_node_locality_gets_its_workloads_locality_and_the_s
                     e.endpoint.address.socket_address.address for e in lep.lb_endpoints)
     assert translated == {0: ["10.9.1.1"], 1: ["10.9.0.1"]}
     assert sandbox_priorities("/db", res.locality) == [translated[0], translated[1]]
+
+
+def test_test_route_names_the_failover_policy_and_the_locality_weights(capsys: pytest.CaptureFixture[str]) -> None:
+    from meshctl.cli.main import main
+
+    argv = ["test-route", str(FIXTURE), "--from-locality", "us-east/us-east-a", "http://any.test/reviews"]
+    assert main([*argv, "-o", "json"]) == 0
+    backend = json.loads(capsys.readouterr().out)["backends"][0]
+    assert backend["failoverPolicy"] == "FailoverPolicy/bookinfo/reviews-failover"
+    assert backend["localityWeights"] == {"eu-west/eu-west-a": 3, "ap-south/ap-south-a": 1}
+    assert main(argv) == 0
+    assert "priorities from FailoverPolicy/bookinfo/reviews-failover" in capsys.readouterr().out
