@@ -11,7 +11,7 @@ from meshctl.cli.main import main
 from meshctl.model.snapshot import load_snapshot
 from meshctl.model.v2.resilience import FailoverPolicyV2, OutlierDetectionPolicyV2
 from meshctl.model.v2.resources import VirtualDestinationV2, WorkspaceV2
-from tests.failover.conftest import LOCAL, REMOTE_DATABASE, REMOTE_REVIEWS, RunningDemo
+from tests.failover.conftest import LOCAL, REMOTE_DATABASE, REMOTE_REVIEWS, RunningDemo, get
 from tests.failover.test_failover_envoy import answers_until
 
 pytestmark = pytest.mark.envoy
@@ -25,6 +25,10 @@ def test_the_v2_demo_serves_the_v2_resilience_objects(demo_v2: RunningDemo) -> N
         "reviews-outlier-detection", "database-outlier-detection"}
     assert {r.name for r in served if isinstance(r, WorkspaceV2)} == {"bookinfo", "databases"}
     assert not any(r.kind == "VirtualDestination" and not isinstance(r, VirtualDestinationV2) for r in served)
+    # the demo-only v2 RouteTable: gateway → productpage's sidecar over mutual TLS
+    entry = demo_v2.info.urls["gateway-productpage"]
+    page = get(entry["url"], entry["host"])
+    assert page.status == 200 and page.body.get("service") == "productpage"
 
 
 def test_watch_shows_policy_priorities_on_the_sidecar(demo_v2: RunningDemo, capsys: pytest.CaptureFixture[str]) -> None:
