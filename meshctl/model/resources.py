@@ -468,7 +468,7 @@ KINDS: dict[tuple[str, str], type[Resource]] = {
 }
 KNOWN_KIND_NAMES = {kind: api for (api, kind) in KINDS}
 ROUTING_KINDS = ("VirtualGateway", "VirtualHost", "RouteTable", "VirtualDestination", "TrafficPolicy",
-                 "ExternalService", "ExternalEndpoint")
+                 "ExternalService", "ExternalEndpoint", "FailoverPolicy", "OutlierDetectionPolicy")
 DISCOVERY_KINDS = ("Service", "Endpoints", "EndpointSlice", "Node", "Pod", "Cluster")
 
 # the v2 kinds live in their own module; registered here so the loader knows them (imported last: they build
