@@ -42,6 +42,15 @@ def write_plan(state_dir: Path, plan: dict[str, Any]) -> Path:
     return path
 
 
+def meshed_ports(state_dir: Path) -> dict[int, int]:
+    """Sidecar inbound port → app port of each meshed workload of a running demo (empty without mTLS)."""
+    try:
+        plan = json.loads((state_dir / MTLS_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return {int(w["inbound_port"]): int(w["app_port"]) for w in plan.get("workloads", [])}
+
+
 def load_mesh_tls(path: Path) -> MeshTls:
     from ..mtls.identity import SpiffeId
 

@@ -16,6 +16,7 @@ from ..mesh.index import Locality, MeshIndex
 from ..model.common import VirtualDestinationRef
 from ..model.resources import VirtualDestination
 from ..model.snapshot import load_snapshot
+from .env_mtls import meshed_ports
 from .environment import CLIENT_LOCALITY, load_demo
 
 
@@ -25,6 +26,11 @@ def controller_for_demo(state_dir: str | Path | None = None) -> FailoverControll
     config_dir = info.config_dir
     by_endpoint = {EndpointRef("127.0.0.1", int(row["port"])): instance_id
                    for instance_id, row in info.instances.items()}
+    # a meshed workload's endpoint is its sidecar's mTLS listener: failing it fails the app behind it
+    by_app_port = {ref.port: instance for ref, instance in by_endpoint.items()}
+    for inbound, app_port in meshed_ports(info.state_dir).items():
+        if app_port in by_app_port:
+            by_endpoint[EndpointRef("127.0.0.1", inbound)] = by_app_port[app_port]
     return FailoverController(lambda: MeshIndex(load_snapshot([str(config_dir)])), apps=info.apps(),
                               health=HealthClient(info.health_url), instance_by_endpoint=by_endpoint)
 

@@ -75,3 +75,19 @@ def test_status_shows_identities_and_expiry_and_certificates_rotate(demo: DemoIn
     assert main(["demo", "status", "--state-dir", str(demo.state_dir)]) == 0
     text = capsys.readouterr().out
     assert "mTLS envoy-productpage" in text and "spiffe://meshctl.demo/ns/bookinfo/sa/productpage" in text
+
+
+def test_failing_productpage_fails_the_app_behind_its_sidecar(demo: DemoInfo) -> None:
+    from meshctl.demo.failover_control import controller_for_demo
+
+    controller = controller_for_demo(demo.state_dir)
+    entry = demo.urls["gateway-productpage"]
+    try:
+        controller.trigger("service:bookinfo/productpage", "fail")
+        assert get(entry["url"], entry["host"]).status >= 500
+    finally:
+        controller.restore("service:bookinfo/productpage")
+    deadline = time.monotonic() + 10
+    while get(entry["url"], entry["host"]).status != 200 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert get(entry["url"], entry["host"]).status == 200
