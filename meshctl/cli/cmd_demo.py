@@ -59,6 +59,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--envoy-log-level", default="warn", metavar="LEVEL", help="Envoy --log-level (default warn)")
     up.add_argument("--api", choices=("v1beta1", "v2"), default="v1beta1",
                     help="write the gateway routing as Gloo v1beta1 (default) or v2 resources")
+    up.add_argument("--cert-lifetime", type=_seconds, default=120.0, metavar="S",
+                    help="lifetime of the proxies' mesh certificates, renewed at half of it (default 120s)")
+    up.add_argument("--no-mtls", action="store_true",
+                    help="no mutual TLS between the meshed proxies (gateway → productpage's sidecar)")
     up.add_argument("-o", "--output", choices=("text", "json"), default="text")
     add_state_dir_arg(up)
     up.set_defaults(func=run_up)
@@ -85,6 +89,7 @@ def _state_dir(args: argparse.Namespace) -> Path | None:
 
 
 def describe_info(info: Any) -> str:
+    from ..demo.env_config import database_namespace
     from ..demo.environment import curl_command
 
     lines = [f"demo mesh running (state {info.state_dir})",
@@ -102,7 +107,8 @@ def describe_info(info: Any) -> str:
         "  meshctl failover watch                                              # hosts, ejections, traffic by locality",
         "  meshctl failover trigger service:bookinfo/reviews@cluster-1 --mode fail   # v1+v2 fail → v3 in cluster-2",
         "  meshctl failover restore service:bookinfo/reviews@cluster-1",
-        "  meshctl failover trigger service:bookinfo/database@db-dallas --mode eds-unhealthy",
+        f"  meshctl failover trigger service:{database_namespace(info.options.api)}/database@db-dallas "
+        "--mode eds-unhealthy",
         "  meshctl failover drill service:bookinfo/reviews@cluster-1 --rps 100 --seconds 10",
     ]
     return "\n".join(lines)
@@ -115,7 +121,7 @@ def run_up(args: argparse.Namespace) -> int:
     options = DemoOptions(retries=args.retries, per_try_timeout_s=args.per_try_timeout,
                           request_timeout_s=args.request_timeout, base_ejection_time_s=args.ejection_time,
                           outlier_interval_s=args.outlier_interval, envoy_log_level=args.envoy_log_level,
-                          api=args.api)
+                          api=args.api, mtls=not args.no_mtls, cert_lifetime_s=args.cert_lifetime)
     env = DemoEnvironment(_state_dir(args), options)
     stopping = False
 
@@ -200,6 +206,11 @@ def run_status(args: argparse.Namespace) -> int:
     env = DemoEnvironment(_state_dir(args))
     status = env.status()
     active: dict[str, Any] | None = None
+    certificates: list[dict[str, Any]] = []
+    if status.running and status.info is not None and status.info.options.mtls:
+        from ..demo.env_mtls import proxy_certificates
+
+        certificates = proxy_certificates(status.info.envoys)
     if status.running:
         try:
             active = controller_for_demo(env.state_dir).active()
@@ -210,7 +221,8 @@ def run_status(args: argparse.Namespace) -> int:
             "running": status.running, "state_dir": str(env.state_dir), "problems": status.problems,
             "processes": [{"name": p.name, "pid": p.pid, "alive": p.alive, "ports": p.ports, "log": str(p.log_path)}
                           for p in status.processes],
-            "failures": active, "demo": status.info.to_json() if status.info else None}, indent=2))
+            "failures": active, "mtls": certificates, "demo": status.info.to_json() if status.info else None},
+            indent=2))
         return EXIT_OK
     if not status.processes:
         print(f"no demo running ({env.state_dir}); start one with `meshctl demo up`")
@@ -225,6 +237,8 @@ def run_status(args: argparse.Namespace) -> int:
         failing = [f"{a['instance']} {a['mode']}" for a in active["apps"]]
         failing += [f"{o['address']}:{o['port']} EDS {o['status']}" for o in active["eds"]]
         print("  failures: " + (", ".join(failing) if failing else "none"))
+    for c in certificates:
+        print(f"  mTLS {c['envoy']:<18} {c['identity'] or '(no certificate)'}  expires {c['expires'] or '-'}")
     if status.info is not None and status.running:
         print("\n".join(describe_info(status.info).splitlines()[1:]))
     return EXIT_OK

@@ -44,6 +44,8 @@ class DemoOptions:
     hang_limit_s: float = 120.0
     envoy_log_level: str = "warn"
     api: str = "v1beta1"  # "v2": the gateway routing written as Gloo v2 (meshctl/model/v2/from_v1beta1.py)
+    mtls: bool = True  # mutual TLS between the meshed proxies (gateway → productpage's sidecar), SDS-delivered
+    cert_lifetime_s: float = 120.0  # short on purpose: the demo shows rotation (renewed at half the lifetime)
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -72,14 +74,22 @@ def _documents(path: Path) -> list[Any]:
 
 def demo_documents(api: str = "v1beta1") -> dict[str, list[Any]]:
     """The built-in demo YAML, file name → documents; with api "v2" the VirtualGateway, VirtualHosts and
-    RouteTables become their Gloo v2 equivalents (same names, same routes)."""
+    RouteTables become their Gloo v2 equivalents (same names, same routes), and the failover and external-service
+    stories are the hand-written v2 files in data/v2/ (VirtualDestination, FailoverPolicy, OutlierDetectionPolicy,
+    an ExternalService in its own workspace)."""
     docs = {p.name: _documents(p) for p in demo_files()}
     if api == "v2":
         from ..model.v2.from_v1beta1 import convert_documents
 
         gateways = [d for ds in docs.values() for d in ds if d.get("kind") == "VirtualGateway"]
         docs = {name: convert_documents(d, gateways=gateways) for name, d in docs.items()}
+        docs.update({p.name: _documents(p) for p in sorted((demo_files()[0].parent / "v2").glob("*.yaml"))})
     return docs
+
+
+def database_namespace(api: str) -> str:
+    """Where the demo's database ExternalService lives (v2: its own workspace's namespace)."""
+    return "databases" if api == "v2" else "bookinfo"
 
 
 def _kind(service: str) -> str:
@@ -189,6 +199,10 @@ def rewrite_documents(documents: Mapping[str, list[Any]], endpoints: list[DemoEn
                 outlier = ((doc.get("spec") or {}).get("policy") or {}).get("outlierDetection")
                 if isinstance(outlier, dict):
                     _tune_outlier(outlier, options)
+            elif kind == "OutlierDetectionPolicy":
+                config = (doc.get("spec") or {}).get("config")
+                if isinstance(config, dict):
+                    _tune_outlier(config, options)
             rewritten.append(doc)
         out[name] = rewritten
     out[RESILIENCE_FILE] = [resilience_policy(options)]
@@ -212,7 +226,8 @@ def resilience_policy(options: DemoOptions) -> dict[str, Any]:
                                                    "namespace": "bookinfo"}]}},
                 {"virtualDestinationRefs": {"virtualDestinations": [{"name": "bookinfo-global",
                                                                      "namespace": "gloo-mesh"}]}},
-                {"externalServiceRefs": {"externalServices": [{"name": "database", "namespace": "bookinfo"}]}},
+                {"externalServiceRefs": {"externalServices": [{"name": "database",
+                                                               "namespace": database_namespace(options.api)}]}},
             ],
             "policy": policy,
         },

@@ -24,7 +24,7 @@ class EnvServer:
     """Workspace over the demo config dir (watched), an XdsService on it, and the health API beside it."""
 
     def __init__(self, config_dir: str | os.PathLike[str], listen: str = "127.0.0.1:0", health_port: int = 0,
-                 watch_interval: float = 0.25) -> None:
+                 watch_interval: float = 0.25, mtls_plan: str | os.PathLike[str] | None = None) -> None:
         from ..sources.files import FileSource
         from ..sources.workspace import Workspace
         from ..xds.service import XdsService
@@ -35,6 +35,13 @@ class EnvServer:
         self.service = XdsService(self.workspace, listen=listen)
         self.health_port = health_port
         self.health: HealthApi | None = None
+        self.rotation: Any = None
+        if mtls_plan is not None:  # the CA lives here: certificates over SDS, rotated and re-pushed
+            from ..xds.mesh_tls import RotationPusher
+            from .env_mtls import load_mesh_tls
+
+            self.service.mesh_tls = load_mesh_tls(Path(mtls_plan))
+            self.rotation = RotationPusher(self.service.mesh_tls, self.service.refresh)
 
     def start(self) -> "EnvServer":
         self.workspace.load()
@@ -42,6 +49,8 @@ class EnvServer:
         try:
             self.health = HealthApi(self.service, self.health_port, reload=self.reload).start()
             self.workspace.start()
+            if self.rotation is not None:
+                self.rotation.start()
         except BaseException:
             self.stop()
             raise
@@ -53,6 +62,8 @@ class EnvServer:
         self.workspace.rebuild()
 
     def stop(self) -> None:
+        if self.rotation is not None and self.rotation.started:
+            self.rotation.stop()
         self.workspace.stop()
         if self.health is not None:
             self.health.stop()
@@ -84,12 +95,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config-dir", required=True, help="directory of YAML the xDS server serves")
     parser.add_argument("--ready-file", help="written with the bound ports once serving")
     parser.add_argument("--listen", default="127.0.0.1:0", help="xDS listen address (default: a free port)")
+    parser.add_argument("--mtls", help="mTLS plan (JSON written by `meshctl demo up`): run the CA, serve SDS")
     args = parser.parse_args(argv)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda _signum, _frame: stop.set())
     try:
-        server = EnvServer(args.config_dir, listen=args.listen).start()
+        server = EnvServer(args.config_dir, listen=args.listen, mtls_plan=args.mtls).start()
     except Exception as err:
         print(f"meshctl demo xDS server: {type(err).__name__}: {err}", file=sys.stderr)
         return 1

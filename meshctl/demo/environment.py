@@ -34,9 +34,11 @@ from .env_config import (
     write_resilience,
 )
 from .env_envoy import EnvoySpec, launch_envoy
+from .env_mtls import GATEWAY_PRODUCTPAGE_HOST, MTLS_FILE, gateway_productpage_documents, mtls_plan, write_plan
 from .supervisor import ProcessStatus, Supervisor, SupervisorError
 
 INFO_FILE = "demo.json"
+MESH_ROUTES_FILE = "zz-demo-mesh.yaml"  # demo-only gateway route to productpage (through its sidecar, mTLS)
 CONFIG_DIR = "config"
 APPS = "apps"
 XDS = "xds"
@@ -180,13 +182,21 @@ class DemoEnvironment:
     def _start(self, detach: bool) -> DemoInfo:
         options = self.options
         timeout = self.start_timeout
-        gateway_port, sidecar_port = free_ports(2)
+        gateway_port, sidecar_port, inbound_port = free_ports(3)
         documents = demo_documents(options.api)
         spec, endpoints = plan_instances(documents, sidecar_port, upstream_timeout_s=options.request_timeout_s + 1)
         spec = type(spec)(instances=spec.instances, hang_limit_s=options.hang_limit_s)
         apps = launch_apps(self.supervisor, spec, name=APPS, timeout=timeout)
-        write_config(self.config_dir, rewrite_documents(documents, endpoints, apps.ports, gateway_port, options))
-        xds = self._start_xds(timeout)
+        ports = dict(apps.ports)
+        if options.mtls:  # productpage's endpoint is its sidecar's mTLS listener, as a sidecar intercepts a pod
+            productpage = next(i for i in ports if i.startswith("productpage"))
+            write_plan(self.state_dir, mtls_plan(options.cert_lifetime_s, inbound_port, ports[productpage]))
+            ports[productpage] = inbound_port
+        config = rewrite_documents(documents, endpoints, ports, gateway_port, options)
+        if options.mtls:
+            config[MESH_ROUTES_FILE] = gateway_productpage_documents(options.api)
+        write_config(self.config_dir, config)
+        xds = self._start_xds(timeout, options.mtls)
         envoys = [launch_envoy(self.supervisor, s, xds["xds_port"], options.envoy_log_level, timeout)
                   for s in self._envoy_specs(gateway_port, sidecar_port)]
         instances = {}
@@ -198,17 +208,19 @@ class DemoEnvironment:
             options=options, xds_address=xds["xds"], health_url=xds["health_url"],
             apps_control_url=apps.control_url, instances=instances,
             envoys={e.spec.name: e.to_json() for e in envoys},
-            urls=_urls(gateway_port, sidecar_port, apps.ports), endpoints=[_endpoint_json(e) for e in endpoints])
+            urls=_urls(gateway_port, sidecar_port, apps.ports, options.mtls), endpoints=[_endpoint_json(e) for e in endpoints])
         tmp = self.state_dir / f".{INFO_FILE}.tmp"
         tmp.write_text(json.dumps(info.to_json(), indent=2) + "\n")
         tmp.replace(self.state_dir / INFO_FILE)
         return info
 
-    def _start_xds(self, timeout: float) -> dict[str, Any]:
+    def _start_xds(self, timeout: float, mtls: bool = False) -> dict[str, Any]:
         ready = self.state_dir / f"{XDS}.ready.json"
         ready.unlink(missing_ok=True)
         argv = [sys.executable, "-m", "meshctl.demo.env_server", "--config-dir", str(self.config_dir),
                 "--ready-file", str(ready)]
+        if mtls:
+            argv += ["--mtls", str(self.state_dir / MTLS_FILE)]
         self.supervisor.start(XDS, argv, ready=lambda: read_ready_file(ready) is not None, timeout=timeout)
         data = read_ready_file(ready) or {}
         self.supervisor.record_ports(XDS, {"xds": int(data["xds_port"]), "health": int(data["health_port"])})
@@ -235,6 +247,8 @@ class DemoEnvironment:
     def _forget_files(self) -> None:
         with contextlib.suppress(FileNotFoundError):
             (self.state_dir / INFO_FILE).unlink()
+        with contextlib.suppress(FileNotFoundError):
+            (self.state_dir / MTLS_FILE).unlink()
         shutil.rmtree(self.config_dir, ignore_errors=True)
 
     def status(self) -> DemoStatus:
@@ -277,11 +291,14 @@ def _endpoint_json(e: DemoEndpoint) -> dict[str, str]:
             "placeholder": e.address, "endpoint": e.endpoint_name}
 
 
-def _urls(gateway_port: int, sidecar_port: int, ports: dict[str, int]) -> dict[str, dict[str, str]]:
+def _urls(gateway_port: int, sidecar_port: int, ports: dict[str, int], mtls: bool = False) -> dict[str, dict[str, str]]:
     gateway = f"http://127.0.0.1:{gateway_port}"
     sidecar = f"http://127.0.0.1:{sidecar_port}"
     productpage = next((f"http://127.0.0.1:{p}" for i, p in ports.items() if i.startswith("productpage")), "")
+    mesh = {"gateway-productpage": {"url": f"{gateway}/productpage", "host": GATEWAY_PRODUCTPAGE_HOST,
+                                    "note": "ingress gateway → productpage's sidecar over mutual TLS → productpage"}}
     return {
+        **(mesh if mtls else {}),
         "reviews": {"url": f"{sidecar}/reviews/0", "host": "reviews.bookinfo.svc.cluster.local",
                     "note": "productpage's sidecar → reviews.global VirtualDestination (v1/v2 local, v3 remote)"},
         "database": {"url": f"{sidecar}/books/0", "host": "database.external",

@@ -13,8 +13,10 @@ from ..failover.eds_health import EndpointRef, HealthClient
 from ..failover.targets import TargetEndpoint, all_endpoints
 from ..failover.trigger import MODES, FailoverController, FailoverError
 from ..mesh.index import Locality, MeshIndex
+from ..model.common import VirtualDestinationRef
 from ..model.resources import VirtualDestination
 from ..model.snapshot import load_snapshot
+from .env_mtls import meshed_ports
 from .environment import CLIENT_LOCALITY, load_demo
 
 
@@ -24,6 +26,11 @@ def controller_for_demo(state_dir: str | Path | None = None) -> FailoverControll
     config_dir = info.config_dir
     by_endpoint = {EndpointRef("127.0.0.1", int(row["port"])): instance_id
                    for instance_id, row in info.instances.items()}
+    # a meshed workload's endpoint is its sidecar's mTLS listener: failing it fails the app behind it
+    by_app_port = {ref.port: instance for ref, instance in by_endpoint.items()}
+    for inbound, app_port in meshed_ports(info.state_dir).items():
+        if app_port in by_app_port:
+            by_endpoint[EndpointRef("127.0.0.1", inbound)] = by_app_port[app_port]
     return FailoverController(lambda: MeshIndex(load_snapshot([str(config_dir)])), apps=info.apps(),
                               health=HealthClient(info.health_url), instance_by_endpoint=by_endpoint)
 
@@ -44,9 +51,13 @@ class ConsoleFailoverControl:
             return controller.resolve(target)
         namespace, _, name = target.partition("/")
         vd = controller.index.snapshot.get("VirtualDestination", namespace, name)
-        if not isinstance(vd, VirtualDestination):
+        if vd is None:
             raise FailoverError(f"no VirtualDestination {target} in the running demo")
-        backend = controller.index.backend_for_virtual_destination(vd)
+        if isinstance(vd, VirtualDestination):
+            backend = controller.index.backend_for_virtual_destination(vd)
+        else:  # Gloo v2 (the demo's --api v2 variant)
+            backend = controller.index.resolve_virtual_destination(VirtualDestinationRef(name=name,
+                                                                                         namespace=namespace))
         priorities = backend.priorities(Locality(*CLIENT_LOCALITY))
         if not priorities:
             raise FailoverError(f"VirtualDestination {target} has no endpoints")

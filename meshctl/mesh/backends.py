@@ -7,9 +7,12 @@ resolution of Gloo v2 destinations (v2_backends.py) can build them without impor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from ..model.common import OutlierDetection
+
+if TYPE_CHECKING:  # a v2 FailoverPolicy's plan is built from these types (v2_failover.py imports this module)
+    from .v2_failover import FailoverPlan
 
 REGION_LABEL = "topology.kubernetes.io/region"
 ZONE_LABEL = "topology.kubernetes.io/zone"
@@ -97,8 +100,11 @@ class Backend:
     failover_regions: dict[str, list[str]] = field(default_factory=dict)  # client region -> ordered regions
     problems: list[str] = field(default_factory=list)
     dns_hosts: list[str] = field(default_factory=list)  # external hosts without endpoints: resolve by DNS
+    failover_plan: FailoverPlan | None = None  # from a Gloo v2 FailoverPolicy (meshctl/mesh/v2_resilience.py)
 
     def priorities(self, client: Locality | None) -> list[list[Endpoint]]:
+        if self.failover_plan is not None:
+            return self.failover_plan.priorities(self.endpoints, client)
         return locality_priorities(self.endpoints, client, self.failover_regions)
 
     def to_dict(self, client: Locality | None = None) -> dict[str, object]:
@@ -110,6 +116,12 @@ class Backend:
             {"priority": i, "endpoints": [e.to_dict() for e in group]}
             for i, group in enumerate(self.priorities(client))
         ]
+        if self.failover_plan is not None:
+            out["failoverPolicy"] = self.failover_plan.policy
+            weights = {str(e.locality): w for group in self.priorities(client) for e in group
+                       if (w := self.failover_plan.locality_weight(client, e.locality)) is not None}
+            if weights:
+                out["localityWeights"] = weights
         if self.problems:
             out["problems"] = list(self.problems)
         return out

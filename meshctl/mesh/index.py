@@ -28,6 +28,7 @@ from ..model.resources import (
 )
 from ..model.selection import labels_match
 from ..model.snapshot import Snapshot
+from ..model.v2.resources import VirtualDestinationV2
 from .backends import (
     DEFAULT_CLUSTER,
     REGION_LABEL,
@@ -41,7 +42,8 @@ from .backends import (
     locality_priorities,
     subset_name,
 )
-from .v2_backends import resolve_v2
+from .v2_backends import resolve_v2, virtual_destination_backend
+from .v2_resilience import apply_resilience
 
 __all__ = [
     "Backend",
@@ -238,6 +240,11 @@ class MeshIndex:
     def resolve_virtual_destination(self, ref: VirtualDestinationRef, owner_namespace: str = "") -> Backend:
         ns = ref.namespace or owner_namespace
         vd = self.virtual_destination(ref, owner_namespace)
+        if vd is None and self.snapshot.get("VirtualDestination", ns, ref.name) is not None:
+            # a v1 reference (e.g. a TrafficPolicy shift) to a Gloo v2 VirtualDestination of that name
+            v2 = self.snapshot.get("VirtualDestination", ns, ref.name)
+            if isinstance(v2, VirtualDestinationV2):
+                return virtual_destination_backend(self, v2, None, None, ref.subset or {})
         if vd is None:
             return Backend("virtualDestination", f"{ns}/{ref.name}", f"outbound|0||{ref.name}.{ns}.vd", None, [],
                            problems=[f"VirtualDestination {ns}/{ref.name} not found"])
@@ -298,8 +305,10 @@ class MeshIndex:
                     refs = sel.external_service_refs.external_services if sel.external_service_refs else []
                     if any(r.name == es.name and (r.namespace or tp.namespace) == es.namespace for r in refs):
                         outlier = tp.spec.policy.outlier_detection
-        return Backend("externalService", f"{es.namespace}/{es.name}", f"outbound|{port or 0}||{host}", port,
-                       endpoints, host, outlier, dns_hosts=[] if endpoints else list(es.spec.hosts))
+        backend = Backend("externalService", f"{es.namespace}/{es.name}", f"outbound|{port or 0}||{host}", port,
+                          endpoints, host, outlier, dns_hosts=[] if endpoints else list(es.spec.hosts))
+        apply_resilience(self, backend, "EXTERNAL_SERVICE", es, port)
+        return backend
 
     def _traffic_policy_outlier(self, svc: ServiceInstance) -> OutlierDetection | None:
         for tp in self.snapshot.typed(TrafficPolicy):

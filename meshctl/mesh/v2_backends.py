@@ -10,6 +10,7 @@ from ..model.resources import ExternalService
 from ..model.selection import labels_match
 from ..model.v2.resources import ObjectSelectorV2, VirtualDestinationV2
 from .backends import Backend, Endpoint, ServiceInstance, subset_name
+from .v2_resilience import apply_resilience
 
 if TYPE_CHECKING:  # the index calls in here; at run time this module only needs the data types
     from .index import MeshIndex
@@ -84,5 +85,7 @@ def virtual_destination_backend(index: "MeshIndex", vd: VirtualDestinationV2, nu
             if isinstance(es, ExternalService) and (not sel.name or es.name == sel.name) and \
                     (not sel.namespace or es.namespace == sel.namespace) and labels_match(sel.labels, es.labels):
                 endpoints.extend(index.backend_for_external_service(es).endpoints)
-    return Backend("virtualDestination", f"{vd.namespace}/{vd.name}",
-                   f"outbound|{port or 0}|{subset_name(subset)}|{host}", port, endpoints, host, problems=problems)
+    backend = Backend("virtualDestination", f"{vd.namespace}/{vd.name}",
+                      f"outbound|{port or 0}|{subset_name(subset)}|{host}", port, endpoints, host, problems=problems)
+    apply_resilience(index, backend, "VIRTUAL_DESTINATION", vd, port)
+    return backend

@@ -467,5 +467,5 @@ BASE_KINDS: dict[tuple[str, str], type[Resource]] = {
     (MESHCTL_V1ALPHA1, "Cluster"): Cluster,
 }
 ROUTING_KINDS = ("VirtualGateway", "VirtualHost", "RouteTable", "VirtualDestination", "TrafficPolicy",
-                 "ExternalService", "ExternalEndpoint")
+                 "ExternalService", "ExternalEndpoint", "FailoverPolicy", "OutlierDetectionPolicy")
 DISCOVERY_KINDS = ("Service", "Endpoints", "EndpointSlice", "Node", "Pod", "Cluster")

@@ -12,6 +12,8 @@ MAX_ENDPOINTS_SHOWN = 6
 
 def _backend_lines(backend: Backend, weight_text: str, locality: Locality | None) -> list[str]:
     lines = [f"  {backend.display}{weight_text}  envoy cluster {backend.envoy_cluster}"]
+    if backend.failover_plan is not None:
+        lines.append(f"    priorities from {backend.failover_plan.policy}")
     priorities = backend.priorities(locality)
     if not priorities:
         lines.append("    no endpoints" + (f" ({'; '.join(backend.problems)})" if backend.problems else ""))

@@ -57,6 +57,7 @@ class XdsService:
         self.server = self.background.server  # the XdsServer itself (its methods run on its event loop)
         self._unsubscribe: Callable[[], None] | None = None
         self.last_change_at: float | None = None
+        self.mesh_tls: Any = None  # a meshctl.xds.mesh_tls.MeshTls: mTLS and SDS for meshed proxies
 
     # -- lifecycle ------------------------------------------------------------------------------------
     def start(self) -> "XdsService":
@@ -103,7 +104,9 @@ class XdsService:
         """The snapshot builder the ADS server calls for each node group."""
         with self._lock:
             overrides = dict(self._overrides)
-        return self.translator().snapshot_for(node, overrides, version=f"ws{self.workspace.version}")
+        snapshot = self.translator().snapshot_for(node, overrides, version=f"ws{self.workspace.version}")
+        tls = self.mesh_tls
+        return tls.decorate(snapshot, node) if tls is not None else snapshot
 
     def resources_for(self, node: NodeInfo) -> Any:
         with self._lock:

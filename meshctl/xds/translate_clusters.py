@@ -19,6 +19,7 @@ from envoy_data_plane.envoy.config.cluster.v3 import (
     CircuitBreakersThresholds,
     Cluster,
     ClusterCommonLbConfig,
+    ClusterCommonLbConfigLocalityWeightedLbConfig,
     ClusterDiscoveryType,
     ClusterDnsLookupFamily,
     ClusterEdsClusterConfig,
@@ -83,28 +84,36 @@ class ClusterPlan:
     name: str
     dns: bool
     priorities: tuple[tuple[EndpointPlan, ...], ...]
-    outlier: tuple[int | None, float | None, float | None, int | None] | None
+    outlier: OutlierKey | None
     connect_timeout: float
+    # Envoy locality weights (from a v2 FailoverPolicy's weighted localityMappings); set for every locality
+    locality_weights: tuple[tuple[Locality, int], ...] = ()
 
     @property
     def cluster_key(self) -> Hashable:
         """What the Cluster message depends on (EDS endpoints are not part of it; DNS ones are)."""
-        return (self.name, self.dns, self.outlier, self.connect_timeout, self.priorities if self.dns else None)
+        return (self.name, self.dns, self.outlier, self.connect_timeout, self.priorities if self.dns else None,
+                bool(self.locality_weights))
 
 
-def _outlier_key(spec: OutlierSpec | None) -> tuple[int | None, float | None, float | None, int | None] | None:
+OutlierKey = tuple[int | None, float | None, float | None, int | None, int | None]
+
+
+def _outlier_key(spec: OutlierSpec | None) -> OutlierKey | None:
     if spec is None:
         return None
     interval = duration(spec.interval)
     ejection = duration(spec.base_ejection_time)
     return (spec.consecutive_errors, interval.total_seconds() if interval else None,
-            ejection.total_seconds() if ejection else None, spec.max_ejection_percent)
+            ejection.total_seconds() if ejection else None, spec.max_ejection_percent,
+            getattr(spec, "consecutive_gateway_errors", None))  # v2 OutlierDetectionPolicy only
 
 
 def uses_priorities(backend: Backend) -> bool:
     """Locality failover needs outlier detection (Envoy never leaves P0 otherwise); a VirtualDestination always
     gets client-relative priorities."""
-    return backend.kind == "virtualDestination" or backend.outlier_detection is not None
+    return (backend.kind == "virtualDestination" or backend.outlier_detection is not None
+            or backend.failover_plan is not None)
 
 
 def plan_cluster(backend: Backend, client: Locality | None, overrides: HealthOverrides | None,
@@ -131,11 +140,30 @@ def plan_cluster(backend: Backend, client: Locality | None, overrides: HealthOve
     priorities = tuple(p for p in priorities if p)  # Envoy needs contiguous priorities
     dns = bool(backend.dns_hosts) or any(not _is_ip(e.address) for p in priorities for e in p)
     return ClusterPlan(backend.envoy_cluster, dns, priorities, _outlier_key(backend.outlier_detection),
-                       connect_timeout)
+                       connect_timeout, _locality_weights(backend, client, priorities))
+
+
+def _locality_weights(backend: Backend, client: Locality | None,
+                      priorities: tuple[tuple[EndpointPlan, ...], ...]) -> tuple[tuple[Locality, int], ...]:
+    """With locality-weighted balancing Envoy sends nothing to a locality without a weight, so once a mapping
+    gives weights every locality gets one: the mapped weight, else its endpoint count (an even spread)."""
+    plan = backend.failover_plan
+    if plan is None or not plan.uses_weights(client):
+        return ()
+    counts: dict[Locality, int] = {}
+    for group in priorities:
+        for e in group:
+            counts[e.locality] = counts.get(e.locality, 0) + 1
+    out = []
+    for loc in sorted(counts, key=lambda l: (l.region, l.zone, l.sub_zone)):
+        weight = plan.locality_weight(client, loc)
+        out.append((loc, weight if weight is not None else counts[loc]))
+    return tuple(out)
 
 
 def load_assignment(plan: ClusterPlan) -> ClusterLoadAssignment:
     localities: list[LocalityLbEndpoints] = []
+    weights = dict(plan.locality_weights)
     for priority, group in enumerate(plan.priorities):
         by_locality: dict[Locality, list[EndpointPlan]] = {}
         for e in group:
@@ -150,17 +178,20 @@ def load_assignment(plan: ClusterPlan) -> ClusterLoadAssignment:
             ]
             envoy_locality = (msg(EnvoyLocality, region=loc.region, zone=loc.zone, sub_zone=loc.sub_zone)
                               if (loc.region or loc.zone or loc.sub_zone) else None)
+            weight = weights.get(loc)
             localities.append(msg(LocalityLbEndpoints, locality=envoy_locality, lb_endpoints=lb_endpoints,
-                                  priority=priority))
+                                  priority=priority, load_balancing_weight=weight))
     return msg(ClusterLoadAssignment, cluster_name=plan.name, endpoints=localities)
 
 
 def build_cluster(plan: ClusterPlan) -> Cluster:
     outlier = None
     if plan.outlier is not None:
-        errors, interval, ejection, max_percent = plan.outlier
+        errors, interval, ejection, max_percent, gateway_errors = plan.outlier
         outlier = msg(OutlierDetection,
                       consecutive_5xx=errors,
+                      consecutive_gateway_failure=gateway_errors,
+                      enforcing_consecutive_gateway_failure=100 if gateway_errors else None,
                       interval=datetime.timedelta(seconds=interval) if interval is not None else None,
                       base_ejection_time=datetime.timedelta(seconds=ejection) if ejection is not None else None,
                       max_ejection_percent=max_percent)
@@ -170,8 +201,7 @@ def build_cluster(plan: ClusterPlan) -> Cluster:
         outlier_detection=outlier,
         # Envoy batches host health changes after the first for update_merge_window (default 1 s): two hosts
         # ejected together would leave the second receiving traffic for a second. Apply ejections at once.
-        common_lb_config=(msg(ClusterCommonLbConfig, update_merge_window=datetime.timedelta(0))
-                          if outlier is not None else None),
+        common_lb_config=_common_lb_config(outlier is not None, bool(plan.locality_weights)),
         circuit_breakers=msg(CircuitBreakers, thresholds=[msg(CircuitBreakersThresholds, max_retries=MAX_RETRIES)]),
     )
     if plan.dns:
@@ -179,6 +209,14 @@ def build_cluster(plan: ClusterPlan) -> Cluster:
                    load_assignment=load_assignment(plan), **common)
     return msg(Cluster, type=ClusterDiscoveryType.EDS,
                eds_cluster_config=msg(ClusterEdsClusterConfig, eds_config=ads_config_source()), **common)
+
+
+def _common_lb_config(outlier: bool, weighted: bool) -> ClusterCommonLbConfig | None:
+    if not outlier and not weighted:
+        return None
+    return msg(ClusterCommonLbConfig,
+               update_merge_window=datetime.timedelta(0) if outlier else None,
+               locality_weighted_lb_config=msg(ClusterCommonLbConfigLocalityWeightedLbConfig) if weighted else None)
 
 
 @dataclass

@@ -19,6 +19,7 @@ from .resources import (
     VirtualDestinationV2,
     VirtualGatewayV2,
 )
+from .validate_resilience import validate_resilience  # FailoverPolicy, OutlierDetectionPolicy
 
 Path = tuple[Any, ...]
 MAX_BODY = 1048576
@@ -53,7 +54,8 @@ def validate_v2(snapshot: Snapshot) -> list[Finding]:
                 rep.add(r, Severity.WARNING, "unknown-field",
                         f"field {key!r} is not part of {r.kind} ({r.api_version}); it is kept but not used",
                         path + (key,))
-    return rep.findings
+
+    return rep.findings + validate_resilience(snapshot)
 
 
 def unknown_fields(model: Any, path: Path) -> Iterable[tuple[Path, str]]:
