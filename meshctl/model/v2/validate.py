@@ -47,13 +47,26 @@ def validate_v2(snapshot: Snapshot) -> list[Finding]:
         check_virtual_gateway(rep, vg)
     for vd in v2_resources(snapshot, VirtualDestinationV2):
         check_virtual_destination(rep, vd)
+    findings = workspace_findings(snapshot)
     for r in snapshot:
         if isinstance(r, (RouteTableV2, VirtualGatewayV2, VirtualDestinationV2)):
             for path, key in unknown_fields(r.spec, ("spec",)):
                 rep.add(r, Severity.WARNING, "unknown-field",
                         f"field {key!r} is not part of {r.kind} ({r.api_version}); it is kept but not used",
                         path + (key,))
-    return rep.findings
+    return rep.findings + findings
+
+
+def workspace_findings(snapshot: Snapshot) -> list[Finding]:
+    """Workspace ownership and settings (W1-W8) and ExternalService address conflicts (V4), for configurations
+    that use Gloo v2 routing or workspaces (a v1beta1-only one gets no implicit-workspace note)."""
+    from .external_services import external_service_addresses
+    from .workspaces import has_workspace_kinds, workspaces_of
+
+    conflicts = external_service_addresses(snapshot).findings()
+    if not (has_v2(snapshot) or has_workspace_kinds(snapshot)):
+        return conflicts
+    return [*workspaces_of(snapshot).findings, *conflicts]
 
 
 def unknown_fields(model: Any, path: Path) -> Iterable[tuple[Path, str]]:
