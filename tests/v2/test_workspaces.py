@@ -212,3 +212,38 @@ def test_no_workspace_objects_one_implicit_workspace_noted_once() -> None:
 def test_globs() -> None:
     assert glob_matches("backend*", "backend-a") and glob_matches("*", "x") and glob_matches("a*c", "abc")
     assert not glob_matches("backend*", "front") and not glob_matches("a*c", "ab")
+
+
+def test_workspaces_command_text_and_json(capsys) -> None:
+    import json
+
+    from meshctl.cli.main import main
+
+    assert main(["workspaces", str(C), "-o", "json"]) == 1  # the V4 conflict is an error
+    data = json.loads(capsys.readouterr().out)
+    assert data["implicit"] is False and data["note"] is None
+    a, b = data["workspaces"]
+    assert a["name"] == "team-a" and a["clusters"] == [{"name": "cluster1", "namespaces": ["team-a"]}]
+    assert a["exportsTo"] == ["team-b"] and a["importsFrom"] == [] and "ExternalService/team-a/db" in a["owned"]
+    assert b["importsFrom"] == ["team-a"] and b["imported"] == ["ExternalService/team-a/db"]
+    assert set(b["sees"]) == {"ExternalService/team-a/db", "ExternalService/team-b/db-copy"}
+    assert [f["code"] for f in data["findings"]] == ["external-service-address-conflict"]
+    assert main(["workspaces", str(C)]) == 1
+    text = capsys.readouterr().out
+    assert "Workspace team-b" in text and "imports (1): ExternalService/team-a/db" in text
+
+
+def test_workspaces_command_implicit_note(capsys, tmp_path) -> None:
+    import json
+
+    from meshctl.cli.main import main
+
+    path = tmp_path / "rt.yaml"
+    path.write_text(NS_TWICE.split("---")[-1])
+    assert main(["workspaces", str(path), "-o", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["implicit"] is True and "implicit workspace 'default'" in data["note"]
+    [ws] = data["workspaces"]
+    assert ws["owned"] == ["RouteTable/nowhere/orphan"]
+    assert main(["workspaces", str(path)]) == 0
+    assert capsys.readouterr().out.count("note: no Workspace objects") == 1
