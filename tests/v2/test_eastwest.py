@@ -151,3 +151,17 @@ def test_xds_dump_gives_the_sidecar_the_same_routes(capsys) -> None:
                  "-o", "json"]) == 0
     [config] = json.loads(capsys.readouterr().out)["routes"]
     assert not any(vh["name"] == INTERNAL for vh in config["virtualHosts"])
+
+
+def test_case_file_workload_input(capsys, tmp_path) -> None:
+    cases = DATA / "reference-b-eastwest-cases.yaml"
+    assert main(["test-route", str(B), str(DISCOVERY), "--file", str(cases), "-o", "json"]) == 0
+    capsys.readouterr()
+    broken = tmp_path / "bad.yaml"
+    broken.write_text(cases.read_text().replace("workload: bookinfo/ratings@cluster1", "workload: ratings"))
+    assert main(["test-route", str(B), str(DISCOVERY), "--file", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert "tests[1]" in err and "input.workload" in err and "NS/NAME[@CLUSTER]" in err
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text(cases.read_text().replace("route_name: jason-to-v2", "route_name: default"))
+    assert main(["test-route", str(B), str(DISCOVERY), "--file", str(wrong)]) == 1
