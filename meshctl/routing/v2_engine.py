@@ -212,8 +212,8 @@ class V2RouteEngine(RouteEngine):
                                    ("spec", "virtualGateways", j))
             if not table.spec.virtual_gateways:
                 self.diags.add(table, Severity.INFO, "east-west-only",
-                               "this root table names no virtualGateways: it applies to sidecars (east-west), "
-                               "which meshctl does not model for v2 yet", ("spec", "hosts"))
+                               "this root table names no virtualGateways: it applies to sidecars only (east-west, "
+                               "E1/E4); see `meshctl routes --workload NS/NAME`", ("spec", "hosts"))
 
     def _unreached_v2(self) -> None:
         for table in self.tables:
