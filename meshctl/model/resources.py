@@ -473,6 +473,8 @@ DISCOVERY_KINDS = ("Service", "Endpoints", "EndpointSlice", "Node", "Pod", "Clus
 
 # the v2 kinds live in their own module; registered here so the loader knows them (imported last: they build
 # on Resource above)
+from .v2.policies import POLICY_KINDS  # noqa: E402
 from .v2.resources import V2_KINDS  # noqa: E402
 
 KINDS.update(V2_KINDS)
+KINDS.update(POLICY_KINDS)

@@ -173,6 +173,9 @@ class SidecarEngine(V2RouteEngine):
 def sidecar_view(snapshot: Snapshot, workload: Workload) -> RoutingView:
     engine = SidecarEngine(snapshot, workload)
     gateway = engine.build_sidecar()
+    from .v2_policies import attach_route_policies
+
+    attach_route_policies(snapshot, engine.workspaces, gateway.virtual_hosts, engine.diags)
     return RoutingView([gateway], list(engine.diags.items))
 
 

@@ -486,4 +486,7 @@ def add_v2_gateways(snapshot: Snapshot, gateways: list[GatewayView], diagnostics
     """Append the v2 gateways (one view per HTTP listener) and their findings to a v1beta1 result."""
     engine = V2RouteEngine(snapshot, freeze)
     gateways.extend(engine.build_gateways())
+    from .v2_policies import attach_route_policies  # P1-P5: route policies by route labels
+
+    attach_route_policies(snapshot, engine.workspaces, engine.views, engine.diags)
     diagnostics.extend(engine.diags.items)

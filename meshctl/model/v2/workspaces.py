@@ -19,7 +19,8 @@ EXPORT_KINDS = {"RouteTable": "ROUTE_TABLE", "Service": "SERVICE", "VirtualDesti
                 "ExternalService": "EXTERNAL_SERVICE"}
 # Gloo custom resources: read only from config-enabled namespaces of a workspace (W5); ignored outside any (W3)
 CONFIG_KINDS = ("RouteTable", "VirtualGateway", "VirtualDestination", "ExternalService", "ExternalEndpoint",
-                "WorkspaceSettings")
+                "WorkspaceSettings", "RetryTimeoutPolicy", "FaultInjectionPolicy", "HeaderManipulationPolicy",
+                "MirrorPolicy", "CORSPolicy")
 Place = tuple[str, str]  # (cluster, namespace); cluster "" = not stated
 
 
