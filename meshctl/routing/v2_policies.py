@@ -23,6 +23,7 @@ from ..model.findings import Severity
 from ..model.schema import Duration
 from ..model.snapshot import Snapshot
 from ..model.v2.policies import ROUTE_POLICY_KINDS, RoutePolicyV2
+from ..model.v2.policy_validate import problems_of
 from ..model.v2.workspaces import WorkspaceModel
 from .types import FlattenedRoute, VirtualHostView
 
@@ -157,7 +158,8 @@ class RoutePolicies:
     def __init__(self, snapshot: Snapshot, model: WorkspaceModel) -> None:
         self.model = model
         self.by_kind: dict[str, list[RoutePolicyV2]] = {
-            kind: sorted((p for p in snapshot.of_kind(kind) if isinstance(p, RoutePolicyV2) and model.config_counts(p)),
+            kind: sorted((p for p in snapshot.of_kind(kind) if isinstance(p, RoutePolicyV2) and model.config_counts(p)
+                          and not problems_of(p)),  # a policy with an error (reported by validate) is not applied
                          key=policy_order) for kind in ROUTE_POLICY_KINDS}
         self._reported: set[tuple[Any, ...]] = set()
 

@@ -93,3 +93,19 @@ def test_test_route_and_xds_show_the_policies(tmp_path: Path, capsys) -> None:
     listed = next(r for name, r in routes.items() if name.endswith("#list"))
     assert listed["route"]["retryPolicy"]["numRetries"] == 3
     assert [h["header"] for h in listed["responseHeadersToAdd"]] == [{"key": "x-team", "value": "shop"}]
+
+
+def test_bad_policies_are_located_findings_and_not_applied(tmp_path: Path) -> None:
+    from meshctl.model.validate import validate
+
+    bad = json.loads(json.dumps(STD_RETRIES))
+    bad["spec"]["config"] = {"retries": {"attempts": "three", "perTryTimeout": "soon"}}
+    fault = {"apiVersion": "resilience.policy.gloo.solo.io/v2", "kind": "FaultInjectionPolicy",
+             "metadata": {"name": "f", "namespace": "gw-config"}, "spec": {"config": {"abort": {"httpStatus": 42}}}}
+    snapshot, _ = with_policies(tmp_path, bad, fault)
+    found = {(f.resource, f.path) for f in validate(snapshot) if f.code == "bad-policy"}
+    assert found == {("RetryTimeoutPolicy gw-config/std-retries", "spec.config.retries.attempts"),
+                     ("RetryTimeoutPolicy gw-config/std-retries", "spec.config.retries.perTryTimeout"),
+                     ("FaultInjectionPolicy gw-config/f", "spec.config.abort.httpStatus")}
+    assert all(f.line for f in validate(snapshot) if f.code == "bad-policy")
+    assert all(not r.applied_policies for r in routes_by_name(snapshot).values())

@@ -63,7 +63,9 @@ def workspace_findings(snapshot: Snapshot) -> list[Finding]:
     from .external_services import external_service_addresses
     from .workspaces import has_workspace_kinds, workspaces_of
 
-    conflicts = external_service_addresses(snapshot).findings()
+    from .policy_validate import policy_findings
+
+    conflicts = external_service_addresses(snapshot).findings() + policy_findings(snapshot)
     if not (has_v2(snapshot) or has_workspace_kinds(snapshot)):
         return conflicts
     return [*workspaces_of(snapshot).findings, *conflicts]
