@@ -58,12 +58,11 @@ def validate_v2(snapshot: Snapshot) -> list[Finding]:
 
 
 def workspace_findings(snapshot: Snapshot) -> list[Finding]:
-    """Workspace ownership and settings (W1-W8) and ExternalService address conflicts (V4), for configurations
-    that use Gloo v2 routing or workspaces (a v1beta1-only one gets no implicit-workspace note)."""
+    """Workspace ownership and settings (W1-W8), ExternalService address conflicts (V4) and route policies' own
+    constraints; the workspace findings only for configurations that use Gloo v2 routing or workspaces."""
     from .external_services import external_service_addresses
-    from .workspaces import has_workspace_kinds, workspaces_of
-
     from .policy_validate import policy_findings
+    from .workspaces import has_workspace_kinds, workspaces_of
 
     conflicts = external_service_addresses(snapshot).findings() + policy_findings(snapshot)
     if not (has_v2(snapshot) or has_workspace_kinds(snapshot)):
