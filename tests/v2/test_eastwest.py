@@ -165,3 +165,19 @@ def test_case_file_workload_input(capsys, tmp_path) -> None:
     wrong = tmp_path / "wrong.yaml"
     wrong.write_text(cases.read_text().replace("route_name: jason-to-v2", "route_name: default"))
     assert main(["test-route", str(B), str(DISCOVERY), "--file", str(wrong)]) == 1
+
+
+def test_route_policies_apply_on_the_sidecar_too() -> None:
+    docs = [*yaml.safe_load_all(B.read_text()), *yaml.safe_load_all(DISCOVERY.read_text())]
+    table = next(d for d in docs if d["kind"] == "RouteTable")
+    table["spec"]["http"][0]["labels"] = {"timeout": "short"}
+    docs.append({"apiVersion": "resilience.policy.gloo.solo.io/v2", "kind": "RetryTimeoutPolicy",
+                 "metadata": {"name": "short", "namespace": "bookinfo"},
+                 "spec": {"applyToRoutes": [{"route": {"labels": {"timeout": "short"}}}],
+                          "config": {"requestTimeout": "250ms"}}})
+    snapshot = snapshot_from_text(yaml.safe_dump_all(docs), "b.yaml")
+    view = sidecar_view(snapshot, find_workload(snapshot, "bookinfo/productpage"))
+    routes = {r.name: r for vh in view.gateways[0].virtual_hosts for r in vh.routes}
+    assert routes["jason-to-v2"].options.request_timeout == "250ms"
+    assert routes["jason-to-v2"].applied_policies == ["RetryTimeoutPolicy/bookinfo/short"]
+    assert routes["default"].applied_policies == []
