@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from ..routing.render import render_table, render_tree, view_dict
 from ..routing.view import build_routing_view
@@ -25,6 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_source_args(p)
     p.add_argument("--gateway", metavar="NS/NAME", help="only this gateway")
+    p.add_argument("--workload", metavar="NS/NAME[@CLUSTER]",
+                   help="the routes of this workload's sidecar (Gloo v2 east-west; NAME: the workload behind that "
+                        "Service)")
     add_output_arg(p, ("tree", "table", "json", "yaml"), "tree")
     add_envoy_args(p)
     p.set_defaults(func=run)
@@ -34,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
     if wants_envoy(args) or args.listener or args.port is not None or args.route_config:
         return run_routes(args)
     snapshot = load_sources(args)
+    if getattr(args, "workload", None):
+        return _run_workload(args, snapshot)
     view = build_routing_view(snapshot)
     gateways = view.gateways
     if args.gateway:
@@ -52,4 +58,32 @@ def run(args: argparse.Namespace) -> int:
         if diags:
             text += "\n\ndiagnostics:\n" + "\n".join("  " + d.render() for d in diags)
         emit(text, "text")
+    return EXIT_OK
+
+
+def _run_workload(args: argparse.Namespace, snapshot: Any) -> int:
+    """`routes --workload`: the sidecar's routes, or the note that plain Kubernetes routing applies."""
+    from ..routing.v2_eastwest import WorkloadError, find_workload, kubernetes_routing_note, sidecar_view
+
+    try:
+        workload = find_workload(snapshot, args.workload)
+    except WorkloadError as exc:
+        raise UsageError(f"--workload: {exc}") from None
+    view = sidecar_view(snapshot, workload)
+    gateways = view.gateways
+    note = None if any(g.virtual_hosts for g in gateways) else kubernetes_routing_note(workload)
+    if args.output in ("json", "yaml"):
+        data = view_dict(view, gateways)
+        data["workload"] = {"namespace": workload.namespace, "name": workload.name, "cluster": workload.cluster,
+                            "labels": dict(workload.labels)}
+        data["note"] = note
+        emit(data, args.output)
+    elif args.output == "table":
+        emit(note or render_table(view, gateways), "text")
+    else:
+        text = note or render_tree(view, gateways)
+        diags = [d for d in view.diagnostics if d.severity.value != "info" or d.code == "partially-shadowed"]
+        if diags:
+            text += "\n\ndiagnostics:\n" + "\n".join("  " + d.render() for d in diags)
+        emit(f"sidecar of {workload.display}\n{text}", "text")
     return EXIT_OK

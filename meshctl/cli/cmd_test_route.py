@@ -73,6 +73,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         if action.dest == "paths":
             action.help = "YAML files or directories to load, then the REQUEST: [METHOD] URL"
     p.add_argument("--gateway", metavar="NS/NAME", help="answer for this gateway (default: chosen by host)")
+    p.add_argument("--workload", metavar="NS/NAME[@CLUSTER]",
+                   help="answer as this workload's sidecar would (Gloo v2 east-west)")
     p.add_argument("--from-locality", metavar="REGION[/ZONE]", help="client locality for endpoint priorities")
     p.add_argument("-H", "--header", action="append", default=[], metavar="'NAME: VALUE'",
                    help="request header (repeatable)")
@@ -152,12 +154,37 @@ def _run_one(args: argparse.Namespace, words: list[str], locality: Any) -> int:
     from ..sandbox.request import parse_request
 
     request = parse_request(words, args.header)  # before loading: a bad request fails fast
-    sandbox = Sandbox(_load(args))
+    snapshot = _load(args)
+    note = None
+    if getattr(args, "workload", None):
+        from ..routing.v2_eastwest import (
+            WorkloadError,
+            find_workload,
+            kubernetes_routing_note,
+            serves_host,
+            sidecar_view,
+        )
+
+        if args.gateway:
+            raise UsageError("give either --gateway or --workload, not both")
+        try:
+            workload = find_workload(snapshot, args.workload)
+        except WorkloadError as exc:
+            raise UsageError(f"--workload: {exc}") from None
+        view = sidecar_view(snapshot, workload)
+        sandbox = Sandbox(snapshot, view)
+        if not serves_host(view, request.authority):
+            note = kubernetes_routing_note(workload, request.authority)
+    else:
+        sandbox = Sandbox(snapshot)
     result = sandbox.evaluate(request, args.gateway, locality)
     if args.output == "json":
-        emit(result.to_dict(), "json")
+        data = result.to_dict()
+        if note:
+            data["note"] = note
+        emit(data, "json")
     else:
-        emit(render_result(result), "text")
+        emit(render_result(result) + (f"\nnote: {note}" if note else ""), "text")
     return EXIT_OK
 
 

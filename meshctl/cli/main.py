@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "validate",
     "routes",
     "lint",
+    "workspaces",
     "test_route",
     "verify",
     "xds",

@@ -24,6 +24,11 @@ def resolve_v2(index: "MeshIndex", dest: Any, owner_namespace: str) -> Backend |
         if not isinstance(es, ExternalService):
             return Backend("externalService", f"{ref.namespace}/{ref.name}", f"outbound|0||{ref.name}.es", None, [],
                            problems=[f"ExternalService {ref.namespace}/{ref.name} not found"])
+        from ..model.v2.external_services import external_service_addresses
+
+        if external_service_addresses(index.snapshot).is_refused(es):  # V4: the newer of two same addresses
+            return Backend("externalService", f"{es.namespace}/{es.name}", f"outbound|0||{es.name}.es", None, [],
+                           problems=[f"ExternalService {es.namespace}/{es.name} is refused (address conflict)"])
         return index.backend_for_external_service(es)
     if dest.virtual_destination is not None:
         v = dest.virtual_destination

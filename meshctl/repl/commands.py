@@ -212,6 +212,12 @@ def _routes(state: ReplState, args: str) -> str:
     return render_table(view, gateways)
 
 
+def _workspaces(state: ReplState, args: str) -> str:
+    from ..model.v2.workspace_report import render_workspaces, workspaces_report
+
+    return render_workspaces(workspaces_report(state.sandbox.snapshot))
+
+
 def _reload(state: ReplState, args: str) -> str:
     return state.reload("on request")
 
@@ -250,6 +256,7 @@ def _register_builtins() -> None:
                           usage="FILE")
     register_repl_command("routes", "the flattened route table", _routes, usage="[NS/NAME]",
                           complete=lambda s, p: [g.name for g in s.sandbox.gateways])
+    register_repl_command("workspaces", "Gloo v2 workspaces: ownership, exports, imports", _workspaces)
     register_repl_command("reload", "re-read the configuration now", _reload)
     register_repl_command("help", "this help", _help, aliases=("h", "?"))
     register_repl_command("quit", "leave (also Ctrl-D)", _quit, aliases=("q", "exit"))

@@ -83,8 +83,9 @@ def render_tree(view: RoutingView, gateways: list[GatewayView] | None = None) ->
         if v2:
             port = g.default_port if g.default_port is not None else "(named port)"
             lines.append(f"VirtualGateway {g.name}  listener {g.listener_index}, port {port}")
-        else:
-            lines.append(f"VirtualGateway {g.name}")
+        else:  # a v2 sidecar's routes come as a pseudo-gateway of kind Sidecar (routing/v2_eastwest.py)
+            kind = "Sidecar" if g.gateway.kind == "Sidecar" else "VirtualGateway"
+            lines.append(f"{kind} {g.name}")
         for vi, v in enumerate(g.virtual_hosts):
             last_v = vi == len(g.virtual_hosts) - 1
             state = " INVALID: no routes produced" if v.invalid else ""

@@ -62,6 +62,7 @@ class FlattenedRoute:
     labels: dict[str, str] = field(default_factory=dict)
     sort_method: str | None = None  # of the delegate that ordered it (None at the top level)
     branch_weight: int | None = None
+    applied_policies: list[str] = field(default_factory=list)  # Gloo v2 route policies ("Kind/ns/name")
 
     @property
     def owner(self) -> Resource:

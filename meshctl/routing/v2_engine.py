@@ -31,6 +31,7 @@ from .matchers import ROOT, EffectiveMatcher, merge
 from .types import ChainLink, FlattenedRoute, GatewayView, Position, TableNode, TreeNode, VirtualHostView
 from .v2_binding import bind, references_gateway
 from .v2_convert import V2Delegate, V2Destination, V2RouteAction, converted_routes
+from .v2_visibility import binding_problem, delegation_problem, destination_problem, selector_reaches
 
 # v1beta1 field names the shared engine uses in finding paths, and their v2 names
 _V2_FIELDS = {"routeAction": "forwardTo", "delegateAction": "delegate", "redirectAction": "redirect",
@@ -95,8 +96,16 @@ class V2RouteEngine(RouteEngine):
         self.freeze = freeze
         self._listener_key: tuple[Any, ...] = ()
         self.diags = _V2Diagnostics()
-        self.tables: list[RouteTableV2] = v2_resources(snapshot, RouteTableV2)
-        self.gateways: list[VirtualGatewayV2] = v2_resources(snapshot, VirtualGatewayV2)
+        from ..model.v2.workspaces import workspaces_of
+
+        self.workspaces = workspaces_of(snapshot)
+        # W3/W5: resources outside every workspace (or outside its config namespaces) are not read
+        self.tables: list[RouteTableV2] = [t for t in v2_resources(snapshot, RouteTableV2)
+                                           if self.workspaces.config_counts(t)]
+        self.gateways: list[VirtualGatewayV2] = [g for g in v2_resources(snapshot, VirtualGatewayV2)
+                                                 if self.workspaces.config_counts(g)]
+        self._not_visible: set[tuple[tuple[str, str, str], tuple[str, str, str]]] = set()
+        self._translating: str | None = None  # the workspace translating the current root table (R16)
         self._converted: dict[tuple[str, str, str], list[Route]] = {}
         self.views: list[VirtualHostView] = []
         self.listener_port: int | None = None
@@ -114,9 +123,10 @@ class V2RouteEngine(RouteEngine):
                     continue
                 self.listener_port = ls.port.number if ls.port is not None else None
                 self._listener_key = (vg.namespace, vg.name, i)
+                self._translating = self.workspaces.owner(vg)
                 by_host: dict[str, list[RouteTableV2]] = {}
                 for table in roots:
-                    if not references_gateway(table, vg):
+                    if not references_gateway(table, vg) or not self._may_bind(table, vg):
                         continue
                     binding = bind(ls, vg, table)
                     if binding is None:
@@ -143,6 +153,17 @@ class V2RouteEngine(RouteEngine):
         for view in self.views:
             self.diags.items.extend(analyse_shadowing(view))
         return out
+
+    def _may_bind(self, table: RouteTableV2, vg: VirtualGatewayV2) -> bool:
+        """G2, reported once per (table, gateway)."""
+        problem = binding_problem(self.workspaces, table, vg)
+        if problem is None:
+            return True
+        if (table.key, vg.key) not in self._not_visible:
+            self._not_visible.add((table.key, vg.key))
+            j = references_gateway(table, vg)[0]
+            self.diags.add(table, Severity.ERROR, "route-table-not-visible", problem, ("spec", "virtualGateways", j))
+        return False
 
     def _listener_conflicts(self) -> set[tuple[tuple[str, str, str], int]]:
         """G6: listeners on one port with the same app protocol and "first host" conflict; (our decision) the
@@ -192,15 +213,15 @@ class V2RouteEngine(RouteEngine):
                                    f"virtualGateways names VirtualGateway {ns}/{ref.name} "
                                    f"({'networking.gloo.solo.io/v2'}), which does not exist",
                                    ("spec", "virtualGateways", j))
-                elif table.key not in admitted:
+                elif table.key not in admitted and not any(t == table.key for t, _ in self._not_visible):
                     self.diags.add(table, Severity.WARNING, "route-table-not-admitted",
                                    f"no listener of VirtualGateway {ns}/{ref.name} admits this table: none of its "
                                    f"hosts ({', '.join(table.spec.hosts)}) passes the listeners' allowedRouteTables",
                                    ("spec", "virtualGateways", j))
             if not table.spec.virtual_gateways:
                 self.diags.add(table, Severity.INFO, "east-west-only",
-                               "this root table names no virtualGateways: it applies to sidecars (east-west), "
-                               "which meshctl does not model for v2 yet", ("spec", "hosts"))
+                               "this root table names no virtualGateways: it applies to sidecars only (east-west, "
+                               "E1/E4); see `meshctl routes --workload NS/NAME`", ("spec", "hosts"))
 
     def _unreached_v2(self) -> None:
         for table in self.tables:
@@ -224,6 +245,7 @@ class V2RouteEngine(RouteEngine):
                 for r in produced:
                     if r.sort_method is None:
                         r.position = Position(0, "written order", f"route {i} of {table.ref}, in written order")
+                    self._check_destinations_visible(r)
                 tree.append(node)
                 flat.extend(produced)
             frozen = self._failure_mode(table, flat[start:], (*self._listener_key, host, table.key))
@@ -236,6 +258,21 @@ class V2RouteEngine(RouteEngine):
         view.invalid_policy = "directResponse" if any(r.replaced_by_direct_response for r in flat) else None
         self.views.append(view)
         return view
+
+    def _check_destinations_visible(self, r: FlattenedRoute) -> None:
+        """R16: a destination not visible in the translating workspace makes the route invalid."""
+        action = r.route.route_action
+        if self._translating is None or not isinstance(action, V2RouteAction) or not r.valid:
+            return
+        link = r.chain[-1]
+        for k, d in enumerate(action.destinations):
+            problem = destination_problem(self.workspaces, self.snapshot, d, self._translating)
+            if problem is None:
+                continue
+            r.valid = False
+            r.problems.append(problem)
+            self.diags.add(link.resource, Severity.ERROR, "destination-not-visible", problem,
+                           link.route_path + ("forwardTo", "destinations", k), routes=(r.id,))
 
     def _failure_mode(self, root: RouteTableV2, produced: list[FlattenedRoute],
                       key: tuple[Any, ...]) -> list[FlattenedRoute] | None:
@@ -421,8 +458,18 @@ class V2RouteEngine(RouteEngine):
         for j, sel in enumerate(delegate.route_tables):
             hits = [t for t in self.tables
                     if (not sel.name or t.name == sel.name) and (not sel.namespace or t.namespace == sel.namespace)
-                    and all(t.labels.get(k) == v for k, v in sel.labels.items())]
+                    and all(t.labels.get(k) == v for k, v in sel.labels.items())
+                    and selector_reaches(self.workspaces, sel, t)]
             hits.sort(key=selection_order)
+            visible = []
+            for t in hits:  # R2: only tables visible in the parent's workspace (and, strictly, seeing it back)
+                problem = None if t.spec.hosts else delegation_problem(self.workspaces, owner, t)
+                if problem is None:
+                    visible.append(t)
+                else:
+                    self.diags.add(owner, Severity.ERROR, "delegate-not-visible", problem,
+                                   dpath + ("routeTables", j))
+            hits = visible
             if not hits:
                 self.diags.add(owner, Severity.WARNING, "selector-selects-nothing",
                                "delegate.routeTables selector selects no RouteTable", dpath + ("routeTables", j))
@@ -448,4 +495,7 @@ def add_v2_gateways(snapshot: Snapshot, gateways: list[GatewayView], diagnostics
     """Append the v2 gateways (one view per HTTP listener) and their findings to a v1beta1 result."""
     engine = V2RouteEngine(snapshot, freeze)
     gateways.extend(engine.build_gateways())
+    from .v2_policies import attach_route_policies  # P1-P5: route policies by route labels
+
+    attach_route_policies(snapshot, engine.workspaces, engine.views, engine.diags)
     diagnostics.extend(engine.diags.items)

@@ -39,6 +39,7 @@ class TestCase:
     request: Request
     validate: dict[str, Any]
     random_value: int | None = None
+    workload: str | None = None  # meshctl: answer as this workload's sidecar (NS/NAME[@CLUSTER], Gloo v2)
 
 
 @dataclass
@@ -56,6 +57,8 @@ INPUT_FIELDS: dict[str, type] = {
     "authority": str, "path": str, "method": str, "additional_request_headers": list,
     "additional_response_headers": list, "ssl": bool, "internal": bool, "random_value": int,
     "runtime": str, "dynamic_metadata": list,
+    # meshctl
+    "workload": str,
 }
 
 VALIDATE_FIELDS: dict[str, type] = {
@@ -240,7 +243,15 @@ def parse_case(ck: _Checker, raw: Any) -> TestCase:
             _key_values(ck, f"validate.{key}", validate[key])
     for i, item in enumerate(validate.get("delegation_chain", [])):
         ck.typed(f"validate.delegation_chain[{i}]", item, str)
-    return TestCase(index, name, request, validate, random_value)
+    workload = inp.get("workload")
+    if workload is not None:
+        from ..routing.v2_eastwest import WorkloadError, parse_workload
+
+        try:
+            parse_workload(workload)
+        except WorkloadError as exc:
+            raise ck.fail("input.workload", str(exc)) from None
+    return TestCase(index, name, request, validate, random_value, workload)
 
 
 def parse_cases(data: Any, source: str) -> list[TestCase]:

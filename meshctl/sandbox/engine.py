@@ -324,7 +324,8 @@ class SandboxResult:
             return None
         return {"name": route_label(route), "owner": route.owner_ref, "chain": [link.ref for link in route.chain],
                 "index": self.hit.position, "id": route.id, "matcher": self.matcher.to_dict(),
-                "position": {"reason": route.position.reason, "detail": route.position.detail}}
+                "position": {"reason": route.position.reason, "detail": route.position.detail},
+                **({"policies": list(route.applied_policies)} if route.applied_policies else {})}
 
     def to_dict(self) -> dict[str, Any]:
         req = self.request

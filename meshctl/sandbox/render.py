@@ -67,6 +67,8 @@ def render_result(result: SandboxResult, trace_limit: int | None = 12, include_t
         return "\n".join(lines)
     lines.append(f"route     [{hit.position}] {e_label(result)}  {result.matcher.describe() if result.matcher else ''}")
     lines.append(f"owner     {route.owner_ref}")
+    if route.applied_policies:  # Gloo v2 route policies attached by labels
+        lines.append(f"policies  {', '.join(route.applied_policies)}")
     if len(route.chain) > 1:
         lines.append("chain     " + " > ".join(link.ref for link in route.chain))
     lines.append(f"order     {route.position.reason}: {route.position.detail}")

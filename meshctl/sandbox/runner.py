@@ -251,8 +251,13 @@ def run_cases(sandbox: Sandbox, cases: list[TestCase], source: str = "", gateway
     covered: set[tuple[str, str, str]] = set()
     evaluate = sandbox.evaluate
     hit: set[tuple[int, int]] = set()  # (id of the gateway view, id of the route): cheap to collect per case
+    sidecars: dict[str, Sandbox] = {}
     with gc_paused():  # see model/gcpause.py: GC over a large live model is quadratic
         for case in cases:
+            if case.workload:  # answered by that workload's sidecar (not counted in the gateways' coverage)
+                result = _sidecar(sandbox, sidecars, case, source).evaluate(case.request, None, locality)
+                outcomes.append(CaseOutcome(case, result, check_case(result, case)))
+                continue
             result = evaluate(case.request, gateway, locality)
             if result.route is not None:
                 hit.add((id(result.gateway), id(result.route)))
@@ -263,6 +268,22 @@ def run_cases(sandbox: Sandbox, cases: list[TestCase], source: str = "", gateway
             if (id(g), id(r)) in hit:
                 covered.add((g.name, v.name, r.id))
     return BatchReport(source, outcomes, all_routes, covered, time.perf_counter() - started, fail_under)
+
+
+def _sidecar(sandbox: Sandbox, cache: dict[str, Sandbox], case: TestCase, source: str) -> Sandbox:
+    """The sandbox of a case's workload sidecar, built once per workload."""
+    from ..routing.v2_eastwest import WorkloadError, find_workload, sidecar_view
+    from .casefile import CaseFileError
+
+    key = case.workload or ""
+    found = cache.get(key)
+    if found is None:
+        try:
+            workload = find_workload(sandbox.snapshot, key)
+        except WorkloadError as exc:
+            raise CaseFileError(f"{source}: tests[{case.index}] ({case.name!r}): input.workload: {exc}") from None
+        found = cache[key] = Sandbox(sandbox.snapshot, sidecar_view(sandbox.snapshot, workload))
+    return found
 
 
 # -- recording a case from an answer (REPL :save) ---------------------------------------------------

@@ -138,7 +138,9 @@ _BUILTIN = {
     "Pod": KindInfo("Pod", "v1", "pods"),
     "Node": KindInfo("Node", "v1", "nodes", namespaced=False),
 }
-GLOO_KIND_INFOS = tuple(KindInfo(kind, api, plural_of(kind)) for (api, kind) in KINDS if kind in ROUTING_KINDS)
+# Workspace and WorkspaceSettings: read too, since ownership and visibility decide what every v2 selector sees
+GLOO_KIND_INFOS = tuple(KindInfo(kind, api, plural_of(kind)) for (api, kind) in KINDS
+                        if kind in ROUTING_KINDS or kind in ("Workspace", "WorkspaceSettings"))
 DISCOVERY_KIND_INFOS = tuple(_BUILTIN[k] for k in ("Service", "Endpoints", "EndpointSlice", "Pod", "Node"))
 WATCHED_KINDS = GLOO_KIND_INFOS + DISCOVERY_KIND_INFOS
 _BY_API_KIND = {(i.api_version, i.kind): i for i in WATCHED_KINDS}

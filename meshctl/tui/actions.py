@@ -39,6 +39,8 @@ ACTIONS: tuple[Verb, ...] = (
        when=("main",)),
     _v("app.failover", "4", "show_tab('failover')", "Failover", words=("failover", "fo"), show=False,
        palette="failover: Show endpoints by locality", when=("main",)),
+    _v("app.workspaces", "", "show_workspaces", "Gloo v2 workspaces: ownership, exports, imports",
+       words=("workspaces", "ws"), palette="workspaces: Show ownership and visibility", when=("main", "model")),
     _v("app.next_theme", "f8", "next_theme", "Theme", show=False),
     _v("app.theme", "", "use_theme", "switch theme", words=("theme",), usage="NAME"),
     _v("app.gateway", "", "goto_gateway", "show a gateway's route tree", words=("gw", "gateway", "gateways"),

@@ -279,6 +279,12 @@ class MeshctlApp(SandboxActions, VerbActions, App[None]):
         if isinstance(self.focused, CommandLine):
             self.focus_active_pane()
 
+    def action_show_workspaces(self) -> None:
+        from .screens.workspaces import WorkspacesScreen, workspaces_text
+
+        if self.model is not None:
+            self.push_screen(WorkspacesScreen(workspaces_text(self.model.snapshot)))
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen(binding_rows(self.screen), type(self.screen).__name__))
 

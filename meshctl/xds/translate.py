@@ -264,11 +264,33 @@ class Translator:
         namespace, cluster = self.sidecar_placement(role)
 
         def build(backends: dict[str, Backend], notes: list[str]) -> RouteConfiguration:
-            hosts = sidecar_hosts(self.index, namespace, cluster, self._context(backends, notes))
-            vhosts = [msg(EnvoyVirtualHost, name=h.name, domains=h.domains, routes=h.routes) for h in hosts]
+            ctx = self._context(backends, notes)
+            claimed: dict[str, str] = {}
+            # Gloo v2 east-west tables first (E1-E5): their hosts take precedence over the per-service defaults
+            vhosts = [v for view in self._east_west_views(role, namespace, cluster)
+                      if (v := self._virtual_host(view, claimed, ctx)) is not None]
+            for h in sidecar_hosts(self.index, namespace, cluster, ctx):
+                domains = [d for d in h.domains if d.lower() not in claimed]
+                if domains:
+                    vhosts.append(msg(EnvoyVirtualHost, name=h.name, domains=domains, routes=h.routes))
             return msg(RouteConfiguration, name=name, virtual_hosts=vhosts)
 
         return self._route_set(("sidecar", name, namespace, cluster), build)
+
+    def _east_west_views(self, role: NodeRole, namespace: str, cluster: str) -> list[VirtualHostView]:
+        """The sidecar's Gloo v2 virtual hosts (routing.v2_eastwest), none when no v2 table applies."""
+        from ..model.v2.validate import has_v2
+        from ..routing.v2_eastwest import WorkloadError, find_workload, sidecar_view
+
+        snapshot = self.index.snapshot
+        if not has_v2(snapshot):
+            return []
+        name = role.target.partition("/")[2] or role.target
+        try:
+            workload = find_workload(snapshot, f"{namespace}/{name}" + (f"@{cluster}" if cluster else ""))
+        except WorkloadError:
+            return []
+        return [vh for g in sidecar_view(snapshot, workload).gateways for vh in g.virtual_hosts]
 
     def sidecar_placement(self, role: NodeRole) -> tuple[str, str]:
         """(namespace, Kubernetes cluster) of a sidecar's workload; the cluster defaults to where a service of

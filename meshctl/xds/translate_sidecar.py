@@ -122,7 +122,12 @@ def sidecar_hosts(index: MeshIndex, namespace: str, cluster: str, ctx: RouteCont
         options = _merged_options(_ref_policies(index, "VirtualDestination", vd.namespace, vd.name))
         add(f"{vd.namespace}/{vd.name}", [host], targets, options, vd.namespace, vd.ref)
 
+    from ..model.v2.external_services import external_service_addresses
+
+    refused = external_service_addresses(index.snapshot)  # V4: an address conflict's loser is not translated
     for es in sorted(index.snapshot.typed(ExternalService), key=lambda e: (e.namespace, e.name)):
+        if refused.is_refused(es):
+            continue
         backend: Backend = index.backend_for_external_service(es)
         domains = list(es.spec.hosts) or [backend.hostname]
         options = _merged_options(_ref_policies(index, "ExternalService", es.namespace, es.name))

@@ -119,7 +119,7 @@ def test_context_and_files_load_together(capsys, kubeconfig_path: Path) -> None:
     # the only context is the management one, so its missing Gloo CRDs are worth a warning each
     from meshctl.sources.kube_client import GLOO_KIND_INFOS
 
-    assert together.count("warning[kube-crd-missing]") == len(GLOO_KIND_INFOS) == 12  # v1beta1, v1, v2, resilience
+    assert together.count("warning[kube-crd-missing]") == len(GLOO_KIND_INFOS) == 14  # v1beta1, v1, v2, resilience, admin v2
 
 
 def test_apply_conflict_from_the_command_line(capsys, tmp_path: Path, kubeconfig_path: Path,

@@ -103,3 +103,26 @@ async def test_keyboard_edit_of_a_v2_route_table_previews_and_applies(tmp_path: 
         await wait_until(pilot, lambda: app.model_updates > updates, what="reload")
         route = next(r for _, _, r in app.model.view.all_routes() if r.name == "ratings")
         assert route.describe_match() == "prefix /stars"
+
+
+async def test_workspaces_view(tmp_path: Path) -> None:
+    from textual.widgets import Static
+
+    from meshctl.tui.screens.workspaces import WorkspacesScreen
+
+    example_c = Path(__file__).resolve().parents[1] / "v2" / "data" / "reference-c.yaml"
+    target = tmp_path / "c"
+    target.mkdir()
+    shutil.copy(example_c, target / "c.yaml")
+    app = MeshctlApp(Workspace([FileSource([target], interval=0.1)]), watch=False, tests_file=tmp_path / "tests.yaml")
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        app.action_show_workspaces()
+        await pilot.pause()
+        assert isinstance(app.screen, WorkspacesScreen)
+        body = str(app.screen.query_one("#workspaces-body", Static).render())
+        assert "Workspace team-b" in body and "imports (1): ExternalService/team-a/db" in body
+        assert "external-service-address-conflict" in body
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, WorkspacesScreen)

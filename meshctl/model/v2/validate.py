@@ -48,14 +48,27 @@ def validate_v2(snapshot: Snapshot) -> list[Finding]:
         check_virtual_gateway(rep, vg)
     for vd in v2_resources(snapshot, VirtualDestinationV2):
         check_virtual_destination(rep, vd)
+    findings = workspace_findings(snapshot)
     for r in snapshot:
         if isinstance(r, (RouteTableV2, VirtualGatewayV2, VirtualDestinationV2)):
             for path, key in unknown_fields(r.spec, ("spec",)):
                 rep.add(r, Severity.WARNING, "unknown-field",
                         f"field {key!r} is not part of {r.kind} ({r.api_version}); it is kept but not used",
                         path + (key,))
+    return rep.findings + findings + validate_resilience(snapshot)
 
-    return rep.findings + validate_resilience(snapshot)
+
+def workspace_findings(snapshot: Snapshot) -> list[Finding]:
+    """Workspace ownership and settings (W1-W8), ExternalService address conflicts (V4) and route policies' own
+    constraints; the workspace findings only for configurations that use Gloo v2 routing or workspaces."""
+    from .external_services import external_service_addresses
+    from .policy_validate import policy_findings
+    from .workspaces import has_workspace_kinds, workspaces_of
+
+    conflicts = external_service_addresses(snapshot).findings() + policy_findings(snapshot)
+    if not (has_v2(snapshot) or has_workspace_kinds(snapshot)):
+        return conflicts
+    return [*workspaces_of(snapshot).findings, *conflicts]
 
 
 def unknown_fields(model: Any, path: Path) -> Iterable[tuple[Path, str]]:
