@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..routing.flatten import build_routing_view
+from ..routing.incremental import routing_view_of
 from ..routing.lint import lint
 from ..sources.kube import KubeSource
 from ..sources.kube_client import KindInfo, KubeError, KubeUnreachable, known_kind_info
@@ -111,7 +111,7 @@ class StatusWriter:
         if not self.is_leader():
             return True
         snapshot = self.workspace.snapshot
-        view = self.workspace.derived(ROUTING_VIEW_KEY, build_routing_view)
+        view = self.workspace.derived(ROUTING_VIEW_KEY, routing_view_of(self.workspace))
         findings = lint(snapshot, view)
         # The resources of this very snapshot (not the sources' newer ones): a status must describe the
         # generation its findings were computed from.

@@ -3,7 +3,8 @@
 An edit to one file changes a few resources; the file source (model/parsed_files.py) hands every other resource
 over as the *same object*, so identity is the cheap key. The engine remembers, across snapshots:
 
-- per delegated table expansion (table, chain of resources above it, sort method in force): its tree nodes, its
+- per delegated table expansion (the table, and by value the chain above it with what it hands down: merged
+  matchers, options, labels, sort method): its tree nodes, its
   routes (with the positions its own subtree gave them), the findings it reported, the tables it reached, and its
   dependencies: every RouteTable looked up by reference (which object, or none) and every selector evaluated
   (which tables it selected, in order);
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from typing import Any
+from typing import Any, Callable
 
 from ..model.common import Policy
 from ..model.findings import Finding
@@ -49,7 +50,7 @@ class _Frame:
 @dataclasses.dataclass(slots=True)
 class _TableEntry:
     table: Resource
-    chain_resources: tuple[Resource, ...]
+    context: tuple[Any, ...]  # the chain above and what it hands down (see IncrementalEngine._table_routes)
     nodes: list[Any]  # TreeNode of each route of the table
     routes: list[tuple[FlattenedRoute, str, str]]  # route, position reason and detail its subtree gave it
     frame: _Frame
@@ -210,18 +211,21 @@ class IncrementalEngine(RouteEngine):
     def _table_routes(self, table: RouteTable, table_node: TableNode, chain: tuple[ChainLink, ...],
                       matchers: list[EffectiveMatcher], options: Policy, labels: dict[str, str],
                       effective_sort: str | None, below: tuple[TableKey, ...]) -> list[FlattenedRoute]:
-        # the chain's resources and route paths determine the parent matchers, options, labels and visiting set
-        chain_resources = tuple(link.resource for link in chain)
-        key = (id(table), tuple((id(link.resource), link.route_path) for link in chain), effective_sort)
+        # What the expansion of a table reads besides the table and its lookups: the chain above it (ids, paths,
+        # weights), the merged parent matchers, options and labels, the sort in force and the visiting set. It is
+        # compared by value, so a re-read VirtualHost whose delegating route did not change keeps its subtrees.
+        links = tuple((link.resource.key, link.route_index, link.route_name, link.route_path, link.weight,
+                       link.id_part) for link in chain)
+        key = (table.key, tuple(link[3] for link in links), effective_sort)
+        context = (links, tuple(matchers), options, labels, below)
         entry = self.previous.tables.get(key)
-        if (entry is not None and entry.table is table
-                and all(a is b for a, b in zip(entry.chain_resources, chain_resources, strict=True))
-                and self._holds(entry.frame.deps)):
+        if entry is not None and entry.table is table and entry.context == context and self._holds(entry.frame.deps):
             self.stats["tables_reused"] += 1
             self._replay(entry.frame)
             self.kept.tables[key] = entry
             table_node.routes.extend(entry.nodes)
-            return [_copy(route, reason, detail) for route, reason, detail in entry.routes]
+            above = len(chain)
+            return [_copy(route, reason, detail, chain + route.chain[above:]) for route, reason, detail in entry.routes]
         self.stats["tables_expanded"] += 1
         frame = self._push()
         try:
@@ -229,7 +233,7 @@ class IncrementalEngine(RouteEngine):
                                              below)
         finally:
             self._pop()
-        self.kept.tables[key] = _TableEntry(table, chain_resources, list(table_node.routes),
+        self.kept.tables[key] = _TableEntry(table, context, list(table_node.routes),
                                             [(r, r.position.reason, r.position.detail) for r in produced], frame)
         return produced
 
@@ -263,10 +267,29 @@ class IncrementalEngine(RouteEngine):
         return [finding for _, finding, _ in kept]
 
 
-def _copy(route: FlattenedRoute, reason: str, detail: str) -> FlattenedRoute:
-    """A reused route for a new view: its own Position (the view numbers it) and no invalid-policy replacement."""
+def _copy(route: FlattenedRoute, reason: str, detail: str, chain: tuple[ChainLink, ...]) -> FlattenedRoute:
+    """A reused route for a new view: its own Position (the view numbers it), no invalid-policy replacement, and
+    the chain links of this build above its table (their resources may have been re-read)."""
     copy = object.__new__(FlattenedRoute)
     copy.__dict__.update(route.__dict__)
+    copy.chain = chain
     copy.position = Position(0, reason, detail)
     copy.replaced_by_direct_response = None
     return copy
+
+
+_OWNER_LOCK = threading.Lock()
+
+
+def routing_view_of(owner: Any) -> Callable[[Snapshot], RoutingView]:
+    """The routing-view builder of a long-lived object (a Workspace): incremental across its snapshots, with its
+    FREEZE_CONFIG memory. Every consumer of the workspace's shared routing view computes it through this."""
+    from .v2_engine import freeze_memory_of
+
+    with _OWNER_LOCK:
+        routing = getattr(owner, "_meshctl_incremental_routing", None)
+        if routing is None:
+            routing = IncrementalRouting()
+            owner._meshctl_incremental_routing = routing
+        freeze = freeze_memory_of(owner)
+    return lambda snapshot: routing.build(snapshot, freeze)

@@ -19,7 +19,7 @@ from textual.widgets import TabbedContent, Tabs
 
 from ..model.findings import Finding
 from ..model.resources import Resource
-from ..routing.flatten import build_routing_view
+from ..routing.incremental import routing_view_of
 from ..sandbox.engine import Sandbox
 from ..sources.files import FileSource
 from ..sources.workspace import Workspace
@@ -161,7 +161,7 @@ class MeshctlApp(SandboxActions, VerbActions, App[None]):
     def _compute_model(self) -> None:
         ws = self.workspace
         snapshot, version = ws.snapshot, ws.version
-        view = ws.derived("routing-view", build_routing_view)  # the key meshctl.xds.service shares
+        view = ws.derived("routing-view", routing_view_of(ws))  # the key meshctl.xds.service shares; incremental
         model = build_model(snapshot, version, view, ws.describe_sources())
         self.call_from_thread(self._apply_model, model)
 

@@ -16,8 +16,7 @@ from typing import Any
 from envoy_data_plane.envoy.config.core.v3 import HealthStatus
 
 from ..mesh.index import MeshIndex
-from ..routing.flatten import build_routing_view
-from ..routing.v2_engine import freeze_memory_of
+from ..routing.incremental import routing_view_of
 from ..sources.workspace import Workspace
 from . import codec
 from .cache import NodeInfo, Snapshot, SnapshotCache
@@ -94,8 +93,8 @@ class XdsService:
 
         def make(snapshot: Any) -> Translator:
             current = ws.snapshot is snapshot  # share the views only if no newer snapshot arrived meanwhile
-            # FREEZE_CONFIG trees keep their last good routes across this workspace's snapshots
-            view = ws.derived(ROUTING_VIEW_KEY, lambda s: build_routing_view(s, freeze_memory_of(ws))) \
+            # incremental across this workspace's snapshots; FREEZE_CONFIG trees keep their last good routes
+            view = ws.derived(ROUTING_VIEW_KEY, routing_view_of(ws)) \
                 if current else None
             index = ws.derived(MESH_INDEX_KEY, MeshIndex) if current else None
             return Translator(snapshot, self.options, view=view, index=index, memo=self.memo)

@@ -235,3 +235,22 @@ def test_a_label_edit_re_selects_and_nothing_else_changes(tmp_path: Path) -> Non
 
     assert "t4" not in directly_selected(before)  # it was reached only through t1's nested selector
     assert "t4" in directly_selected(after)
+
+
+def test_a_delegating_route_matcher_edit_re_expands_only_its_tables(tmp_path: Path) -> None:
+    state = initial()
+    write(tmp_path, state)
+    source = FileSource([tmp_path])
+    incremental = IncrementalRouting()
+    incremental.build(snapshot_of(source))
+    apply(state, ("vh_prefix", "/p1"))  # the VirtualHost file is re-read: every resource of it is a new object
+    write(tmp_path, state)
+    snapshot = snapshot_of(source)
+    view = incremental.build(snapshot)
+    assert view == build_routing_view(snapshot)
+    stats = incremental.last_stats
+    assert stats["tables_expanded"] == 5  # under the edited matcher: t1, its nested t0, t2, t4, and t3
+    assert stats["tables_reused"] == 1  # t0 under by-ref: same context, only the chain above was re-linked
+    by_ref = [r for _, _, r in view.all_routes() if r.chain[0].route_name == "by-ref"]
+    vh = snapshot.get("VirtualHost", "gloo-mesh", "vh")
+    assert by_ref and all(r.chain[0].resource is vh for r in by_ref)
