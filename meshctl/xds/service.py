@@ -21,6 +21,7 @@ from ..sources.workspace import Workspace
 from . import codec
 from .cache import NodeInfo, Snapshot, SnapshotCache
 from .events import XdsEvent
+from .route_memo import RouteMemo
 from .runner import BackgroundXdsServer
 from .server import ServerTls
 from .translate import NodeRole, TranslateOptions, Translator, metadata_port
@@ -48,6 +49,7 @@ class XdsService:
         self.workspace = workspace
         self.options = options or TranslateOptions()
         self.memo = ClusterMemo()
+        self.route_memo = RouteMemo()  # Envoy routes of unchanged flattened routes, across snapshots
         self._overrides: dict[tuple[str, int], HealthStatus] = {}
         self._lock = threading.Lock()
         builder: Any = self.build
@@ -97,7 +99,8 @@ class XdsService:
             view = ws.derived(ROUTING_VIEW_KEY, routing_view_of(ws)) \
                 if current else None
             index = ws.derived(MESH_INDEX_KEY, MeshIndex) if current else None
-            return Translator(snapshot, self.options, view=view, index=index, memo=self.memo)
+            return Translator(snapshot, self.options, view=view, index=index, memo=self.memo,
+                              route_memo=self.route_memo)
 
         return ws.derived(_TRANSLATOR_KEY, make)
 
@@ -116,6 +119,7 @@ class XdsService:
     def _workspace_changed(self, _: Workspace) -> None:
         self.last_change_at = time.monotonic()
         self.memo.sweep()
+        self.route_memo.sweep()
         self.background.refresh()
 
     def refresh(self) -> concurrent.futures.Future[Any]:
