@@ -259,7 +259,8 @@ class Translator:
             return None
         memo = self.route_memo
         if memo is not None:  # `scope`: the route set and gateway (listener); a route id is unique within a host
-            routes = [er for r in view.routes for er in memo.envoy_routes(f"{scope}|{view.name}", r, ctx)]
+            scope = f"{scope}|{view.name}"
+            routes = [er for r in view.routes for er in memo.envoy_routes(scope, r, ctx)]
         else:
             routes = [er for r in view.routes for er in envoy_routes(r, ctx)]
         return msg(EnvoyVirtualHost, name=view.name, domains=domains, routes=routes)
