@@ -1,18 +1,32 @@
-"""One-route edit in a large configuration, stage by stage: what a change costs against a cold load, in one run.
+"""One-route edit in a large configuration, stage by stage and end to end, against a cold load, in one run.
 
-The configuration is the issue's shape: one VirtualHost delegating to RouteTables of 100 routes, one file per
-table (1k, 10k and 100k routes). Each edit rewrites one route's direct-response body in one table file.
+The configuration is the issue's shape: one VirtualHost delegating to RouteTables of 100 routes, one file per table
+(1k, 10k and 100k routes). The VirtualHost names most tables by ref; /team0../team2 select theirs by label (table
+team3 also carries team2's label, so /team2 delegates to two tables ordered by weight).
 
-Stages measured for the edit, each against the same stage of a cold load (the baseline of the ratio):
-- load: the file source re-reads the directory; only the changed file is parsed (meshctl/model/parsed_files.py).
-- routing view: still rebuilt whole (incremental flattening is the next step of the edit pipeline).
+Part 1, in this process (no Envoy), each stage of an edit against the same stage of a cold load:
+- load: the file source re-reads the directory; only the changed file is parsed (meshctl/model/parsed_files.py);
+- routing view: incremental (meshctl/routing/incremental.py) beside a full rebuild of the same snapshot.
 
-Run: .venv/bin/python benchmarks/edit_pipeline.py [--routes 1000,10000] [--edits 20]
+Part 2, through the xDS service to one real Envoy (as `meshctl xds serve --watch` runs it): the edit is saved and
+the workspace told (as the TUI's apply and a watch event do); figures from the save to: the new snapshot, Envoy's
+ACK of the route configuration (and Envoy's own share: push → ACK), the new answer served. Edit kinds:
+- body: one route's direct-response body in one table file;
+- label: table team1's label flips to team0's and back (re-selection by two delegating routes);
+- weight: table team3's weight flips between 0 and 5 (re-sort under /team2);
+- matcher: the VirtualHost's last delegating route's prefix flips (the VirtualHost file is re-read);
+- cold (baseline): every file rewritten with new bodies, so every route changes.
+
+Run: .venv/bin/python benchmarks/edit_pipeline.py [--routes 1000,10000] [--edits 20] [--no-envoy]
+Targets (issue 17): 10k one-route edit -> served median <= 50 ms, worst <= 150 ms, >= 20x faster than cold;
+cold load + flatten of 10k <= 0.5 s.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import re
 import shutil
 import statistics
 import sys
@@ -20,42 +34,74 @@ import tempfile
 import time
 from functools import partial
 from pathlib import Path
+from typing import Any, Callable
 
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
+sys.path.insert(0, str(REPO / "tests" / "xds"))
 sys.path.insert(0, str(REPO))
 
-from xds_e2e import big_config  # noqa: E402
+from fixtures_e2e import HttpClient, apply_edit  # noqa: E402
+from xds_e2e import Recorder, big_config  # noqa: E402
 
+from meshctl.envoy.ports import free_port  # noqa: E402
+from meshctl.envoy.process import EnvoyProcess  # noqa: E402
 from meshctl.model.snapshot import Snapshot  # noqa: E402
+from meshctl.routing.incremental import IncrementalRouting  # noqa: E402
 from meshctl.routing.view import build_routing_view  # noqa: E402
 from meshctl.sources.files import FileSource  # noqa: E402
+from meshctl.sources.workspace import Workspace  # noqa: E402
+from meshctl.xds.service import XdsService  # noqa: E402
+from meshctl.xds.translate import TranslateOptions  # noqa: E402
+
+LABELLED = 3  # /team0 .. /team2 delegate by label
 
 
-def write_tree(directory: Path, routes: int) -> list[Path]:
-    """The config of xds_e2e.big_config, one file per RouteTable; returns the table files."""
-    docs = list(yaml.safe_load_all(big_config(routes, "v0")))
-    tables = []
-    for doc in docs:
-        name = f"{doc['kind']}-{doc['metadata']['name']}.yaml".lower()
-        (directory / name).write_text(yaml.safe_dump(doc, sort_keys=False))
-        if doc["kind"] == "RouteTable":
-            tables.append(directory / name)
-    return tables
+def write_tree(directory: Path, routes: int, tag: str = "v0") -> dict[str, Path]:
+    """The config of xds_e2e.big_config, one file per resource, some tables selected by label; files by name."""
+    files: dict[str, Path] = {}
+    for doc in yaml.safe_load_all(big_config(routes, tag)):
+        name = doc["metadata"]["name"]
+        if doc["kind"] == "VirtualHost":
+            for t, route in enumerate(doc["spec"]["routes"][:LABELLED]):
+                route["delegateAction"] = {"selector": {"labels": {"team": f"team{t}"}, "namespaces": ["big"]}}
+        elif doc["kind"] == "RouteTable":
+            t = int(name.removeprefix("team"))
+            if t < LABELLED + 1:
+                doc["metadata"]["labels"] = {"team": f"team{min(t, LABELLED - 1)}"}
+        key = f"{doc['kind']}-{name}".lower()
+        files[key] = directory / f"{key}.yaml"
+        files[key].write_text(yaml.safe_dump(doc, sort_keys=False))
+    return files
 
 
-def timed(fn):  # type: ignore[no-untyped-def]
+def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     began = time.perf_counter()
     result = fn()
     return result, time.perf_counter() - began
 
 
-def bench(routes: int, edits: int) -> None:
+def row(stage: str, cold: float, edit: list[float]) -> None:
+    median = statistics.median(edit)
+    print(f"  {stage:<40} cold {cold * 1000:9.1f} ms   edit median {median * 1000:8.1f} ms  "
+          f"worst {max(edit) * 1000:8.1f} ms   cold/edit {cold / median:6.1f}x")
+
+
+def rewrite(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new, 1))
+
+
+# ------------------------------------------------------------------------------------------- part 1: in process
+
+def bench_stages(routes: int, edits: int) -> None:
     work = Path(tempfile.mkdtemp(prefix="meshctl-bench-edit-"))
     try:
-        tables = write_tree(work, routes)
+        files = write_tree(work, routes)
+        tables = [p for k, p in files.items() if k.startswith("routetable-")]
         cold_load, cold_view = [], []
         for _ in range(3):
             source = FileSource([work])
@@ -64,40 +110,171 @@ def bench(routes: int, edits: int) -> None:
             snapshot = Snapshot(*source.snapshot_parts())
             _, seconds = timed(partial(build_routing_view, snapshot))
             cold_view.append(seconds)
-        edit_load, edit_view, parsed = [], [], set()
+        incremental = IncrementalRouting()
+        incremental.build(snapshot)
+        edit_load, edit_view, full_view, parsed = [], [], [], set()
         for i in range(edits):
             table = tables[(i * 37) % len(tables)]
             text = table.read_text()
-            table.write_text(text.replace("v0 ", f"e{i} ", 1) if "v0 " in text else text.replace("body: ", "body: x", 1))
+            table.write_text(text.replace("body: ", f"body: e{i} ", 1))
             _, seconds = timed(source.load)
             edit_load.append(seconds)
             parsed.add(len(source.last_parsed))
             snapshot = Snapshot(*source.snapshot_parts())
-            _, seconds = timed(partial(build_routing_view, snapshot))
+            _, seconds = timed(partial(incremental.build, snapshot))
             edit_view.append(seconds)
+            _, seconds = timed(partial(build_routing_view, snapshot))
+            full_view.append(seconds)
         print(f"{routes:,} routes in {len(tables)} table files; {edits} one-route edits "
-              f"(files parsed per edit: {sorted(parsed)})")
+              f"(files parsed per edit: {sorted(parsed)}); in process, no Envoy")
         row("load (files -> resources)", min(cold_load), edit_load)
-        row("routing view (rebuilt whole)", min(cold_view), edit_view)
-        row("load + routing view", min(cold_load) + min(cold_view),
+        row("routing view, full rebuild", min(cold_view), full_view)
+        row("routing view, incremental", min(cold_view), edit_view)
+        row("load + routing view (incremental)", min(cold_load) + min(cold_view),
             [a + b for a, b in zip(edit_load, edit_view, strict=True)])
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def row(stage: str, cold: float, edit: list[float]) -> None:
-    median = statistics.median(edit)
-    print(f"  {stage:<34} cold {cold * 1000:9.1f} ms   edit median {median * 1000:8.1f} ms  "
-          f"worst {max(edit) * 1000:8.1f} ms   cold/edit {cold / median:6.1f}x")
+# ------------------------------------------------------------------------------------------- part 2: to Envoy
+
+class Served:
+    """Polls Envoy until an answer passes a check; bounded in time."""
+
+    def __init__(self, port: int) -> None:
+        self.client = HttpClient(port)
+
+    def wait(self, path: str, check: Callable[[tuple[int, str]], bool], timeout: float = 20.0) -> float:
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            try:
+                if check(self.client.get(path, host="bench.test")):
+                    return time.perf_counter()
+            except (OSError, http.client.HTTPException):
+                pass
+            time.sleep(0.002)  # the poll shares this process (and its GIL) with the xDS service
+        raise RuntimeError(f"{path}: the expected answer was not served within {timeout} s")
+
+
+def bench_envoy(routes: int, edits: int) -> None:
+    work = Path(tempfile.mkdtemp(prefix="meshctl-bench-edit-e2e-"))
+    envoy = service = workspace = None
+    try:
+        files = write_tree(work, routes)
+        tables = routes // 100
+        source = FileSource([work])
+        workspace = Workspace([source], coalesce_seconds=0.001).load()
+        port = free_port()
+        service = XdsService(workspace, TranslateOptions(listener_ports={"big/big": port}),
+                             listen="127.0.0.1:0").start()
+        rec = Recorder()
+        service.add_listener(rec.event)
+        envoy = EnvoyProcess("edit-1", service.bound_port, node_cluster="gateway").start().wait_live(30)
+        service.wait_synced(60)
+        served = Served(port)
+        served.wait(f"/team{tables - 1}/svc1/", lambda a: a[0] == 200, timeout=60)
+
+        state = {"label": 0, "weight": 0, "matcher": 0, "cold": 0}
+        last = tables - 1
+
+        def body_edit(i: int) -> tuple[str, Callable[[tuple[int, str]], bool]]:
+            t = LABELLED + 1 + (i * 37) % (tables - LABELLED - 1)  # a table named by ref, not by label
+            table = files[f"routetable-team{t}"]
+            found = re.search(rf"body: (.* t{t} r1(?: e\d+)?)\n", table.read_text())
+            assert found is not None
+            new = f"{found.group(1).split(' e')[0]} e{i}"
+            rewrite(table, found.group(0), f"body: {new}\n")
+            return f"/team{t}/svc1/", lambda a: a == (200, new)
+
+        def label_edit(i: int) -> tuple[str, Callable[[tuple[int, str]], bool]]:
+            moved = state["label"] = 1 - state["label"]
+            rewrite(files["routetable-team1"], *(("team: team1", "team: team0") if moved else
+                                                   ("team: team0", "team: team1")))
+            return "/team1/svc1/", (lambda a: a[0] == 404) if moved else (lambda a: a[0] == 200)
+
+        def weight_edit(i: int) -> tuple[str, Callable[[tuple[int, str]], bool]]:
+            heavy = state["weight"] = 1 - state["weight"]
+            table = files["routetable-team3"]
+            if heavy:
+                rewrite(table, "spec:\n", "spec:\n  weight: 5\n")
+            else:
+                rewrite(table, "spec:\n  weight: 5\n", "spec:\n")
+            want = " t3 r1" if heavy else " t2 r1"
+            return "/team2/svc1/", lambda a: a[0] == 200 and a[1].endswith(want)
+
+        def matcher_edit(i: int) -> tuple[str, Callable[[tuple[int, str]], bool]]:
+            moved = state["matcher"] = 1 - state["matcher"]
+            pair = (f"prefix: /team{last}\n", f"prefix: /moved{last}\n")
+            rewrite(files["virtualhost-big"], *(pair if moved else pair[::-1]))
+            return (f"/moved{last}/svc1/" if moved else f"/team{last}/svc1/"), lambda a: a[0] == 200
+
+        def cold_edit(i: int) -> tuple[str, Callable[[tuple[int, str]], bool]]:
+            state["cold"] += 1
+            tag = f"c{state['cold']}"
+            for key, path in files.items():
+                if key.startswith("routetable-"):
+                    path.write_text(path.read_text().replace("body: v0 ", f"body: {tag} v0 ")
+                                    .replace(f"body: c{state['cold'] - 1} v0 ", f"body: {tag} v0 "))
+            return f"/team{last}/svc1/", lambda a: a[0] == 200 and a[1].startswith(f"{tag} ")
+
+        kinds: list[tuple[str, Callable[[int], tuple[str, Callable[[tuple[int, str]], bool]]], int]] = [
+            ("cold: every table rewritten", cold_edit, 3),
+            ("body: one route's body", body_edit, edits),
+            ("label: re-selection", label_edit, max(4, edits // 4)),
+            ("weight: re-sort", weight_edit, max(4, edits // 4)),
+            ("matcher: delegating route", matcher_edit, max(4, edits // 4)),
+        ]
+        print(f"{routes:,} routes, {tables} table files, one real Envoy through XdsService "
+              f"(save + notify; ms from the save)")
+        print(f"  {'edit':<30} {'-> snapshot':>18} {'-> ACK':>18} {'Envoy push->ACK':>18} {'-> served':>18}"
+              f"   {'worst served':>12}")
+        cold_served = None
+        for label, make, count in kinds:
+            snap, ack, own, done = [], [], [], []
+            for i in range(count):
+                time.sleep(0.05)  # let the previous change settle
+                began = time.perf_counter()
+                path, check = make(i)
+                apply_edit(workspace, source, 60)
+                loaded = time.perf_counter()
+                finished = served.wait(path, check, timeout=60)
+                snap.append((loaded - began) * 1000)
+                done.append((finished - began) * 1000)
+                pushed = rec.first_after(rec.pushed, began)
+                acked = rec.first_after(rec.acked, pushed) if pushed is not None else None
+                if acked is not None and pushed is not None:
+                    ack.append((acked - began) * 1000)
+                    own.append((acked - pushed) * 1000)
+
+            def fmt(values: list[float]) -> str:
+                return f"{statistics.median(values):8.1f}" if values else "       -"
+            median_served = statistics.median(done)
+            if cold_served is None:
+                cold_served = median_served
+            ratio = "" if label.startswith("cold") else f"  cold/edit {cold_served / median_served:5.1f}x"
+            print(f"  {label:<30} {fmt(snap):>18} {fmt(ack):>18} {fmt(own):>18} {fmt(done):>18}"
+                  f"   {max(done):12.1f}{ratio}")
+        served.client.close()
+    finally:
+        if envoy is not None:
+            envoy.stop()
+        if service is not None:
+            service.stop()
+        if workspace is not None:
+            workspace.stop()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--routes", default="1000,10000")
+    parser.add_argument("--routes", default="1000,10000", help="comma-separated; at least 500 (5 tables)")
     parser.add_argument("--edits", type=int, default=20)
+    parser.add_argument("--no-envoy", action="store_true", help="only the in-process stages")
     args = parser.parse_args()
     for routes in (int(r) for r in args.routes.split(",")):
-        bench(routes, args.edits)
+        bench_stages(routes, args.edits)
+        if not args.no_envoy:
+            bench_envoy(routes, args.edits)
 
 
 if __name__ == "__main__":

@@ -17,15 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..routing.incremental import routing_view_of
 from ..routing.lint import lint
-from ..routing.view import build_routing_view
 from ..sources.kube import KubeSource
 from ..sources.kube_client import KindInfo, KubeError, KubeUnreachable, known_kind_info
-from ..sources.workspace import Workspace
+from ..sources.workspace import ROUTING_VIEW_KEY, Workspace
 from .resource_status import desired_statuses, gets_status, status_is_current
 
 log = logging.getLogger(__name__)
-from ..xds.service import ROUTING_VIEW_KEY  # noqa: E402  (the routing view shared with the xDS service)
 
 WriteResult = str  # "written" | "conflict" | "error" | "skipped-not-leader"
 
@@ -111,7 +110,7 @@ class StatusWriter:
         if not self.is_leader():
             return True
         snapshot = self.workspace.snapshot
-        view = self.workspace.derived(ROUTING_VIEW_KEY, build_routing_view)
+        view = self.workspace.derived(ROUTING_VIEW_KEY, routing_view_of(self.workspace))
         findings = lint(snapshot, view)
         # The resources of this very snapshot (not the sources' newer ones): a status must describe the
         # generation its findings were computed from.

@@ -51,21 +51,54 @@ def specificity_key(route: FlattenedRoute) -> tuple[int, int]:
     return min(m.specificity() for m in route.matchers)
 
 
+class DiagnosticEvent:
+    """One `add` call, kept so an incremental rebuild can replay a reused subtree's findings in their order."""
+
+    __slots__ = ("key", "resource", "args", "_finding")
+
+    def __init__(self, key: tuple[Any, ...], resource: Resource, args: tuple[Any, ...]) -> None:
+        self.key, self.resource, self.args = key, resource, args
+        self._finding: Finding | None = None
+
+    def finding(self) -> Finding:
+        if self._finding is None:
+            severity, code, message, path, routes, witness = self.args
+            file, line, col = self.resource.locate(path)
+            self._finding = Finding(severity, code, message, file=file, line=line, column=col,
+                                    resource=self.resource.display, path=format_path(path) or None,
+                                    routes=routes, witness=witness)
+        return self._finding
+
+
 class _Diagnostics:
     def __init__(self) -> None:
         self.items: list[Finding] = []
         self._seen: set[tuple[Any, ...]] = set()
+        # open recordings (incremental engine): every add lands in each, duplicates included, in call order
+        self.recorders: list[list[DiagnosticEvent]] = []
 
     def add(self, resource: Resource, severity: Severity, code: str, message: str,
             path: tuple[Any, ...] = (), routes: tuple[str, ...] = (), witness: str | None = None) -> None:
-        file, line, col = resource.locate(path)
         key = (code, resource.key, path, message)
+        if self.recorders:
+            self.replay(DiagnosticEvent(key, resource, (severity, code, message, path, routes, witness)))
+            return
         if key in self._seen:
             return
         self._seen.add(key)
+        file, line, col = resource.locate(path)
         self.items.append(Finding(severity, code, message, file=file, line=line, column=col,
                                   resource=resource.display, path=format_path(path) or None,
                                   routes=routes, witness=witness))
+
+    def replay(self, event: DiagnosticEvent) -> None:
+        """Apply one recorded add (the same de-duplication as `add`)."""
+        for recorder in self.recorders:
+            recorder.append(event)
+        if event.key in self._seen:
+            return
+        self._seen.add(event.key)
+        self.items.append(event.finding())
 
 
 class RouteEngine:
@@ -102,12 +135,17 @@ class RouteEngine:
                     claimed.setdefault(low, view.name)
             gateways.append(GatewayView(gw, views))
         self._unreached(selected)
+        for key, view in self._vhost_cache.items():
+            self.diags.items.extend(self._shadow_findings(key, view))
+        return RoutingView(gateways, self.diags.items)
+
+    def _reach(self, table_key: tuple[str, str, str]) -> None:
+        self.reached_tables.add(table_key)
+
+    def _shadow_findings(self, key: tuple[str, str, str], view: VirtualHostView) -> list[Finding]:
         from .shadow import analyse_shadowing
 
-        for view in self._vhost_cache.values():
-            for finding in analyse_shadowing(view):
-                self.diags.items.append(finding)
-        return RoutingView(gateways, self.diags.items)
+        return analyse_shadowing(view)
 
     def _unreached(self, selected: set[tuple[str, str, str]]) -> None:
         for vh in self.snapshot.typed(VirtualHost):
@@ -123,7 +161,7 @@ class RouteEngine:
 
     def _virtual_host(self, gw: VirtualGateway, owner: Resource, spec: VirtualHostSpec,
                       spec_path: tuple[Any, ...], ordinal: int) -> VirtualHostView:
-        cache_key = owner.key if owner is not gw else (gw.kind, gw.namespace, f"{gw.name}#inline{ordinal}")
+        cache_key = vhost_key(gw, owner, ordinal)
         hit = self._vhost_cache.get(cache_key)
         if hit is not None:
             return hit
@@ -319,25 +357,20 @@ class RouteEngine:
                                "delegation cycle: " + " -> ".join(cycle) + "; this branch is skipped",
                                dpath)
                 continue
-            self.reached_tables.add(table.key)
+            self._reach(table.key)
             self._check_route_names(table, table.spec.routes, ("spec", "routes"))
             node.tables.append(table_node)
             # the position text is the same for every route of the table but its index: format it once
             weight_reason = (f"table {table.namespace}/{table.name} (weight {table.spec.weight}, {table_node.via}, "
                              f"{_ordinal(t_index + 1)} of {len(tables)} under {link.ref}), route ")
-            table_ref, ambiguous = table.ref, self._ambiguous_names.get((table.key, ("spec", "routes")), ())
-            below = visiting + (owner.key,)
-            for j, child in enumerate(table.spec.routes):
-                child_link = ChainLink(table, j, child.name, ("spec", "routes", j), table.spec.weight,
-                                       _route_id_part(table_ref, ambiguous, j, child.name))
-                child_node, child_routes = self._expand(
-                    child, chain + (child_link,), matchers, False, options, labels, effective_sort, below)
-                table_node.routes.append(child_node)
-                if effective_sort == TABLE_WEIGHT:
-                    for r in child_routes:
-                        if r.chain[-1].resource is table:
-                            r.position = Position(0, "table weight", f"{weight_reason}{j} in written order")
-                produced.extend(child_routes)
+            table_routes = self._table_routes(table, table_node, chain, matchers, options, labels, effective_sort,
+                                              visiting + (owner.key,))
+            if effective_sort == TABLE_WEIGHT:
+                for r in table_routes:
+                    last = r.chain[-1]
+                    if last.resource is table:
+                        r.position = Position(0, "table weight", f"{weight_reason}{last.route_index} in written order")
+            produced.extend(table_routes)
 
         if active_sort is None and effective_sort == ROUTE_SPECIFICITY:
             produced.sort(key=specificity_key)  # list.sort is stable: ties keep weight-then-written order
@@ -351,12 +384,33 @@ class RouteEngine:
                                       f"{kind}{length}")
         return produced
 
+    def _table_routes(self, table: RouteTable, table_node: TableNode, chain: tuple[ChainLink, ...],
+                      matchers: list[EffectiveMatcher], options: Policy, labels: dict[str, str],
+                      effective_sort: str | None, below: tuple[tuple[str, str, str], ...]) -> list[FlattenedRoute]:
+        """The routes of one delegated table in written order (its subtrees expanded), its tree nodes added."""
+        table_ref, ambiguous = table.ref, self._ambiguous_names.get((table.key, ("spec", "routes")), ())
+        produced: list[FlattenedRoute] = []
+        for j, child in enumerate(table.spec.routes):
+            child_link = ChainLink(table, j, child.name, ("spec", "routes", j), table.spec.weight,
+                                   _route_id_part(table_ref, ambiguous, j, child.name))
+            child_node, child_routes = self._expand(
+                child, chain + (child_link,), matchers, False, options, labels, effective_sort, below)
+            table_node.routes.append(child_node)
+            produced.extend(child_routes)
+        return produced
+
+    def _lookup_table(self, namespace: str, name: str) -> Resource | None:
+        return self.snapshot.get("RouteTable", namespace, name)
+
+    def _select_tables(self, selector: Any, namespace: str) -> list[RouteTable]:
+        return select(selector, namespace, self.route_tables)
+
     def _delegate_tables(self, owner: Resource, delegate: Any, dpath: tuple[Any, ...]) -> list[TableNode]:
         out: list[TableNode] = []
         seen: set[tuple[str, str, str]] = set()
         for j, ref in enumerate(delegate.refs):
             ns = ref.namespace or owner.namespace
-            table = self.snapshot.get("RouteTable", ns, ref.name)
+            table = self._lookup_table(ns, ref.name)
             if not isinstance(table, RouteTable):
                 self.diags.add(owner, Severity.ERROR, "dangling-delegate-ref",
                                f"delegateAction refers to RouteTable {ns}/{ref.name}, which does not exist; "
@@ -366,7 +420,7 @@ class RouteEngine:
                 seen.add(table.key)
                 out.append(TableNode(table, table.spec.weight, f"ref {j + 1}"))
         if delegate.selector is not None:
-            hits = select(delegate.selector, owner.namespace, self.route_tables)
+            hits = self._select_tables(delegate.selector, owner.namespace)
             if not hits:
                 self.diags.add(owner, Severity.WARNING, "selector-selects-nothing",
                                "delegateAction.selector selects no RouteTable", dpath + ("selector",))
@@ -378,6 +432,11 @@ class RouteEngine:
             self.diags.add(owner, Severity.ERROR, "delegate-no-target",
                            "delegateAction has neither refs nor selector", dpath)
         return out
+
+
+def vhost_key(gw: VirtualGateway, owner: Resource, ordinal: int) -> tuple[str, str, str]:
+    """A virtual host's identity in one build: its VirtualHost, or the gateway and ordinal of an inline one."""
+    return owner.key if owner is not gw else (gw.kind, gw.namespace, f"{gw.name}#inline{ordinal}")
 
 
 def _route_id_part(resource_ref: str, ambiguous: Any, index: int, name: str) -> str:

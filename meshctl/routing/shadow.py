@@ -8,6 +8,8 @@ sandbox uses. Candidate earlier routes are found through indexes keyed by path p
 
 from __future__ import annotations
 
+import dataclasses
+
 # Python's own regex parser (there since 3.11), used only to build example strings; RE2 then verifies them
 import re._parser as _sre_parse
 from collections import defaultdict
@@ -363,15 +365,23 @@ class _EarlierIndex:
 
 def analyse_shadowing(view: VirtualHostView) -> list[Finding]:
     """Shadowed (warning) and partially shadowed (info) routes of one virtual host, each with a witness."""
-    findings: list[Finding] = []
+    return [finding for _, finding in analyse_shadowing_from(view, 0)]
+
+
+def analyse_shadowing_from(view: VirtualHostView, start: int) -> list[tuple[int, Finding]]:
+    """The findings of routes at `start` and later, with the position of the route each is about.
+
+    A route's finding depends only on it and the routes before it, so an incremental rebuild whose routes are
+    unchanged up to `start` keeps the earlier findings and analyses from there on."""
+    findings: list[tuple[int, Finding]] = []
     routes = view.routes
     index = _EarlierIndex()
     authority = next((d for d in view.domains if "*" not in d), "example.com")
     for bi, b in enumerate(routes):
-        if b.matchers and bi > 0:
+        if b.matchers and bi > 0 and bi >= start:
             finding = _analyse_one(view, routes, bi, b, index, authority)
             if finding is not None:
-                findings.append(finding)
+                findings.append((bi, finding))
         for m in b.matchers:
             index.add(bi, m)
     return findings
@@ -426,6 +436,12 @@ def _finding(b: FlattenedRoute, a: FlattenedRoute, witness: Request, severity: S
     file, line, col = b.owner.locate(b.chain[-1].route_path)
     return Finding(severity, code, message, file=file, line=line, column=col, resource=b.owner.display,
                    path=format_path(b.chain[-1].route_path), routes=(b.id, a.id), witness=describe_witness(witness))
+
+
+def locate_finding(finding: Finding, b: FlattenedRoute) -> Finding:
+    """The same finding located again in b's resource (an incremental rebuild: the resource was re-read)."""
+    file, line, col = b.owner.locate(b.chain[-1].route_path)
+    return dataclasses.replace(finding, file=file, line=line, column=col, resource=b.owner.display)
 
 
 def _partial_overlap(ma: EffectiveMatcher, mb: EffectiveMatcher, ai: int, authority: str) -> tuple[int, Request] | None:

@@ -55,6 +55,19 @@ class _KindWatch:
     error: str = ""
     missing: bool = False  # the CRD (or API) is not served
     relists: int = 0
+    # (uid, resourceVersion) each held object was converted from: a relist reuses the unchanged ones, so the
+    # routing view's incremental rebuild sees them as the same objects (as a file source's parse cache does)
+    versions: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+
+
+def _identity(info: KindInfo, raw: JSON) -> tuple[tuple[str, str], tuple[str, str] | None]:
+    """An API object's key in a watch (namespace, name) and its (uid, resourceVersion), when it has both."""
+    meta = raw.get("metadata") if isinstance(raw, dict) else None
+    if not isinstance(meta, dict):
+        return ("", ""), None
+    key = (str(meta.get("namespace", "")) if info.namespaced else "", str(meta.get("name", "")))
+    uid, rv = meta.get("uid"), meta.get("resourceVersion")
+    return key, (str(uid), str(rv)) if uid and rv else None
 
 
 def _trim_pod(raw: JSON) -> JSON:
@@ -215,16 +228,28 @@ class KubeSource(Source):
                 break
         objects: dict[tuple[str, str], Resource] = {}
         findings: dict[tuple[str, str], list[Finding]] = {}
+        versions: dict[tuple[str, str], tuple[str, str]] = {}
+        with self._state_lock:
+            held, held_findings, held_versions = watch.objects, watch.findings, watch.versions
         for raw in items:
+            key, version = _identity(watch.info, raw)
+            if version is not None and held_versions.get(key) == version and key in held:
+                objects[key], versions[key] = held[key], version
+                if key in held_findings:
+                    findings[key] = held_findings[key]
+                continue
             converted = self._convert(watch.info, raw)
             if converted is not None:
                 key, resource, found = converted
                 objects[key] = resource
+                if version is not None:
+                    versions[key] = version
                 if found:
                     findings[key] = found
         with self._state_lock:
             watch.objects = objects
             watch.findings = findings
+            watch.versions = versions
             watch.resource_version = meta.get("resourceVersion") or None
             watch.synced = True
             watch.missing = False
@@ -278,6 +303,7 @@ class KubeSource(Source):
                 with self._state_lock:
                     watch.resource_version = rv
             return
+        _, version = _identity(watch.info, obj)
         converted = self._convert(watch.info, obj)
         with self._state_lock:
             if rv:
@@ -288,8 +314,13 @@ class KubeSource(Source):
             if kind == "DELETED":
                 watch.objects.pop(key, None)
                 watch.findings.pop(key, None)
+                watch.versions.pop(key, None)
             elif kind in ("ADDED", "MODIFIED"):
                 watch.objects[key] = resource
+                if version is not None:
+                    watch.versions[key] = version
+                else:
+                    watch.versions.pop(key, None)
                 if found:
                     watch.findings[key] = found
                 else:

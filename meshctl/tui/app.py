@@ -19,7 +19,7 @@ from textual.widgets import TabbedContent, Tabs
 
 from ..model.findings import Finding
 from ..model.resources import Resource
-from ..routing.view import build_routing_view
+from ..routing.incremental import routing_view_of
 from ..sandbox.engine import Sandbox
 from ..sources.files import FileSource
 from ..sources.workspace import ROUTING_VIEW_KEY, Workspace
@@ -161,7 +161,7 @@ class MeshctlApp(SandboxActions, VerbActions, App[None]):
     def _compute_model(self) -> None:
         ws = self.workspace
         snapshot, version = ws.snapshot, ws.version
-        view = ws.derived(ROUTING_VIEW_KEY, build_routing_view)  # shared with the xDS service
+        view = ws.derived(ROUTING_VIEW_KEY, routing_view_of(ws))  # shared with the xDS service; incremental
         model = build_model(snapshot, version, view, ws.describe_sources())
         self.call_from_thread(self._apply_model, model)
 

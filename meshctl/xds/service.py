@@ -16,12 +16,12 @@ from typing import Any
 from envoy_data_plane.envoy.config.core.v3 import HealthStatus
 
 from ..mesh.index import MeshIndex
-from ..routing.v2_engine import freeze_memory_of
-from ..routing.view import build_routing_view
+from ..routing.incremental import routing_view_of
 from ..sources.workspace import MESH_INDEX_KEY, ROUTING_VIEW_KEY, Workspace
 from . import codec
 from .cache import NodeInfo, SnapshotCache, XdsSnapshot
 from .events import XdsEvent
+from .route_memo import RouteMemo
 from .runner import BackgroundXdsServer
 from .server import ServerTls
 from .translate import NodeRole, TranslateOptions, Translator, metadata_port
@@ -46,6 +46,7 @@ class XdsService:
         self.workspace = workspace
         self.options = options or TranslateOptions()
         self.memo = ClusterMemo()
+        self.route_memo = RouteMemo()  # Envoy routes of unchanged flattened routes, across snapshots
         self._overrides: dict[tuple[str, int], HealthStatus] = {}
         self._lock = threading.Lock()
         builder: Any = self.build
@@ -92,11 +93,12 @@ class XdsService:
 
         def make(snapshot: Any) -> Translator:
             current = ws.snapshot is snapshot  # share the views only if no newer snapshot arrived meanwhile
-            # FREEZE_CONFIG trees keep their last good routes across this workspace's snapshots
-            view = ws.derived(ROUTING_VIEW_KEY, lambda s: build_routing_view(s, freeze_memory_of(ws))) \
+            # incremental across this workspace's snapshots; FREEZE_CONFIG trees keep their last good routes
+            view = ws.derived(ROUTING_VIEW_KEY, routing_view_of(ws)) \
                 if current else None
             index = ws.derived(MESH_INDEX_KEY, MeshIndex) if current else None
-            return Translator(snapshot, self.options, view=view, index=index, memo=self.memo)
+            return Translator(snapshot, self.options, view=view, index=index, memo=self.memo,
+                              route_memo=self.route_memo)
 
         return ws.derived(_TRANSLATOR_KEY, make)
 
@@ -117,6 +119,7 @@ class XdsService:
     def _workspace_changed(self, _: Workspace) -> None:
         self.last_change_at = time.monotonic()
         self.memo.sweep()
+        self.route_memo.sweep()
         self.background.refresh()
 
     def refresh(self) -> concurrent.futures.Future[Any]:

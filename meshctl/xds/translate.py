@@ -30,6 +30,7 @@ from ..routing.types import GatewayView, RoutingView, VirtualHostView
 from ..routing.view import build_routing_view
 from . import codec
 from .cache import NodeInfo, XdsSnapshot
+from .route_memo import RouteMemo
 from .translate_clusters import ClusterMemo, ClusterSet, HealthOverrides
 from .translate_listeners import http_listener
 from .translate_proto import msg
@@ -147,12 +148,13 @@ class Translator:
 
     def __init__(self, snapshot: ConfigSnapshot, options: TranslateOptions | None = None, *,
                  view: RoutingView | None = None, index: MeshIndex | None = None,
-                 memo: ClusterMemo | None = None) -> None:
+                 memo: ClusterMemo | None = None, route_memo: RouteMemo | None = None) -> None:
         self.snapshot = snapshot
         self.options = options or TranslateOptions()
         self.view = view if view is not None else build_routing_view(snapshot)
         self.index = index if index is not None else MeshIndex(snapshot)
         self.memo = memo or ClusterMemo()
+        self.route_memo = route_memo
         self._lock = threading.Lock()
         self._route_sets: dict[Any, _RouteSet] = {}
         self._backends: dict[tuple[Any, ...], Backend] = {}
@@ -234,14 +236,15 @@ class Translator:
                     if view.name in seen:
                         continue  # the same VirtualHost selected by two gateways on one port
                     seen.add(view.name)
-                    vhost = self._virtual_host(view, claimed, ctx)
+                    vhost = self._virtual_host(view, claimed, ctx, f"{name}|{g.name}")
                     if vhost is not None:
                         vhosts.append(vhost)
             return msg(RouteConfiguration, name=name, virtual_hosts=vhosts)
 
         return self._route_set(("gateway", name, tuple(g.name for g in gateways)), build)
 
-    def _virtual_host(self, view: VirtualHostView, claimed: dict[str, str], ctx: RouteContext) -> EnvoyVirtualHost | None:
+    def _virtual_host(self, view: VirtualHostView, claimed: dict[str, str], ctx: RouteContext,
+                      scope: str = "") -> EnvoyVirtualHost | None:
         domains: list[str] = []
         for d in view.domains:
             low = d.lower()
@@ -257,7 +260,12 @@ class Translator:
         if not domains:
             ctx.notes.append(f"{view.name}: no domain left to serve; virtual host left out")
             return None
-        routes = [er for r in view.routes for er in envoy_routes(r, ctx)]
+        memo = self.route_memo
+        if memo is not None:  # `scope`: the route set and gateway (listener); a route id is unique within a host
+            scope = f"{scope}|{view.name}"
+            routes = [er for r in view.routes for er in memo.envoy_routes(scope, r, ctx)]
+        else:
+            routes = [er for r in view.routes for er in envoy_routes(r, ctx)]
         return msg(EnvoyVirtualHost, name=view.name, domains=domains, routes=routes)
 
     def _sidecar_route_set(self, name: str, role: NodeRole) -> _RouteSet:

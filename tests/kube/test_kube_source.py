@@ -276,3 +276,24 @@ def test_stop_ends_watch_threads(kubeconfig_path: Path, closing) -> None:
     assert threads and all(t.is_alive() for t in threads)
     source.stop()
     assert not any(t.is_alive() for t in threads)
+
+
+def test_a_relist_keeps_unchanged_objects_as_the_same_resources(kubeconfig_path: Path, east: FakeApiServer,
+                                                                 closing) -> None:
+    """uid + resourceVersion unchanged: the resource object is reused (the incremental routing view's key)."""
+    east.create(route_table("kept", "bookinfo", weight=1))
+    east.create(route_table("changed", "bookinfo", weight=1))
+    source = _source(kubeconfig_path, closing=closing)
+    source.load()
+
+    def tables() -> dict[str, object]:
+        return {r.name: r for r in source.snapshot_parts()[0] if r.kind == "RouteTable"}
+
+    before = tables()
+    live = east.get(GLOO_ENTERPRISE, "RouteTable", "bookinfo", "changed")
+    live["spec"]["weight"] = 5
+    east.update(live)
+    source.load()  # a full list again, as after a 410
+    after = tables()
+    assert after["kept"] is before["kept"]
+    assert after["changed"] is not before["changed"] and after["changed"].spec.weight == 5

@@ -1,0 +1,291 @@
+"""The routing view rebuilt incrementally: only the delegation subtrees and virtual hosts a change touches.
+
+An edit to one file changes a few resources; the file source (model/parsed_files.py) hands every other resource
+over as the *same object*, so identity is the cheap key. The engine remembers, across snapshots:
+
+- per delegated table expansion (the table, and by value the chain above it with what it hands down: merged
+  matchers, options, labels, sort method): its tree nodes, its
+  routes (with the positions its own subtree gave them), the findings it reported, the tables it reached, and its
+  dependencies: every RouteTable looked up by reference (which object, or none) and every selector evaluated
+  (which tables it selected, in order);
+- per virtual host the same, for the whole host;
+- per virtual host its shadowing findings, with the routes they were computed from.
+
+An entry is reused when its resources are the same objects and every dependency still gives the same answer
+(a label edit or a new table changes a selector's result and so invalidates exactly the parents that select by
+it). Reused routes are copied (positions are per view); findings are replayed in their original order through the
+same de-duplication, so the result equals `build_routing_view` on the same snapshot — routes, positions, ids,
+tree and diagnostics (tests/routing/test_incremental.py checks it over random edit sequences).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from typing import Any, Callable
+
+from ..model.common import Policy
+from ..model.findings import Finding
+from ..model.gcpause import gc_paused
+from ..model.resources import Resource, RouteTable, VirtualGateway, VirtualHostSpec
+from ..model.selection import select
+from ..model.snapshot import Snapshot
+from ..model.v2.validate import has_v2
+from .flatten import DiagnosticEvent, RouteEngine, vhost_key
+from .matchers import EffectiveMatcher
+from .types import ChainLink, FlattenedRoute, Position, RoutingView, TableNode, VirtualHostView
+from .v2_engine import add_v2_gateways, freeze_memory_of
+
+Dependency = tuple[Any, ...]  # ("ref", namespace, name, table or None) | ("sel", selector, namespace, hits)
+TableKey = tuple[str, str, str]
+
+
+@dataclasses.dataclass(slots=True)
+class _Frame:
+    """What one subtree being built reported and read."""
+
+    events: list[DiagnosticEvent] = dataclasses.field(default_factory=list)
+    deps: list[Dependency] = dataclasses.field(default_factory=list)
+    reached: set[TableKey] = dataclasses.field(default_factory=set)
+
+
+@dataclasses.dataclass(slots=True)
+class _TableEntry:
+    table: Resource
+    context: tuple[Any, ...]  # the chain above and what it hands down (see IncrementalEngine._table_routes)
+    nodes: list[Any]  # TreeNode of each route of the table
+    routes: list[tuple[FlattenedRoute, str, str]]  # route, position reason and detail its subtree gave it
+    frame: _Frame
+
+
+@dataclasses.dataclass(slots=True)
+class _HostEntry:
+    owner: Resource
+    spec: VirtualHostSpec
+    spec_path: tuple[Any, ...]
+    view: VirtualHostView
+    frame: _Frame
+
+
+@dataclasses.dataclass(slots=True)
+class _ShadowEntry:
+    view: VirtualHostView
+    domains: list[str]
+    signature: list[tuple[Any, ...]]  # per route what its shadowing analysis reads: id, name, matchers
+    findings: list[tuple[int, Finding, Resource]]  # route position, finding, the resource it was located in
+
+
+@dataclasses.dataclass
+class _Memory:
+    tables: dict[tuple[Any, ...], _TableEntry] = dataclasses.field(default_factory=dict)
+    hosts: dict[TableKey, _HostEntry] = dataclasses.field(default_factory=dict)
+    shadow: dict[TableKey, _ShadowEntry] = dataclasses.field(default_factory=dict)
+
+
+class IncrementalRouting:
+    """Builds routing views for successive snapshots of one source, reusing what did not change.
+
+    `build(snapshot)` equals `build_routing_view(snapshot)`. Thread-safe (one build at a time)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._memory = _Memory()
+        self.last_stats: dict[str, int] = {}
+
+    def build(self, snapshot: Snapshot, freeze: Any = None) -> RoutingView:
+        with self._lock, gc_paused():
+            engine = IncrementalEngine(snapshot, self._memory)
+            view = engine.build()
+            self._memory = engine.kept  # entries not used by this snapshot are forgotten
+            self.last_stats = engine.stats
+            if has_v2(snapshot):  # v2 gateways: rebuilt whole (their engine is not incremental yet)
+                add_v2_gateways(snapshot, view.gateways, view.diagnostics, freeze)
+            return view
+
+
+class IncrementalEngine(RouteEngine):
+    """RouteEngine that reuses the entries of a previous build whose dependencies still hold."""
+
+    def __init__(self, snapshot: Snapshot, previous: _Memory) -> None:
+        super().__init__(snapshot)
+        self.previous = previous
+        self.kept = _Memory()
+        self._frames: list[_Frame] = []
+        self._lookups: dict[tuple[str, str], Resource | None] = {}
+        self._selections: dict[tuple[int, str], tuple[Any, tuple[RouteTable, ...]]] = {}
+        self.stats = {"hosts_reused": 0, "hosts_built": 0, "tables_reused": 0, "tables_expanded": 0,
+                      "shadow_routes_analysed": 0}
+
+    # -- recording -----------------------------------------------------------------------------
+    def _push(self) -> _Frame:
+        frame = _Frame()
+        self._frames.append(frame)
+        self.diags.recorders.append(frame.events)
+        return frame
+
+    def _pop(self) -> None:
+        self._frames.pop()
+        self.diags.recorders.pop()
+
+    def _note(self, dep: Dependency) -> None:
+        for frame in self._frames:
+            frame.deps.append(dep)
+
+    def _reach(self, table_key: TableKey) -> None:
+        self.reached_tables.add(table_key)
+        for frame in self._frames:
+            frame.reached.add(table_key)
+
+    def _replay(self, frame: _Frame) -> None:
+        """A reused entry reports what it reported when built, into the view and every enclosing recording."""
+        for event in frame.events:
+            self.diags.replay(event)
+        for dep in frame.deps:
+            self._note(dep)
+        for key in frame.reached:
+            self._reach(key)
+
+    # -- dependencies ----------------------------------------------------------------------------
+    def _lookup(self, namespace: str, name: str) -> Resource | None:
+        key = (namespace, name)
+        if key not in self._lookups:
+            self._lookups[key] = self.snapshot.get("RouteTable", namespace, name)
+        return self._lookups[key]
+
+    def _selection(self, selector: Any, namespace: str) -> tuple[RouteTable, ...]:
+        key = (id(selector), namespace)
+        cached = self._selections.get(key)
+        if cached is None or cached[0] is not selector:
+            cached = (selector, tuple(select(selector, namespace, self.route_tables)))
+            self._selections[key] = cached
+        return cached[1]
+
+    def _lookup_table(self, namespace: str, name: str) -> Resource | None:
+        found = self._lookup(namespace, name)
+        self._note(("ref", namespace, name, found))
+        return found
+
+    def _select_tables(self, selector: Any, namespace: str) -> list[RouteTable]:
+        hits = self._selection(selector, namespace)
+        self._note(("sel", selector, namespace, hits))
+        return list(hits)
+
+    def _holds(self, deps: list[Dependency]) -> bool:
+        # in recording order: a table's own dependencies are checked only once the one that found it held
+        for dep in deps:
+            if dep[0] == "ref":
+                if self._lookup(dep[1], dep[2]) is not dep[3]:
+                    return False
+            else:
+                now, then = self._selection(dep[1], dep[2]), dep[3]
+                if len(now) != len(then) or any(a is not b for a, b in zip(now, then, strict=True)):
+                    return False
+        return True
+
+    # -- reuse -----------------------------------------------------------------------------------
+    def _virtual_host(self, gw: VirtualGateway, owner: Resource, spec: VirtualHostSpec,
+                      spec_path: tuple[Any, ...], ordinal: int) -> VirtualHostView:
+        key = vhost_key(gw, owner, ordinal)
+        hit = self._vhost_cache.get(key)
+        if hit is not None:
+            return hit
+        entry = self.previous.hosts.get(key)
+        if (entry is not None and entry.owner is owner and entry.spec is spec and entry.spec_path == spec_path
+                and self._holds(entry.frame.deps)):
+            self.stats["hosts_reused"] += 1
+            self._replay(entry.frame)
+            self.kept.hosts[key] = entry
+            self._vhost_cache[key] = entry.view
+            return entry.view
+        self.stats["hosts_built"] += 1
+        frame = self._push()
+        try:
+            view = super()._virtual_host(gw, owner, spec, spec_path, ordinal)
+        finally:
+            self._pop()
+        self.kept.hosts[key] = _HostEntry(owner, spec, spec_path, view, frame)
+        return view
+
+    def _table_routes(self, table: RouteTable, table_node: TableNode, chain: tuple[ChainLink, ...],
+                      matchers: list[EffectiveMatcher], options: Policy, labels: dict[str, str],
+                      effective_sort: str | None, below: tuple[TableKey, ...]) -> list[FlattenedRoute]:
+        # What the expansion of a table reads besides the table and its lookups: the chain above it (ids, paths,
+        # weights), the merged parent matchers, options and labels, the sort in force and the visiting set. It is
+        # compared by value, so a re-read VirtualHost whose delegating route did not change keeps its subtrees.
+        links = tuple((link.resource.key, link.route_index, link.route_name, link.route_path, link.weight,
+                       link.id_part) for link in chain)
+        key = (table.key, tuple(link[3] for link in links), effective_sort)
+        context = (links, tuple(matchers), options, labels, below)
+        entry = self.previous.tables.get(key)
+        if entry is not None and entry.table is table and entry.context == context and self._holds(entry.frame.deps):
+            self.stats["tables_reused"] += 1
+            self._replay(entry.frame)
+            self.kept.tables[key] = entry
+            table_node.routes.extend(entry.nodes)
+            above = len(chain)
+            return [_copy(route, reason, detail, chain + route.chain[above:]) for route, reason, detail in entry.routes]
+        self.stats["tables_expanded"] += 1
+        frame = self._push()
+        try:
+            produced = super()._table_routes(table, table_node, chain, matchers, options, labels, effective_sort,
+                                             below)
+        finally:
+            self._pop()
+        self.kept.tables[key] = _TableEntry(table, context, list(table_node.routes),
+                                            [(r, r.position.reason, r.position.detail) for r in produced], frame)
+        return produced
+
+    def _shadow_findings(self, key: TableKey, view: VirtualHostView) -> list[Finding]:
+        from .shadow import analyse_shadowing_from, locate_finding
+
+        old = self.previous.shadow.get(key)
+        if old is not None and old.view is view:
+            self.kept.shadow[key] = old
+            return [finding for _, finding, _ in old.findings]
+        routes = view.routes
+        signature = [(r.id, r.name, r.matchers) for r in routes]
+        start = 0
+        kept: list[tuple[int, Finding, Resource]] = []
+        if old is not None and old.domains == view.domains:
+            for a, b in zip(old.signature, signature, strict=False):
+                if a != b:
+                    break
+                start += 1
+            for position, finding, located_in in old.findings:
+                if position < start:
+                    owner = routes[position].owner
+                    if owner is not located_in:  # same route, resource re-read: its line may have moved
+                        finding = locate_finding(finding, routes[position])
+                    kept.append((position, finding, owner))
+        if start < len(routes):
+            self.stats["shadow_routes_analysed"] += len(routes) - start
+            kept += [(position, finding, routes[position].owner)
+                     for position, finding in analyse_shadowing_from(view, start)]
+        self.kept.shadow[key] = _ShadowEntry(view, list(view.domains), signature, kept)
+        return [finding for _, finding, _ in kept]
+
+
+def _copy(route: FlattenedRoute, reason: str, detail: str, chain: tuple[ChainLink, ...]) -> FlattenedRoute:
+    """A reused route for a new view: its own Position (the view numbers it), no invalid-policy replacement, and
+    the chain links of this build above its table (their resources may have been re-read)."""
+    copy = object.__new__(FlattenedRoute)
+    copy.__dict__.update(route.__dict__)
+    copy.chain = chain
+    copy.position = Position(0, reason, detail)
+    copy.replaced_by_direct_response = None
+    return copy
+
+
+_OWNER_LOCK = threading.Lock()
+
+
+def routing_view_of(owner: Any) -> Callable[[Snapshot], RoutingView]:
+    """The routing-view builder of a long-lived object (a Workspace): incremental across its snapshots, with its
+    FREEZE_CONFIG memory. Every consumer of the workspace's shared routing view computes it through this."""
+    with _OWNER_LOCK:
+        routing = getattr(owner, "_meshctl_incremental_routing", None)
+        if routing is None:
+            routing = IncrementalRouting()
+            owner._meshctl_incremental_routing = routing
+        freeze = freeze_memory_of(owner)
+    return lambda snapshot: routing.build(snapshot, freeze)

@@ -1,0 +1,256 @@
+"""The incremental routing view equals a fresh build after every edit of a random edit sequence (v1beta1 and v2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from meshctl.model.snapshot import Snapshot
+from meshctl.routing.incremental import IncrementalRouting
+from meshctl.routing.view import build_routing_view
+from meshctl.sources.files import FileSource
+
+V1 = "networking.enterprise.mesh.gloo.solo.io/v1beta1"
+V2 = "networking.gloo.solo.io/v2"
+TABLES = 5
+
+GATEWAY = f"""apiVersion: {V1}
+kind: VirtualGateway
+metadata: {{name: gw, namespace: gloo-mesh}}
+spec:
+  ingressGatewaySelectors:
+  - portName: http2
+    destinationSelectors:
+    - kubeServiceMatcher: {{labels: {{istio: ingressgateway}}, namespaces: [istio-system]}}
+  connectionHandlers:
+  - http:
+      routeConfig:
+      - virtualHostSelector: {{namespaces: [gloo-mesh]}}
+"""
+
+V2_GATEWAY = f"""apiVersion: {V2}
+kind: VirtualGateway
+metadata: {{name: gw2, namespace: gloo-mesh}}
+spec:
+  workloads:
+  - selector: {{labels: {{istio: ingressgateway}}, namespace: istio-system}}
+  listeners:
+  - http: {{}}
+    port: {{number: 8080}}
+    allowedRouteTables:
+    - host: gloo-mesh/*
+"""
+
+
+def initial() -> dict[str, Any]:
+    return {
+        "vh_prefix": "/", "vh_sort": "TABLE_WEIGHT", "vh_refs": ["t0", "t9"],
+        "tables": {i: {"label": "a" if i % 2 else "b", "weight": i, "prefixes": [f"/p{i}", f"/p{i}/x"],
+                       "bodies": ["one", "two"], "names": ["r1", "r2"], "nested": i == 1} for i in range(TABLES)},
+        "v2_body": "v2", "v2_weight": 1, "v2_prefix": "/v2",
+    }
+
+
+def render_vh(state: dict[str, Any]) -> str:
+    refs = "".join(f"\n        - {{name: {r}}}" for r in state["vh_refs"])
+    return f"""apiVersion: {V1}
+kind: VirtualHost
+metadata: {{name: vh, namespace: gloo-mesh}}
+spec:
+  domains: [www.example.com]
+  routes:
+  - name: direct
+    matchers: [{{uri: {{exact: /direct}}}}]
+    directResponseAction: {{status: 200, body: direct}}
+  - name: by-label
+    matchers: [{{uri: {{prefix: "{state['vh_prefix']}"}}}}]
+    delegateAction:
+      selector: {{labels: {{team: a}}, namespaces: [gloo-mesh]}}
+      sortMethod: {state['vh_sort']}
+  - name: by-ref
+    matchers: [{{uri: {{prefix: /refs}}}}]
+    delegateAction:
+      refs:{refs or ' []'}
+"""
+
+
+def render_table(i: int, t: dict[str, Any]) -> str:
+    routes = ""
+    for prefix, body, name in zip(t["prefixes"], t["bodies"], t["names"], strict=True):
+        named = f"name: {name}\n    " if name else ""
+        routes += f"""  - {named}matchers: [{{uri: {{prefix: "{prefix}"}}}}]
+    directResponseAction: {{status: 200, body: "{body}"}}
+"""
+    if t["nested"]:
+        routes += """  - name: nested
+    matchers: [{uri: {prefix: /nested}}]
+    delegateAction: {selector: {labels: {team: b}}}
+"""
+    return f"""apiVersion: {V1}
+kind: RouteTable
+metadata: {{name: t{i}, namespace: gloo-mesh, labels: {{team: {t['label']}}}}}
+spec:
+  weight: {t['weight']}
+  routes:
+{routes}"""
+
+
+def render_v2(state: dict[str, Any]) -> str:
+    return f"""apiVersion: {V2}
+kind: RouteTable
+metadata: {{name: root2, namespace: gloo-mesh}}
+spec:
+  hosts: [v2.example.com]
+  virtualGateways: [{{name: gw2, namespace: gloo-mesh}}]
+  http:
+  - name: child
+    matchers: [{{uri: {{prefix: /c}}}}]
+    delegate:
+      routeTables: [{{labels: {{tier: child}}}}]
+---
+apiVersion: {V2}
+kind: RouteTable
+metadata: {{name: child2, namespace: gloo-mesh, labels: {{tier: child}}}}
+spec:
+  weight: {state['v2_weight']}
+  http:
+  - name: leaf
+    matchers: [{{uri: {{prefix: "/c{state['v2_prefix']}"}}}}]
+    directResponse: {{status: 200, body: "{state['v2_body']}"}}
+"""
+
+
+def write(directory: Path, state: dict[str, Any]) -> None:
+    files = {"gateway.yaml": GATEWAY, "vh.yaml": render_vh(state), "v2-gateway.yaml": V2_GATEWAY,
+             "v2-tables.yaml": render_v2(state)}
+    files.update({f"table-{i}.yaml": render_table(i, t) for i, t in state["tables"].items()})
+    for old in directory.glob("table-*.yaml"):
+        if old.name not in files:
+            old.unlink()
+    for name, text in files.items():
+        path = directory / name
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+
+
+IDX = st.integers(0, TABLES - 1)
+ROUTE = st.integers(0, 1)
+EDITS = st.one_of(
+    st.tuples(st.just("body"), IDX, ROUTE, st.sampled_from(["a", "b", "c"])),
+    st.tuples(st.just("prefix"), IDX, ROUTE, st.sampled_from(["/p0", "/p1", "/p1/x", "/q", "/"])),
+    st.tuples(st.just("name"), IDX, ROUTE, st.sampled_from(["r1", "r2", "", "7"])),
+    st.tuples(st.just("weight"), IDX, st.integers(-1, 5)),
+    st.tuples(st.just("label"), IDX, st.sampled_from(["a", "b", "c"])),
+    st.tuples(st.just("nested"), IDX, st.booleans()),
+    st.tuples(st.just("remove"), IDX),
+    st.tuples(st.just("add"), IDX),
+    st.tuples(st.just("vh_prefix"), st.sampled_from(["/", "/p", "/p1", "/x"])),
+    st.tuples(st.just("vh_sort"), st.sampled_from(["TABLE_WEIGHT", "ROUTE_SPECIFICITY"])),
+    st.tuples(st.just("vh_refs"), st.lists(st.sampled_from(["t0", "t1", "t3", "t9"]), max_size=3)),
+    st.tuples(st.just("v2_body"), st.sampled_from(["x", "y"])),
+    st.tuples(st.just("v2_weight"), st.integers(0, 3)),
+    st.tuples(st.just("v2_prefix"), st.sampled_from(["/a", "/b"])),
+)
+
+
+def apply(state: dict[str, Any], edit: tuple[Any, ...]) -> None:
+    kind, tables = edit[0], state["tables"]
+    if kind in ("body", "prefix", "name") and edit[1] in tables:
+        tables[edit[1]][{"body": "bodies", "prefix": "prefixes", "name": "names"}[kind]][edit[2]] = edit[3]
+    elif kind in ("weight", "label", "nested") and edit[1] in tables:
+        tables[edit[1]][kind] = edit[2]
+    elif kind == "remove":
+        tables.pop(edit[1], None)
+    elif kind == "add" and edit[1] not in tables:
+        tables[edit[1]] = initial()["tables"][edit[1]]
+    elif kind.startswith("vh_") or kind.startswith("v2_"):
+        state[kind] = edit[1]
+
+
+def snapshot_of(source: FileSource) -> Snapshot:
+    source.load()
+    return Snapshot(*source.snapshot_parts())
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=st.lists(EDITS, min_size=1, max_size=10))
+def test_incremental_view_equals_a_fresh_build_after_every_edit(tmp_path_factory: Any,
+                                                                 edits: list[tuple[Any, ...]]) -> None:
+    directory = tmp_path_factory.mktemp("config")
+    state = initial()
+    source = FileSource([directory])
+    incremental = IncrementalRouting()
+    for edit in [("touch",), *edits]:
+        apply(state, edit)
+        write(directory, state)
+        snapshot = snapshot_of(source)
+        got, want = incremental.build(snapshot), build_routing_view(snapshot)
+        assert [g.name for g in got.gateways] == [g.name for g in want.gateways]
+        for g_got, g_want in zip(got.gateways, want.gateways, strict=True):
+            for v_got, v_want in zip(g_got.virtual_hosts, g_want.virtual_hosts, strict=True):
+                assert [(r.id, r.position) for r in v_got.routes] == [(r.id, r.position) for r in v_want.routes]
+                assert v_got.all_routes == v_want.all_routes
+                assert v_got.tree == v_want.tree
+        assert got.diagnostics == want.diagnostics
+        assert got == want
+
+
+def test_an_edit_to_one_table_re_expands_only_that_table(tmp_path: Path) -> None:
+    state = initial()
+    write(tmp_path, state)
+    source = FileSource([tmp_path])
+    incremental = IncrementalRouting()
+    incremental.build(snapshot_of(source))
+    assert incremental.last_stats["tables_reused"] == 0
+    apply(state, ("body", 3, 0, "changed"))
+    write(tmp_path, state)
+    snapshot = snapshot_of(source)
+    view = incremental.build(snapshot)
+    assert view == build_routing_view(snapshot)
+    stats = incremental.last_stats
+    assert stats["tables_expanded"] == 1  # t3, under the label selector
+    assert stats["tables_reused"] == 2  # t1 with its nested subtree (t0, t2, t4) in one piece, and t0 by ref
+    assert stats["shadow_routes_analysed"] == 0  # a body edit leaves every route's matchers as they were
+    body = [r for _, _, r in view.all_routes() if r.id.endswith("t3#r1")]
+    assert body and body[0].route.direct_response_action.body == "changed"
+
+
+def test_a_label_edit_re_selects_and_nothing_else_changes(tmp_path: Path) -> None:
+    state = initial()
+    write(tmp_path, state)
+    source = FileSource([tmp_path])
+    incremental = IncrementalRouting()
+    before = incremental.build(snapshot_of(source))
+    apply(state, ("label", 4, "a"))  # t4 joins the tables the label selector picks
+    write(tmp_path, state)
+    snapshot = snapshot_of(source)
+    after = incremental.build(snapshot)
+    assert after == build_routing_view(snapshot)
+
+    def directly_selected(view: Any) -> set[str]:
+        return {r.chain[1].resource.name for _, _, r in view.all_routes() if len(r.chain) == 2}
+
+    assert "t4" not in directly_selected(before)  # it was reached only through t1's nested selector
+    assert "t4" in directly_selected(after)
+
+
+def test_a_delegating_route_matcher_edit_re_expands_only_its_tables(tmp_path: Path) -> None:
+    state = initial()
+    write(tmp_path, state)
+    source = FileSource([tmp_path])
+    incremental = IncrementalRouting()
+    incremental.build(snapshot_of(source))
+    apply(state, ("vh_prefix", "/p1"))  # the VirtualHost file is re-read: every resource of it is a new object
+    write(tmp_path, state)
+    snapshot = snapshot_of(source)
+    view = incremental.build(snapshot)
+    assert view == build_routing_view(snapshot)
+    stats = incremental.last_stats
+    assert stats["tables_expanded"] == 5  # under the edited matcher: t1, its nested t0, t2, t4, and t3
+    assert stats["tables_reused"] == 1  # t0 under by-ref: same context, only the chain above was re-linked
+    by_ref = [r for _, _, r in view.all_routes() if r.chain[0].route_name == "by-ref"]
+    vh = snapshot.get("VirtualHost", "gloo-mesh", "vh")
+    assert by_ref and all(r.chain[0].resource is vh for r in by_ref)
