@@ -74,7 +74,8 @@ def register(sub: argparse._SubParsersAction) -> None:
             action.help = "YAML files or directories to load, then the REQUEST: [METHOD] URL"
     p.add_argument("--gateway", metavar="NS/NAME", help="answer for this gateway (default: chosen by host)")
     p.add_argument("--workload", metavar="NS/NAME[@CLUSTER]",
-                   help="answer as this workload's sidecar would (Gloo v2 east-west)")
+                   help="answer as this workload's sidecar would (Gloo v2 east-west); endpoint priorities "
+                        "from the workload's own locality unless --from-locality says otherwise")
     p.add_argument("--from-locality", metavar="REGION[/ZONE]", help="client locality for endpoint priorities")
     p.add_argument("-H", "--header", action="append", default=[], metavar="'NAME: VALUE'",
                    help="request header (repeatable)")
@@ -173,6 +174,8 @@ def _run_one(args: argparse.Namespace, words: list[str], locality: Any) -> int:
             raise UsageError(f"--workload: {exc}") from None
         view = sidecar_view(snapshot, workload)
         sandbox = Sandbox(snapshot, view)
+        if locality is None:  # a sidecar's endpoint priorities are those of the workload's own locality
+            locality = sandbox.mesh.workload_locality(workload.namespace, workload.name, workload.cluster)
         if not serves_host(view, request.authority):
             note = kubernetes_routing_note(workload, request.authority)
     else:

@@ -165,6 +165,14 @@ class MeshIndex:
     def clusters(self) -> list[str]:
         return sorted({k[0] for k in self.services} | set(self.cluster_localities))
 
+    def workload_locality(self, namespace: str, name: str, cluster: str) -> Locality | None:
+        """Where the workload behind Service NAME runs: its first endpoint's locality, else its cluster's."""
+        for svc in self.find_services(namespace, name, cluster or None):
+            if svc.endpoints:
+                return svc.endpoints[0].locality
+        located = self.cluster_localities.get(cluster)
+        return located if located is not None and str(located) != "(unknown)" else None
+
     def find_services(self, namespace: str, name: str, cluster: str | None = None) -> list[ServiceInstance]:
         return [s for k, s in sorted(self.services.items())
                 if k[1] == namespace and k[2] == name and (not cluster or k[0] == cluster)]

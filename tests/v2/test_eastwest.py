@@ -181,3 +181,21 @@ def test_route_policies_apply_on_the_sidecar_too() -> None:
     assert routes["jason-to-v2"].options.request_timeout == "250ms"
     assert routes["jason-to-v2"].applied_policies == ["RetryTimeoutPolicy/bookinfo/short"]
     assert routes["default"].applied_policies == []
+
+
+def test_test_route_as_a_workload_takes_its_locality(capsys, tmp_path) -> None:
+    """Without --from-locality, the sidecar's endpoint priorities are computed from where the workload runs;
+    --from-locality still wins."""
+    located = tmp_path / "cluster.yaml"
+    located.write_text("apiVersion: meshctl.io/v1alpha1\nkind: Cluster\nmetadata: {name: cluster1}\n"
+                       "spec: {locality: {region: us-east-1, zone: us-east-1a}}\n")
+    files = [str(B), str(DISCOVERY), str(located)]
+    assert main(["test-route", *files, "--workload", "bookinfo/productpage", "-o", "json",
+                 "GET", f"http://{INTERNAL}/r"]) == 0
+    assert json.loads(capsys.readouterr().out)["fromLocality"] == "us-east-1/us-east-1a"
+    assert main(["test-route", *files, "--workload", "bookinfo/productpage", "--from-locality", "eu-west-1",
+                 "-o", "json", "GET", f"http://{INTERNAL}/r"]) == 0
+    assert json.loads(capsys.readouterr().out)["fromLocality"] == "eu-west-1"
+    assert main(["test-route", str(B), str(DISCOVERY), "--workload", "bookinfo/productpage", "-o", "json",
+                 "GET", f"http://{INTERNAL}/r"]) == 0
+    assert json.loads(capsys.readouterr().out)["fromLocality"] is None  # nothing says where it runs
