@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from .common import EXIT_FINDINGS, EXIT_OK, UsageError, add_output_arg, add_source_args, emit, load_sources
 from .envoy_source import add_envoy_args, check_envoy_args, load_envoy, wants_envoy
@@ -30,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_source_args(p)
     add_envoy_args(p)
     p.add_argument("--gateway", metavar="NS/NAME", help="the configuration's gateway the proxy serves")
-    p.add_argument("--node", metavar="ROLE", help="the proxy's xDS role instead: gateway or gateway:NS/NAME")
+    p.add_argument("--node", metavar="ROLE", help="the proxy's xDS role instead: gateway, gateway:NS/NAME or "
+                                                  "sidecar:NS/NAME[@CLUSTER] (a workload's sidecar, Gloo v2 east-west)")
     add_output_arg(p, ("text", "json"), "text")
     p.set_defaults(func=run)
 
@@ -43,7 +45,7 @@ def _gateways(args: argparse.Namespace, view: object) -> list:
             raise UsageError("give --gateway or --node, not both")
         kind, _, rest = args.node.partition(":")
         if kind != "gateway":
-            raise UsageError(f"--node {args.node!r}: only gateway roles are compared (gateway or gateway:NS/NAME)")
+            raise UsageError(f"--node {args.node!r}: a role is gateway, gateway:NS/NAME or sidecar:NS/NAME[@CLUSTER]")
         target = rest if rest not in ("", "*") else None
     if target:
         chosen = [g for g in gateways if g.name == target]
@@ -56,6 +58,25 @@ def _gateways(args: argparse.Namespace, view: object) -> list:
     return gateways
 
 
+def _sidecar(args: argparse.Namespace, snapshot: Any) -> tuple[Any, set[str]]:
+    """The sandbox over what the Gloo configuration gives this workload's sidecar, and the hosts it serves."""
+    from ..routing.v2_eastwest import WorkloadError, find_workload, sidecar_view
+    from ..sandbox.engine import Sandbox
+
+    if args.gateway:
+        raise UsageError("give --gateway or --node, not both")
+    try:
+        workload = find_workload(snapshot, args.node.partition(":")[2])
+    except WorkloadError as exc:
+        raise UsageError(f"--node {args.node!r}: {exc}") from None
+    view = sidecar_view(snapshot, workload)
+    hosts = {d for g in view.gateways for vh in g.virtual_hosts for d in vh.domains}
+    if not hosts:
+        raise UsageError(f"no Gloo route table applies to the sidecar of {workload.display}: plain Kubernetes "
+                         "service routing, nothing of the configuration's to compare")
+    return Sandbox(snapshot, view), hosts
+
+
 def run(args: argparse.Namespace) -> int:
     from ..envoyconfig.matching import Matcher
     from ..envoyconfig.verify import verify
@@ -65,8 +86,14 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("name the proxy: --envoy-admin URL (a live Envoy) or --envoy-config FILE (a config dump)")
     check_envoy_args(args)
     selection = load_envoy(args)  # the proxy first: an unreachable admin fails before the configuration loads
-    sandbox = Sandbox(load_sources(args))
-    report = verify(sandbox, _gateways(args, sandbox.view), Matcher(selection.route_config), selection.label)
+    snapshot = load_sources(args)
+    if args.node and args.node.startswith("sidecar:"):
+        sandbox, hosts = _sidecar(args, snapshot)
+        report = verify(sandbox, list(sandbox.view.gateways), Matcher(selection.route_config), selection.label,
+                        only_hosts=hosts)
+    else:
+        sandbox = Sandbox(snapshot)
+        report = verify(sandbox, _gateways(args, sandbox.view), Matcher(selection.route_config), selection.label)
     if args.output == "json":
         emit(report.to_dict(), "json")
     else:

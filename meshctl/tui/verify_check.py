@@ -1,4 +1,5 @@
-"""The xDS tab's proxy check: `meshctl verify` for each connected gateway Envoy whose admin API the console knows."""
+"""The xDS tab's proxy check: `meshctl verify` for each connected Envoy whose admin API the console knows (gateways,
+and the sidecars of workloads the Gloo v2 configuration routes east-west)."""
 
 from __future__ import annotations
 
@@ -10,16 +11,15 @@ from ..envoyconfig.source import EnvoyConfigError
 from ..envoyconfig.verify import FAILING, verify
 from ..model.snapshot import Snapshot
 from ..routing.types import RoutingView
+from ..routing.v2_eastwest import WorkloadError, find_workload, sidecar_view
 from ..sandbox.engine import Sandbox
 
 MAX_SHOWN = 4
 
 
-def _gateways(view: RoutingView, node_cluster: str) -> list[Any] | None:
-    """The gateways a node serves, from its xDS role (node.cluster); None for a sidecar (not compared)."""
+def _gateways(view: RoutingView, node_cluster: str) -> list[Any]:
+    """The gateways a gateway node serves, from its xDS role (node.cluster)."""
     kind, _, target = node_cluster.partition(":")
-    if kind == "sidecar":
-        return None
     if kind == "gateway" and target not in ("", "*"):
         return [g for g in view.gateways if g.name == target]
     return list(view.gateways)
@@ -33,17 +33,27 @@ def verify_connected(snapshot: Snapshot, view: RoutingView, admins: list[Any]) -
         url = getattr(admin, "base_url", "?")
         try:
             node = (admin.server_info().get("node") or {})
-            gateways = _gateways(view, str(node.get("cluster", "")))
-            if gateways is None:
-                continue
+            role = str(node.get("cluster", ""))
             selection = envoy_config_from_text(admin.get("/config_dump?include_eds"), f"{url}/config_dump").select()
         except (EnvoyConfigError, OSError, RuntimeError, ValueError) as exc:
             lines.append(f"{url}: not verified: {exc}")
             continue
-        report = verify(sandbox, gateways, Matcher(selection.route_config), selection.label)
+        if role.startswith("sidecar:"):
+            try:  # what the Gloo configuration gives this workload's sidecar (v2 east-west)
+                workload = find_workload(snapshot, role.partition(":")[2])
+            except WorkloadError:
+                continue  # a sidecar of a workload the configuration does not know: nothing to compare
+            sidecar = sidecar_view(snapshot, workload)
+            hosts = {d for g in sidecar.gateways for vh in g.virtual_hosts for d in vh.domains}
+            if not hosts:
+                continue  # plain Kubernetes service routing only
+            report = verify(Sandbox(snapshot, sidecar), list(sidecar.gateways), Matcher(selection.route_config),
+                            selection.label, only_hosts=hosts)
+        else:
+            report = verify(sandbox, _gateways(view, role), Matcher(selection.route_config), selection.label)
         counts = ", ".join(f"{n} {s}" for s, n in report.counts().items() if n)
         lines.append(f"{node.get('id', url)}: {'agrees' if report.ok else 'DIFFERS'} ({counts})")
         for v in [v for v in report.verdicts if v.status in FAILING][:MAX_SHOWN]:
             request = v.request.describe() if v.request is not None else "no witness"
             lines.append(f"  {v.status}: {v.route}  {request}")
-    return lines or ["no gateway Envoy with a known admin address"]
+    return lines or ["no Envoy with a known admin address and Gloo routes to compare"]

@@ -152,3 +152,37 @@ def test_verify_names_route_and_request_of_each_difference(tmp_path: Path) -> No
     assert extra["status"] == "extra" and extra["request"] == "GET http://www.example.com/admin"
     code, text, _ = run("verify", "--demo", "--envoy-config", str(path))
     assert "DIFFERENT ACTION" in text and "somewhere-else" in text
+
+
+SIDECAR = "sidecar:bookinfo/productpage@cluster1"
+REFERENCE_B = [str(Path(__file__).resolve().parents[1] / "v2" / "data" / name)
+               for name in ("reference-b.yaml", "reference-b-discovery.yaml")]
+INTERNAL = "reviews.bookinfo.svc.cluster.local"
+
+
+def test_verify_a_sidecar_against_the_east_west_routes(tmp_path: Path) -> None:
+    """--node sidecar:NS/NAME@CLUSTER compares the routes the Gloo configuration gives that workload's sidecar
+    (reference example (b)); the per-service hosts of plain Kubernetes routing in the same dump are not Gloo's."""
+    code, out, _ = run("xds", "dump", *REFERENCE_B, "--node", SIDECAR, "-o", "json")
+    assert code == 0
+    data = json.loads(out)
+    path = tmp_path / "sidecar.json"
+    path.write_text(json.dumps(data))
+    code, out, _ = run("verify", *REFERENCE_B, "--envoy-config", str(path), "--node", SIDECAR, "-o", "json")
+    report = json.loads(out)
+    assert code == 0 and report["ok"] and report["counts"]["same"] == 4, report
+
+    [config] = data["routes"]
+    internal = next(vh for vh in config["virtualHosts"] if vh["name"] == INTERNAL)
+    jason = next(r for r in internal["routes"] if r["name"].endswith("#jason-to-v2"))
+    jason["route"]["cluster"] = "outbound|9080|version-v1|reviews.bookinfo.svc.cluster1"  # hand-edited: v1
+    path.write_text(json.dumps(data))
+    code, out, _ = run("verify", *REFERENCE_B, "--envoy-config", str(path), "--node", SIDECAR, "-o", "json")
+    assert code == 1
+    different = [r for r in json.loads(out)["routes"] if r["status"] == "different action"]
+    assert [(r["envoyRoute"], r["request"].split()[1].split("/")[2]) for r in different] == \
+        [("RouteTable/bookinfo/reviews#jason-to-v2", INTERNAL)]
+
+    code, _, err = run("verify", *REFERENCE_B, "--envoy-config", str(path), "--node",
+                       "sidecar:bookinfo/ratings@cluster1")
+    assert code == 2 and "plain Kubernetes service routing" in err

@@ -57,3 +57,14 @@ def test_east_west_route_on_a_real_sidecar(tmp_path: Path, upstreams, mesh_harne
     assert {client.get("/r", host)[1] for _ in range(10)} == {"reviews-v1 /r"}
     jason = {client.request("/r", host, headers={"end-user": "jason"})[1] for _ in range(10)}
     assert jason == {"reviews-v2 /r"}
+    # the console's proxy check compares this sidecar with what the configuration gives the workload
+    from meshctl.envoy.admin import AdminClient
+    from meshctl.model.snapshot import load_snapshot
+    from meshctl.routing.view import build_routing_view
+    from meshctl.tui.verify_check import verify_connected
+
+    snapshot = load_snapshot([tmp_path])
+    [process] = harness.envoys
+    lines = verify_connected(snapshot, build_routing_view(snapshot),
+                             [AdminClient(f"http://127.0.0.1:{process.admin_port}")])
+    assert lines[0].startswith("client-1: agrees (2 same"), lines
