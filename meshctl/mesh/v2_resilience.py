@@ -16,6 +16,7 @@ from ..model.v2.resilience import (
     OutlierDetectionPolicyV2,
     effective_outlier,
 )
+from ..model.v2.workspaces import workspaces_of
 from .backends import Locality
 from .v2_failover import FailoverPlan, Mapping, Target
 
@@ -53,11 +54,14 @@ def _age(r: Resource) -> tuple[str, str, str]:
 
 def policies_for(index: "MeshIndex", kind: str, dest: Resource, port: int | None,
                  policy_type: type[Resource]) -> list[Resource]:
-    """The policies of one type that reach a destination, oldest first."""
+    """The policies of one type that reach a destination, oldest first. P4: a destination policy applies only in
+    its own workspace, so it reaches the destinations that workspace owns (an importer's policies do not)."""
     kind_name = policy_type.__name__.removesuffix("V2")  # snapshots index by the YAML kind
+    workspaces = workspaces_of(index.snapshot)
+    home = workspaces.owner(dest)
     found = [p for p in index.snapshot.of_kind(kind_name)
-             if isinstance(p, policy_type) and _applies(p.spec.apply_to_destinations,  # type: ignore[attr-defined]
-                                                        kind, dest, port)]
+             if isinstance(p, policy_type) and workspaces.config_counts(p) and workspaces.owner(p) == home
+             and _applies(p.spec.apply_to_destinations, kind, dest, port)]  # type: ignore[attr-defined]
     return sorted(found, key=_age)
 
 

@@ -153,3 +153,25 @@ def test_test_route_names_the_failover_policy_and_the_locality_weights(capsys: p
     assert backend["localityWeights"] == {"eu-west/eu-west-a": 3, "ap-south/ap-south-a": 1}
     assert main(argv) == 0
     assert "priorities from FailoverPolicy/bookinfo/reviews-failover" in capsys.readouterr().out
+
+
+def test_destination_policies_apply_only_in_the_destinations_own_workspace() -> None:
+    """P4: team-b imports team-a's ExternalService (reference example (c)); an OutlierDetectionPolicy of team-b
+    does not reach it, one of team-a does."""
+    from meshctl.mesh.index import MeshIndex
+    from meshctl.model.resources import ExternalService
+
+    base = (Path(__file__).parent / "data" / "reference-c.yaml").read_text()
+
+    def policy(namespace: str) -> str:
+        return (f"\n---\napiVersion: resilience.policy.gloo.solo.io/v2\nkind: OutlierDetectionPolicy\n"
+                f"metadata: {{name: od, namespace: {namespace}}}\n"
+                "spec:\n  applyToDestinations: [{kind: EXTERNAL_SERVICE, selector: {name: db}}]\n"
+                "  config: {consecutiveErrors: 7}\n")
+
+    for namespace, applies in (("team-b", False), ("team-a", True)):
+        snapshot = snapshot_from_text(base + policy(namespace))
+        es = snapshot.get("ExternalService", "team-a", "db")
+        assert isinstance(es, ExternalService)
+        outlier = MeshIndex(snapshot).backend_for_external_service(es).outlier_detection
+        assert (outlier is not None and outlier.consecutive_errors == 7) is applies, namespace
