@@ -89,7 +89,9 @@ def mutated(draw: st.DrawFn) -> bytes:
         if draw(st.booleans()) and isinstance(parent, dict):
             del parent[path[-1]]
         else:
-            parent[path[-1]] = draw(REPLACEMENTS)
+            # a copy: sampled_from hands out the same dict each time, and mutating it in place would make it
+            # contain itself (and change the strategy's own constants between examples)
+            parent[path[-1]] = copy.deepcopy(draw(REPLACEMENTS))
     return yaml.dump_all(docs, Dumper=yaml.CSafeDumper, sort_keys=False).encode()
 
 
