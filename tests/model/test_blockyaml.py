@@ -116,12 +116,13 @@ def test_dumped_documents(documents: list[Any], indent: int, explicit_start: boo
     assert_declines_or_agrees(text)
 
 
-SIMPLE = st.text(st.sampled_from("abcxyz-_./0123456789"), min_size=1, max_size=6).filter(lambda s: s[0].isalpha())
+# a letter, then up to five more characters: built, not filtered (filtering 70% away tripped hypothesis's health check)
+SIMPLE = st.builds(str.__add__, st.sampled_from("abcxyz"), st.text(st.sampled_from("abcxyz-_./0123456789"), max_size=5))
 SIMPLE_DATA = st.recursive(st.one_of(SIMPLE, st.integers(), st.booleans()), lambda inner: st.one_of(
     st.lists(inner, min_size=1, max_size=3), st.dictionaries(SIMPLE, inner, min_size=1, max_size=3)), max_leaves=15)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(st.lists(st.dictionaries(SIMPLE, SIMPLE_DATA, min_size=1, max_size=4), min_size=1, max_size=3))
 def test_plain_manifests_are_answered(documents: list[Any]) -> None:
     text = yaml.safe_dump_all(documents, sort_keys=False, default_flow_style=False)
@@ -199,7 +200,7 @@ def test_positions_of_the_usual_manifest_match_pyyaml_marks() -> None:
         "h: \"dq\"\n---\n---\ni: [] # c\n")
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(st.lists(st.dictionaries(SIMPLE, SIMPLE_DATA, min_size=1, max_size=4), min_size=1, max_size=3),
        st.sampled_from([2, 4]))
 def test_positions_of_plain_manifests_match_pyyaml_marks(documents: list[Any], indent: int) -> None:
