@@ -70,6 +70,18 @@ class DiagnosticEvent:
         return self._finding
 
 
+def order_by_specificity(produced: list[FlattenedRoute], under: str) -> None:
+    """ROUTE_SPECIFICITY: stable-sort a delegate's whole subtree and say each route's rank and why."""
+    produced.sort(key=specificity_key)  # list.sort is stable: ties keep weight-then-written order
+    for rank, r in enumerate(produced):
+        key = specificity_key(r)
+        kind = {0: "exact", 1: "regex", 2: "prefix"}.get(key[0], "no matcher")
+        best = min(r.matchers, key=lambda m: m.specificity()) if r.matchers else None
+        length = f", length {len(best.path)}" if best and kind in ("exact", "prefix") else ""
+        r.position = Position(0, "route specificity",
+                              f"rank {rank + 1} of {len(produced)} under {under} by specificity: {kind}{length}")
+
+
 class _Diagnostics:
     def __init__(self) -> None:
         self.items: list[Finding] = []
@@ -335,27 +347,14 @@ class RouteEngine:
         assert delegate is not None
         link = chain[-1]
         owner, dpath = link.resource, link.route_path + ("delegateAction",)
-        own_sort = delegate.sort_method
-        effective_sort = active_sort or own_sort
-        node.sort_method = effective_sort
-        if active_sort is not None and "sortMethod" in delegate._keys and own_sort != active_sort:
-            node.sort_overridden = True
-            self.diags.add(owner, Severity.INFO, "sort-method-overridden",
-                           f"sortMethod {own_sort} is overridden by the enclosing delegate's {active_sort}",
-                           dpath + ("sortMethod",))
-
+        effective_sort = self._sort_method(node, delegate, active_sort, owner, dpath)
         tables = self._delegate_tables(owner, delegate, dpath)
         tables.sort(key=lambda t: -t.weight)  # stable: equal weights keep refs-then-selector order
         produced: list[FlattenedRoute] = []
         for t_index, table_node in enumerate(tables):
             table = table_node.table
             assert isinstance(table, RouteTable)
-            if table.key in visiting or table.key == owner.key:
-                path_keys = visiting + (owner.key, table.key)
-                cycle = [f"{k[0]} {k[1]}/{k[2]}" for k in path_keys]
-                self.diags.add(owner, Severity.ERROR, "delegation-cycle",
-                               "delegation cycle: " + " -> ".join(cycle) + "; this branch is skipped",
-                               dpath)
+            if self._closes_cycle(owner, table, visiting, dpath):
                 continue
             self._reach(table.key)
             self._check_route_names(table, table.spec.routes, ("spec", "routes"))
@@ -373,16 +372,32 @@ class RouteEngine:
             produced.extend(table_routes)
 
         if active_sort is None and effective_sort == ROUTE_SPECIFICITY:
-            produced.sort(key=specificity_key)  # list.sort is stable: ties keep weight-then-written order
-            for rank, r in enumerate(produced):
-                key = specificity_key(r)
-                kind = {0: "exact", 1: "regex", 2: "prefix"}.get(key[0], "no matcher")
-                best = min(r.matchers, key=lambda m: m.specificity()) if r.matchers else None
-                length = f", length {len(best.path)}" if best and kind in ("exact", "prefix") else ""
-                r.position = Position(0, "route specificity",
-                                      f"rank {rank + 1} of {len(produced)} under {link.ref} by specificity: "
-                                      f"{kind}{length}")
+            order_by_specificity(produced, link.ref)
         return produced
+
+    def _sort_method(self, node: TreeNode, delegate: Any, active_sort: str | None, owner: Resource,
+                     dpath: tuple[Any, ...]) -> str | None:
+        """The sort method in force below a delegate: the top-most delegate's; a different one written further
+        down is reported (v1beta1 and v2 delegates alike)."""
+        own_sort = delegate.sort_method
+        effective_sort = active_sort or own_sort
+        node.sort_method = effective_sort
+        if active_sort is not None and "sortMethod" in delegate._keys and own_sort != active_sort:
+            node.sort_overridden = True
+            self.diags.add(owner, Severity.INFO, "sort-method-overridden",
+                           f"sortMethod {own_sort} is overridden by the enclosing delegate's {active_sort}",
+                           dpath + ("sortMethod",))
+        return effective_sort
+
+    def _closes_cycle(self, owner: Resource, table: Resource, visiting: tuple[tuple[str, str, str], ...],
+                      dpath: tuple[Any, ...]) -> bool:
+        """True (and reported on the delegating resource) when `table` is already on the delegation path."""
+        if table.key not in visiting and table.key != owner.key:
+            return False
+        cycle = [f"{k[0]} {k[1]}/{k[2]}" for k in visiting + (owner.key, table.key)]
+        self.diags.add(owner, Severity.ERROR, "delegation-cycle",
+                       "delegation cycle: " + " -> ".join(cycle) + "; this branch is skipped", dpath)
+        return True
 
     def _table_routes(self, table: RouteTable, table_node: TableNode, chain: tuple[ChainLink, ...],
                       matchers: list[EffectiveMatcher], options: Policy, labels: dict[str, str],

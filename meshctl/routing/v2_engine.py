@@ -25,7 +25,7 @@ from .flatten import (
     _ordinal,
     _regexes,
     _route_id_part,
-    specificity_key,
+    order_by_specificity,
 )
 from .matchers import ROOT, EffectiveMatcher, merge
 from .types import ChainLink, FlattenedRoute, GatewayView, Position, TableNode, TreeNode, VirtualHostView
@@ -364,24 +364,14 @@ class V2RouteEngine(RouteEngine):
             return super()._delegate(node, route, chain, matchers, options, labels, active_sort, visiting)
         link = chain[-1]
         owner, dpath = link.resource, link.route_path + ("delegateAction",)
-        own_sort = delegate.sort_method
-        effective_sort = active_sort or own_sort
-        node.sort_method = effective_sort
-        if active_sort is not None and "sortMethod" in delegate._keys and own_sort != active_sort:
-            node.sort_overridden = True
-            self.diags.add(owner, Severity.INFO, "sort-method-overridden",
-                           f"sortMethod {own_sort} is overridden by the enclosing delegate's {active_sort}",
-                           dpath + ("sortMethod",))
+        effective_sort = self._sort_method(node, delegate, active_sort, owner, dpath)
         tables = self._v2_delegate_tables(owner, delegate, dpath)
         tables.sort(key=lambda t: -t.weight)  # stable: equal weights keep selector, then creation order (R6)
         produced: list[FlattenedRoute] = []
         for t_index, table_node in enumerate(tables):
             table = table_node.table
             assert isinstance(table, RouteTableV2)
-            if table.key in visiting or table.key == owner.key:
-                cycle = [f"{k[0]} {k[1]}/{k[2]}" for k in visiting + (owner.key, table.key)]
-                self.diags.add(owner, Severity.ERROR, "delegation-cycle",
-                               "delegation cycle: " + " -> ".join(cycle) + "; this branch is skipped", dpath)
+            if self._closes_cycle(owner, table, visiting, dpath):
                 continue
             self.reached_tables.add(table.key)
             node.tables.append(table_node)
@@ -404,15 +394,7 @@ class V2RouteEngine(RouteEngine):
                             r.position = Position(0, "table weight", f"{weight_reason}{j} in written order")
                 produced.extend(child_routes)
         if active_sort is None and effective_sort == ROUTE_SPECIFICITY:
-            produced.sort(key=specificity_key)
-            for rank, r in enumerate(produced):
-                key = specificity_key(r)
-                kind = {0: "exact", 1: "regex", 2: "prefix"}.get(key[0], "no matcher")
-                best = min(r.matchers, key=lambda m: m.specificity()) if r.matchers else None
-                length = f", length {len(best.path)}" if best and kind in ("exact", "prefix") else ""
-                r.position = Position(0, "route specificity",
-                                      f"rank {rank + 1} of {len(produced)} under {link.ref} by specificity: "
-                                      f"{kind}{length}")
+            order_by_specificity(produced, link.ref)
         return produced
 
     def _conflict(self, parent: list[EffectiveMatcher], child: Route) -> str | None:
