@@ -71,10 +71,11 @@ class RunningDemo:
         return get(entry["url"], entry["host"])
 
 
-@pytest.fixture(scope="package")
-def demo_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDemo]:
-    state = Path(tmp_path_factory.mktemp("failover-demo"))
-    env = DemoEnvironment(state, TEST_OPTIONS)
+def running_demo(tmp_path_factory: pytest.TempPathFactory, name: str,
+                 options: DemoOptions) -> Iterator[RunningDemo]:
+    """A demo of its own (state under a temporary directory), stopped after its last test, on failure too."""
+    state = Path(tmp_path_factory.mktemp(name))
+    env = DemoEnvironment(state, options)
     try:
         info = env.up()
         yield RunningDemo(info, env, controller_for_demo(state))
@@ -82,12 +83,21 @@ def demo_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDemo]:
         env.down()
 
 
+def settled(demo: RunningDemo) -> Iterator[RunningDemo]:
+    """A shared demo, settled before and restored after each test (no failure leaks into the next)."""
+    assert not wait_settled(demo.info.admin_urls(), timeout=10.0)
+    try:
+        yield demo
+    finally:
+        demo.controller.restore_all()
+        wait_settled(demo.info.admin_urls(), timeout=10.0)
+
+
+@pytest.fixture(scope="package")
+def demo_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDemo]:
+    yield from running_demo(tmp_path_factory, "failover-demo", TEST_OPTIONS)
+
+
 @pytest.fixture
 def demo(demo_env: RunningDemo) -> Iterator[RunningDemo]:
-    """The shared demo, settled before and restored after each test (no failure leaks into the next)."""
-    assert not wait_settled(demo_env.info.admin_urls(), timeout=10.0)
-    try:
-        yield demo_env
-    finally:
-        demo_env.controller.restore_all()
-        wait_settled(demo_env.info.admin_urls(), timeout=10.0)
+    yield from settled(demo_env)

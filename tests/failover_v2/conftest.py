@@ -3,35 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from meshctl.demo.environment import DemoEnvironment, DemoOptions
-from meshctl.demo.failover_control import controller_for_demo
-from meshctl.failover.watch import wait_settled
-from tests.failover.conftest import RunningDemo
+from meshctl.demo.environment import DemoOptions
+from tests.failover.conftest import RunningDemo, running_demo, settled
 
 V2_OPTIONS = DemoOptions(base_ejection_time_s=1.0, outlier_interval_s=0.5, api="v2")
 
 
 @pytest.fixture(scope="package")
 def demo_v2_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDemo]:
-    state = Path(tmp_path_factory.mktemp("failover-demo-v2"))
-    env = DemoEnvironment(state, V2_OPTIONS)
-    try:
-        info = env.up()
-        yield RunningDemo(info, env, controller_for_demo(state))
-    finally:
-        env.down()
+    yield from running_demo(tmp_path_factory, "failover-demo-v2", V2_OPTIONS)
 
 
 @pytest.fixture
 def demo_v2(demo_v2_env: RunningDemo) -> Iterator[RunningDemo]:
     """The shared v2 demo, settled before and restored after each test."""
-    assert not wait_settled(demo_v2_env.info.admin_urls(), timeout=10.0)
-    try:
-        yield demo_v2_env
-    finally:
-        demo_v2_env.controller.restore_all()
-        wait_settled(demo_v2_env.info.admin_urls(), timeout=10.0)
+    yield from settled(demo_v2_env)
