@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from meshctl_process import MeshctlProcess
+
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -28,33 +22,14 @@ def http_get(url: str, timeout: float = 2.0, host: str | None = None) -> tuple[i
         return error.code, error.read().decode()
 
 
-class ServeProcess:
+class ServeProcess(MeshctlProcess):
     """One replica: `python -m meshctl.cli.main xds serve ARGS`, stdout collected line by line."""
 
+    line_timeout = 20.0
+
     def __init__(self, argv: list[str], admin: str | None = None) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        super().__init__(["xds", "serve", *argv])
         self.admin = admin
-        self.proc = subprocess.Popen([sys.executable, "-m", "meshctl.cli.main", "xds", "serve", *argv], cwd=REPO,
-                                     env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    def wait_line(self, predicate: Callable[[str], bool], timeout: float = 20.0) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for line in list(self.lines):
-                if predicate(line):
-                    return line
-            if self.proc.poll() is not None and not self._reader.is_alive():
-                break
-            time.sleep(0.02)
-        raise AssertionError("no such line; output so far:\n" + "\n".join(self.lines))
 
     def readyz(self) -> dict:
         assert self.admin is not None
@@ -91,14 +66,3 @@ class ServeProcess:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self._reader.join(5)
-        return self.proc.returncode

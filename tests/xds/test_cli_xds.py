@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,14 +12,12 @@ from pathlib import Path
 import pytest
 import yaml
 from fixtures_e2e import BIG_REGEX, HttpClient, one_route_config
+from meshctl_process import MeshctlProcess
 
 from meshctl.cli.main import main
 from meshctl.envoy.admin import AdminClient
 from meshctl.envoy.ports import free_port
 from meshctl.envoy.process import EnvoyProcess
-
-REPO = Path(__file__).resolve().parents[2]
-
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -92,51 +86,12 @@ def test_status_unreachable_server_is_a_clean_error(capsys) -> None:
 # ------------------------------------------------------------------------------------------ serve (subprocess)
 
 
-class Process:
-    """A meshctl subprocess whose stdout lines are collected as they come."""
-
-    def __init__(self, argv: list[str]):
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen([sys.executable, "-m", "meshctl.cli.main", *argv], cwd=REPO, env=env,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    def wait_line(self, predicate: Callable[[str], bool], timeout: float = 15.0) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for line in list(self.lines):
-                if predicate(line):
-                    return line
-            if self.proc.poll() is not None and not self._reader.is_alive():
-                break
-            time.sleep(0.02)
-        raise AssertionError("no such line; output so far:\n" + "\n".join(self.lines))
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self._reader.join(5)
-        return self.proc.returncode
-
-
 @pytest.fixture
-def meshctl_process() -> Iterator[Callable[..., Process]]:
-    started: list[Process] = []
+def meshctl_process() -> Iterator[Callable[..., MeshctlProcess]]:
+    started: list[MeshctlProcess] = []
 
-    def start(*argv: str) -> Process:
-        process = Process(list(argv))
+    def start(*argv: str) -> MeshctlProcess:
+        process = MeshctlProcess(list(argv))
         started.append(process)
         return process
 
