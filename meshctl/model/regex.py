@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any
+from typing import Any, Iterator
 
 import re2
 
@@ -61,8 +61,10 @@ _RE2_META = set(".^$*+?()[]{}|\\")
 _QUANTIFIERS = set("*?{")
 
 
-def _top_level_alternation(pattern: str) -> bool:
-    depth, i, in_class = 0, 0, False
+def _structure(pattern: str, start: int = 0) -> Iterator[tuple[int, str, int]]:
+    """(index, character, group depth before it) of each unescaped character outside character classes:
+    the only ones that open or close groups or separate alternatives."""
+    depth, i, in_class = 0, start, False
     while i < len(pattern):
         c = pattern[i]
         if c == "\\":
@@ -75,39 +77,19 @@ def _top_level_alternation(pattern: str) -> bool:
             if pattern[i + 1: i + 2] == "]" or pattern[i + 1: i + 3] == "^]":  # "[]...]": ']' is literal
                 i += 2 if pattern[i + 1] == "]" else 3
                 continue
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-        elif c == "|" and depth == 0:
-            return True
+        else:
+            yield i, c, depth
+            depth += (c == "(") - (c == ")")
         i += 1
-    return False
+
+
+def _top_level_alternation(pattern: str) -> bool:
+    return any(c == "|" and depth == 0 for _, c, depth in _structure(pattern))
 
 
 def _group_end(pattern: str, start: int) -> int | None:
     """Index of the `)` closing the group opened at `start` (escapes and character classes skipped)."""
-    depth, i, in_class = 0, start, False
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = c != "]"
-        elif c == "[":
-            in_class = True
-            if pattern[i + 1: i + 2] == "]" or pattern[i + 1: i + 3] == "^]":
-                i += 2 if pattern[i + 1] == "]" else 3
-                continue
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    return None
+    return next((i for i, c, depth in _structure(pattern, start) if c == ")" and depth == 1), None)
 
 
 def literal_prefix(pattern: str) -> str:
