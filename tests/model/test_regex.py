@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from meshctl.model import regex
-from meshctl.model.regex import compile_re2, full_match, regex_error
+from meshctl.model.regex import compile_re2, full_match, literal_prefix, regex_error
 
 
 @pytest.mark.parametrize("pattern", ["/api/v[0-9]+", "(?i)abc", "a{2,3}", "^/(users|items)/\\d+$", ""])
@@ -59,3 +59,16 @@ def test_the_shortcut_only_accepts_what_re2_accepts(pattern: str) -> None:
                                      "/l1\\-3/l2\\-5(?:/r120/[0-9]+)", "^/api/v[0-9]+(?:/items)?$"])
 def test_typical_route_regexes_take_the_shortcut(pattern: str) -> None:
     assert regex._PLAINLY_VALID.fullmatch(pattern) is not None
+
+
+@pytest.mark.parametrize(("pattern", "prefix"), [
+    ("/orders/v[0-9]+/.*", "/orders/v"),
+    ("/a|/b", ""),  # an alternative at the top: nothing is certain
+    ("/api/(?:/v1|/v2)", "/api/"),  # the merged child has alternatives of its own
+    ("/api/(?:/v1.*)", "/api//v1"),  # a merged child regex: its own literal prefix still counts
+    ("/api/(?:/v1)?", "/api/"),  # an optional group adds nothing
+    ("/x[|(]y", "/x"),  # '|' and '(' inside a class are literals, not structure
+    ("/x[]|]z(?:/q)", "/x"),  # ']' first in a class is literal: the class ends at the second ']'
+])
+def test_literal_prefix_reads_the_pattern_structure(pattern: str, prefix: str) -> None:
+    assert literal_prefix(pattern) == prefix
