@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .common import EXIT_FINDINGS, EXIT_OK, UsageError, add_source_args, emit, load_sources
+from .common import EXIT_OK, UsageError, add_source_args, emit, emit_case_report, load_sources
 from .envoy_source import add_envoy_args, run_test_route, wants_envoy
 
 EXAMPLE = """examples:
@@ -194,7 +194,6 @@ def _run_one(args: argparse.Namespace, words: list[str], locality: Any) -> int:
 def _run_batch(args: argparse.Namespace, locality: Any) -> int:
     from ..sandbox.casefile import load_case_file
     from ..sandbox.engine import Sandbox
-    from ..sandbox.report import render_json, render_junit, render_text
     from ..sandbox.runner import run_cases
 
     if args.header:
@@ -207,13 +206,7 @@ def _run_batch(args: argparse.Namespace, locality: Any) -> int:
     gc.collect()
     gc.freeze()
     report = run_cases(sandbox, cases.cases, args.file, args.gateway, locality, args.fail_under)
-    if args.output == "json":
-        emit(render_json(report), "json")
-    elif args.output == "junit":
-        sys.stdout.write(render_junit(report))
-    else:
-        emit(render_text(report), "text")
-    return EXIT_OK if report.ok else EXIT_FINDINGS
+    return emit_case_report(report, args.output)
 
 
 def _run_repl(args: argparse.Namespace, locality: Any) -> int:

@@ -61,6 +61,19 @@ def emit(data: Any, fmt: str, out: TextIO | None = None) -> None:
         out.write(str(data) + ("\n" if not str(data).endswith("\n") else ""))
 
 
+def emit_case_report(report: Any, fmt: str) -> int:
+    """A router_check run's report as text, JSON or JUnit XML; the exit status says whether every case passed."""
+    from ..sandbox.report import render_json, render_junit, render_text
+
+    if fmt == "json":
+        emit(render_json(report), "json")
+    elif fmt == "junit":
+        sys.stdout.write(render_junit(report))
+    else:
+        emit(render_text(report), "text")
+    return EXIT_OK if report.ok else EXIT_FINDINGS
+
+
 def parse_namespaced(value: str, what: str) -> tuple[str, str]:
     if "/" not in value:
         raise UsageError(f"{what} must be NAMESPACE/NAME, got {value!r}")

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import argparse
 import gc
-import sys
 from typing import Any
 
-from .common import EXIT_FINDINGS, EXIT_OK, UsageError, emit
+from .common import EXIT_OK, UsageError, emit, emit_case_report
 
 
 def add_envoy_args(parser: argparse.ArgumentParser, pick: bool = True) -> None:
@@ -91,7 +90,6 @@ def _run_cases(args: argparse.Namespace) -> int:
     from ..envoyconfig.cases import check_gloo_only, run_envoy_cases
     from ..envoyconfig.matching import Matcher
     from ..sandbox.casefile import load_case_file
-    from ..sandbox.report import render_json, render_junit, render_text
 
     cases = load_case_file(args.file)
     check_gloo_only(cases.cases, args.file)
@@ -100,13 +98,7 @@ def _run_cases(args: argparse.Namespace) -> int:
     gc.freeze()
     report = run_envoy_cases(Matcher(selection.route_config), cases.cases, args.file, selection.label,
                              args.fail_under)
-    if args.output == "json":
-        emit(render_json(report), "json")
-    elif args.output == "junit":
-        sys.stdout.write(render_junit(report))
-    else:
-        emit(render_text(report), "text")
-    return EXIT_OK if report.ok else EXIT_FINDINGS
+    return emit_case_report(report, args.output)
 
 
 def run_routes(args: argparse.Namespace) -> int:
