@@ -8,7 +8,9 @@ most specific matcher; the top-most delegate's sort method wins.
 
 from __future__ import annotations
 
-from typing import Any
+from itertools import compress
+from operator import attrgetter, ne
+from typing import Any, Callable
 
 from ..model.common import POLICY_FIELDS, Policy, Route
 from ..model.findings import Finding, Severity, format_path
@@ -70,16 +72,27 @@ class DiagnosticEvent:
         return self._finding
 
 
-def order_by_specificity(produced: list[FlattenedRoute], under: str) -> None:
-    """ROUTE_SPECIFICITY: stable-sort a delegate's whole subtree and say each route's rank and why."""
+_POSITION_INDEX = attrgetter("position.index")
+
+
+def _as_is(routes: list[FlattenedRoute], i: int) -> FlattenedRoute:
+    return routes[i]
+
+
+def order_by_specificity(produced: list[FlattenedRoute], under: str,
+                         writable: Callable[[list[FlattenedRoute], int], FlattenedRoute] = _as_is) -> None:
+    """ROUTE_SPECIFICITY: stable-sort a delegate's whole subtree and say each route's rank and why.
+
+    `writable(list, i)` gives the route to change (see RouteEngine._writable); a position already right is kept."""
     produced.sort(key=specificity_key)  # list.sort is stable: ties keep weight-then-written order
     for rank, r in enumerate(produced):
         key = specificity_key(r)
         kind = {0: "exact", 1: "regex", 2: "prefix"}.get(key[0], "no matcher")
         best = min(r.matchers, key=lambda m: m.specificity()) if r.matchers else None
         length = f", length {len(best.path)}" if best and kind in ("exact", "prefix") else ""
-        r.position = Position(0, "route specificity",
-                              f"rank {rank + 1} of {len(produced)} under {under} by specificity: {kind}{length}")
+        detail = f"rank {rank + 1} of {len(produced)} under {under} by specificity: {kind}{length}"
+        if r.position.reason != "route specificity" or r.position.detail != detail:
+            writable(produced, rank).position = Position(0, "route specificity", detail)
 
 
 class _Diagnostics:
@@ -186,13 +199,13 @@ class RouteEngine:
             rpath = spec_path + ("routes", i)
             link = ChainLink(owner, i, route.name, rpath, None, self._id_part(owner, i, route.name, rpath))
             node, produced = self._expand(route, (link,), [ROOT], True, inherited, {}, None, ())
-            for r in produced:
+            for j, r in enumerate(produced):
                 if r.sort_method is None:
-                    r.position = Position(0, "written order", f"route {i} of {name}, in written order")
+                    self._writable(produced, j).position = Position(0, "written order",
+                                                                    f"route {i} of {name}, in written order")
             tree.append(node)
             flat.extend(produced)
-        for index, r in enumerate(flat):
-            r.position.index = index
+        self._number(flat)
         view = VirtualHostView(owner, name, list(spec.domains), flat, tree, spec_path, all_routes=list(flat))
         if not spec.routes:
             self.diags.add(owner, Severity.WARNING, "empty-virtual-host",
@@ -224,8 +237,19 @@ class RouteEngine:
                            f"{len(invalid)} invalid route(s) and no invalidRoutePolicy: the whole virtual host "
                            f"produces no routes (set options.invalidRoutePolicy drop or directResponse to keep the rest)",
                            view.spec_path, routes=tuple(r.id for r in invalid))
-        for index, r in enumerate(view.routes):
-            r.position.index = index
+        self._number(view.routes)
+
+    def _number(self, routes: list[FlattenedRoute]) -> None:
+        """Each route's position index: its place in the virtual host's Envoy route list."""
+        count = len(routes)
+        # the indexes that are wrong, found in C (most routes a rebuild reuses are already in place)
+        for index in compress(range(count), map(ne, map(_POSITION_INDEX, routes), range(count))):
+            self._writable(routes, index).position.index = index
+
+    def _writable(self, routes: list[FlattenedRoute], i: int) -> FlattenedRoute:
+        """routes[i], about to be changed. Every change the engine makes to a produced route goes through here, so
+        the incremental engine can hand out routes of the previous view unchanged and copy only those it changes."""
+        return routes[i]
 
     def _check_route_names(self, owner: Resource, routes: list[Route], path: tuple[Any, ...]) -> None:
         seen: dict[str, int] = {}
@@ -365,15 +389,21 @@ class RouteEngine:
             table_routes = self._table_routes(table, table_node, chain, matchers, options, labels, effective_sort,
                                               visiting + (owner.key,))
             if effective_sort == TABLE_WEIGHT:
-                for r in table_routes:
-                    last = r.chain[-1]
-                    if last.resource is table:
-                        r.position = Position(0, "table weight", f"{weight_reason}{last.route_index} in written order")
+                self._place_by_weight(table, table_routes, weight_reason)
             produced.extend(table_routes)
 
         if active_sort is None and effective_sort == ROUTE_SPECIFICITY:
-            order_by_specificity(produced, link.ref)
+            order_by_specificity(produced, link.ref, self._writable)
         return produced
+
+    def _place_by_weight(self, table: RouteTable, table_routes: list[FlattenedRoute], weight_reason: str) -> None:
+        """TABLE_WEIGHT: each route written in `table` says where its table and it stand."""
+        for i, r in enumerate(table_routes):
+            last = r.chain[-1]
+            if last.resource is table:
+                detail = f"{weight_reason}{last.route_index} in written order"
+                if r.position.reason != "table weight" or r.position.detail != detail:
+                    self._writable(table_routes, i).position = Position(0, "table weight", detail)
 
     def _sort_method(self, node: TreeNode, delegate: Any, active_sort: str | None, owner: Resource,
                      dpath: tuple[Any, ...]) -> str | None:

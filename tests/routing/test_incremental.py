@@ -45,12 +45,16 @@ spec:
 """
 
 
+POLICIES = {"": "", "drop": "\n  options: {invalidRoutePolicy: {drop: {}}}",
+            "direct": "\n  options: {invalidRoutePolicy: {directResponse: {code: 503, body: invalid}}}"}
+
+
 def initial() -> dict[str, Any]:
     return {
         "vh_prefix": "/", "vh_sort": "TABLE_WEIGHT", "vh_refs": ["t0", "t9"],
         "tables": {i: {"label": "a" if i % 2 else "b", "weight": i, "prefixes": [f"/p{i}", f"/p{i}/x"],
                        "bodies": ["one", "two"], "names": ["r1", "r2"], "nested": i == 1} for i in range(TABLES)},
-        "v2_body": "v2", "v2_weight": 1, "v2_prefix": "/v2",
+        "v2_body": "v2", "v2_weight": 1, "v2_prefix": "/v2", "vh_policy": "",
     }
 
 
@@ -60,7 +64,7 @@ def render_vh(state: dict[str, Any]) -> str:
 kind: VirtualHost
 metadata: {{name: vh, namespace: gloo-mesh}}
 spec:
-  domains: [www.example.com]
+  domains: [www.example.com]{POLICIES[state['vh_policy']]}
   routes:
   - name: direct
     matchers: [{{uri: {{exact: /direct}}}}]
@@ -82,7 +86,7 @@ def render_table(i: int, t: dict[str, Any]) -> str:
     for prefix, body, name in zip(t["prefixes"], t["bodies"], t["names"], strict=True):
         named = f"name: {name}\n    " if name else ""
         routes += f"""  - {named}matchers: [{{uri: {{prefix: "{prefix}"}}}}]
-    directResponseAction: {{status: 200, body: "{body}"}}
+    directResponseAction: {{status: {999 if body == "bad" else 200}, body: "{body}"}}
 """
     if t["nested"]:
         routes += """  - name: nested
@@ -139,7 +143,7 @@ def write(directory: Path, state: dict[str, Any]) -> None:
 IDX = st.integers(0, TABLES - 1)
 ROUTE = st.integers(0, 1)
 EDITS = st.one_of(
-    st.tuples(st.just("body"), IDX, ROUTE, st.sampled_from(["a", "b", "c"])),
+    st.tuples(st.just("body"), IDX, ROUTE, st.sampled_from(["a", "b", "c", "bad"])),  # bad: status 999, invalid
     st.tuples(st.just("prefix"), IDX, ROUTE, st.sampled_from(["/p0", "/p1", "/p1/x", "/q", "/"])),
     st.tuples(st.just("name"), IDX, ROUTE, st.sampled_from(["r1", "r2", "", "7"])),
     st.tuples(st.just("weight"), IDX, st.integers(-1, 5)),
@@ -149,6 +153,7 @@ EDITS = st.one_of(
     st.tuples(st.just("add"), IDX),
     st.tuples(st.just("vh_prefix"), st.sampled_from(["/", "/p", "/p1", "/x"])),
     st.tuples(st.just("vh_sort"), st.sampled_from(["TABLE_WEIGHT", "ROUTE_SPECIFICITY"])),
+    st.tuples(st.just("vh_policy"), st.sampled_from(["", "drop", "direct"])),
     st.tuples(st.just("vh_refs"), st.lists(st.sampled_from(["t0", "t1", "t3", "t9"]), max_size=3)),
     st.tuples(st.just("v2_body"), st.sampled_from(["x", "y"])),
     st.tuples(st.just("v2_weight"), st.integers(0, 3)),
@@ -183,11 +188,17 @@ def test_incremental_view_equals_a_fresh_build_after_every_edit(tmp_path_factory
     state = initial()
     source = FileSource([directory])
     incremental = IncrementalRouting()
+    previous: tuple[Any, Any] | None = None
     for edit in [("touch",), *edits]:
         apply(state, edit)
         write(directory, state)
         snapshot = snapshot_of(source)
         got, want = incremental.build(snapshot), build_routing_view(snapshot)
+        if previous is not None:  # route objects are shared with earlier views: building this one changed none
+            assert previous[0] == previous[1]
+            assert [[[r.position for r in v.routes] for v in g.virtual_hosts] for g in previous[0].gateways] == \
+                [[[r.position for r in v.routes] for v in g.virtual_hosts] for g in previous[1].gateways]
+        previous = (got, want)
         assert [g.name for g in got.gateways] == [g.name for g in want.gateways]
         for g_got, g_want in zip(got.gateways, want.gateways, strict=True):
             for v_got, v_want in zip(g_got.virtual_hosts, g_want.virtual_hosts, strict=True):
@@ -214,6 +225,7 @@ def test_an_edit_to_one_table_re_expands_only_that_table(tmp_path: Path) -> None
     assert stats["tables_expanded"] == 1  # t3, under the label selector
     assert stats["tables_reused"] == 2  # t1 with its nested subtree (t0, t2, t4) in one piece, and t0 by ref
     assert stats["shadow_routes_analysed"] == 0  # a body edit leaves every route's matchers as they were
+    assert stats["routes_copied"] == 0  # the reused tables' routes kept their places: the objects are shared
     body = [r for _, _, r in view.all_routes() if r.id.endswith("t3#r1")]
     assert body and body[0].route.direct_response_action.body == "changed"
 
@@ -254,3 +266,25 @@ def test_a_delegating_route_matcher_edit_re_expands_only_its_tables(tmp_path: Pa
     by_ref = [r for _, _, r in view.all_routes() if r.chain[0].route_name == "by-ref"]
     vh = snapshot.get("VirtualHost", "gloo-mesh", "vh")
     assert by_ref and all(r.chain[0].resource is vh for r in by_ref)
+
+
+def test_a_route_turning_invalid_renumbers_the_shared_routes_after_it(tmp_path: Path) -> None:
+    # t3 comes first under the label selector; its first route turns invalid and the drop policy removes it, so
+    # every route after it (t1's subtree and t0 by ref, reused from the previous build) moves up one place
+    state = initial()
+    state["vh_policy"] = "drop"
+    write(tmp_path, state)
+    source = FileSource([tmp_path])
+    incremental = IncrementalRouting()
+    before = incremental.build(snapshot_of(source))
+    apply(state, ("body", 3, 0, "bad"))
+    write(tmp_path, state)
+    snapshot = snapshot_of(source)
+    after = incremental.build(snapshot)
+    want = build_routing_view(snapshot)
+    assert incremental.last_stats["tables_reused"] >= 2
+    got_host, want_host = after.gateways[0].virtual_hosts[0], want.gateways[0].virtual_hosts[0]
+    assert len(got_host.routes) == len(before.gateways[0].virtual_hosts[0].routes) - 1
+    assert [(r.id, r.position) for r in got_host.all_routes] == [(r.id, r.position) for r in want_host.all_routes]
+    assert all(any(r is s for s in got_host.all_routes) for r in got_host.routes)  # one set of objects
+    assert after == want
