@@ -5,12 +5,22 @@ objects when the routing view reused it) and on how its destinations resolve in 
 memo records each resolution a translation made; an entry is reused only when every one resolves the same way now,
 and it then reports the clusters and notes the translation reported. Reused routes keep their encoded bytes
 pinned in the codec, so packing a route configuration of 10,000 routes only encodes the changed ones.
+
+A whole virtual host is the unit of the fast path: the memo keeps, per host, the routes it translated last time
+and their messages laid end to end. When the mesh resolves every destination it has seen as before (checked once
+per translator, not per route), a route that is the very object at the same place as last time needs no look at
+all; only the others (one edited table's routes) are looked up, and the host's messages are sliced together around
+them. Clusters are reported in the order a route-by-route pass would report them; when an edit could change that
+order (a changed route used a cluster first), the host is done route by route.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field
+from itertools import accumulate, compress
+from operator import attrgetter, is_not
 from typing import Any
 
 from envoy_data_plane.envoy.config.route.v3 import Route as EnvoyRoute
@@ -19,11 +29,14 @@ from ..mesh.index import Backend
 from ..model.common import KubeServiceDestination, WeightedDestination
 from ..routing.types import FlattenedRoute
 from . import codec
-from .translate_routes import RouteContext, envoy_routes
+from .translate_routes import RouteContext, destination_key, envoy_routes
+
+Key = tuple[str, str]  # (scope, route id)
 
 
 @dataclass(slots=True)
 class _Entry:
+    key: Key
     route: Any  # the model Route, matchers tuple and options the messages were built from (held: identity keys)
     matchers: Any
     options: Any
@@ -33,32 +46,73 @@ class _Entry:
     clusters: list[Backend]  # in the order the translation added them
     notes: list[str]
 
+    @property
+    def sizes(self) -> tuple[int, int]:
+        return len(self.messages), len(self.notes)
+
+
+@dataclass(slots=True)
+class _Host:
+    """One virtual host's routes as translated last time, with their messages and notes laid end to end."""
+
+    routes: list[FlattenedRoute]
+    entries: list[_Entry]
+    messages: list[EnvoyRoute]
+    message_at: list[int]  # where each route's messages start in `messages` (one more element: the end)
+    notes: list[str]
+    note_at: list[int]
+    clusters: list[Backend]  # every cluster once, in the order a route-by-route pass reports them
+    first_use: dict[str, int] = field(default_factory=dict)  # Envoy cluster name -> index of its first route
+    epoch: int = 0  # the mesh resolutions these were made under (see RouteMemo._mesh_epoch)
+
+
+_MESSAGE_COUNT = attrgetter("sizes")
+
 
 class RouteMemo:
     """Per flattened route (by id and gateway scope), its Envoy routes; shared by a service's translators."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._entries: dict[tuple[str, str], _Entry] = {}
-        self._used: set[tuple[str, str]] = set()
+        self._host_lock = threading.Lock()
+        self._entries: dict[Key, _Entry] = {}
+        self._hosts: dict[str, _Host] = {}
+        self._used: set[Key] = set()
+        self._used_hosts: set[str] = set()
+        self._since_sweep = 0  # translations since the last real sweep (sweeping is amortized)
         # backend comparisons already made (thousands of routes share a few backends): (id, id) -> (a, b, equal),
         # the objects held so their ids stay theirs
         self._same: dict[tuple[int, int], tuple[Backend, Backend, bool]] = {}
+        # every destination resolution seen, by destination key: (kind, destination, namespace, backend)
+        self._resolutions: dict[tuple[Any, ...], tuple[str, Any, str, Backend]] = {}
+        self._mesh_epoch = 0
+        self._checked: weakref.ref[Any] | None = None  # the translator whose resolutions were last compared
         self.translated = 0  # routes translated (misses), for tests and benchmarks
         self.reused = 0
+        self.hosts_fast = 0  # virtual hosts assembled around their changed routes
 
+    # -- one route ---------------------------------------------------------------------------------------
     def envoy_routes(self, scope: str, route: FlattenedRoute, ctx: RouteContext) -> list[EnvoyRoute]:
+        entry = self._entry(scope, route, ctx)
+        self._report(entry, ctx)
+        return entry.messages
+
+    @staticmethod
+    def _report(entry: _Entry, ctx: RouteContext) -> None:
+        for backend in entry.clusters:
+            ctx.add_cluster(backend)
+        if entry.notes:
+            ctx.notes.extend(entry.notes)
+
+    def _entry(self, scope: str, route: FlattenedRoute, ctx: RouteContext) -> _Entry:
+        """The route's entry, reused when it still holds, else translated (nothing is reported to `ctx`)."""
         key = (scope, route.id)
         entry = self._entries.get(key)  # a dict read is atomic; writes below hold the lock
         if entry is not None and self._holds(entry, route, ctx):
-            for backend in entry.clusters:
-                ctx.add_cluster(backend)
-            if entry.notes:
-                ctx.notes.extend(entry.notes)
             self._used.add(key)
             self.reused += 1
-            return entry.messages
-        entry = self._translate(route, ctx)
+            return entry
+        entry = self._translate(key, route, ctx)
         for message in entry.messages:
             codec.pin(message)
         with self._lock:
@@ -69,16 +123,109 @@ class RouteMemo:
             self._entries[key] = entry
             self._used.add(key)
             self.translated += 1
-        return entry.messages
+            self._since_sweep += 1
+        return entry
 
-    def sweep(self) -> None:
-        """Forget the routes not asked for since the previous sweep (a full rebuild of every route set)."""
+    # -- one virtual host --------------------------------------------------------------------------------
+    def host_routes(self, scope: str, routes: list[FlattenedRoute], ctx: RouteContext,
+                    translator: Any) -> list[EnvoyRoute]:
+        """The Envoy routes of a virtual host's `routes`, reporting clusters and notes to `ctx` exactly as
+        `envoy_routes` route by route would. `translator` owns `ctx.resolve` (one mesh index).
+
+        One host at a time: the mesh check and the host it allows to be reused belong to one translator."""
+        with self._host_lock:
+            self._check_mesh(translator, ctx)
+            previous = self._hosts.get(scope)
+            host = self._fast(previous, routes, ctx) if previous is not None else None
+            if host is None:
+                host = self._route_by_route(routes, scope, ctx)
+            else:
+                self.hosts_fast += 1
+            with self._lock:
+                self._hosts[scope] = host
+                self._used_hosts.add(scope)
+        for backend in host.clusters:
+            ctx.add_cluster(backend)
+        if host.notes:
+            ctx.notes.extend(host.notes)
+        return host.messages
+
+    def _route_by_route(self, routes: list[FlattenedRoute], scope: str, ctx: RouteContext) -> _Host:
+        entries = [self._entry(scope, r, ctx) for r in routes]
+        return self._host(routes, entries)
+
+    def _host(self, routes: list[FlattenedRoute], entries: list[_Entry]) -> _Host:
+        messages = [m for e in entries for m in e.messages]
+        notes = [n for e in entries for n in e.notes]
+        sizes = list(map(_MESSAGE_COUNT, entries))
+        clusters: list[Backend] = []
+        first_use: dict[str, int] = {}
+        for index, e in enumerate(entries):
+            for backend in e.clusters:
+                if backend.envoy_cluster not in first_use:
+                    first_use[backend.envoy_cluster] = index
+                    clusters.append(backend)
+        return _Host(routes, entries, messages, list(accumulate((s[0] for s in sizes), initial=0)), notes,
+                     list(accumulate((s[1] for s in sizes), initial=0)), clusters, first_use, self._mesh_epoch)
+
+    def _fast(self, previous: _Host, routes: list[FlattenedRoute], ctx: RouteContext) -> _Host | None:
+        """The host rebuilt around its changed routes, or None when it must be done route by route."""
+        count = len(routes)
+        if previous.epoch != self._mesh_epoch or len(previous.routes) != count:
+            return None
+        changed = list(compress(range(count), map(is_not, routes, previous.routes)))
+        if len(changed) > max(64, count // 4):
+            return None  # most of it changed: the slicing would not pay
+        first_use = previous.first_use
+        fresh: list[_Entry] = []
+        for index in changed:
+            old = previous.entries[index]
+            if any(first_use.get(b.envoy_cluster) == index for b in old.clusters):
+                return None  # the route that named a cluster first changed: the cluster order may change
+            entry = self._entry(old.key[0], routes[index], ctx)
+            for backend in entry.clusters:
+                first = first_use.get(backend.envoy_cluster)
+                if first is None or first > index:
+                    return None  # a new cluster, or one now named earlier
+            fresh.append(entry)
+        self.reused += count - len(changed)
+        if not changed:
+            previous.routes = routes  # the very same objects; keep the newest list
+            return previous
+        entries = list(previous.entries)
+        for index, entry in zip(changed, fresh, strict=True):
+            entries[index] = entry
+        if all(entry.sizes == previous.entries[i].sizes for i, entry in zip(changed, fresh, strict=True)):
+            messages, notes = list(previous.messages), previous.notes
+            for index, entry in zip(changed, fresh, strict=True):
+                start = previous.message_at[index]
+                messages[start:start + len(entry.messages)] = entry.messages
+            if any(entry.notes for entry in fresh):
+                notes = [n for e in entries for n in e.notes]
+            return _Host(routes, entries, messages, previous.message_at, notes, previous.note_at,
+                         previous.clusters, first_use, self._mesh_epoch)
+        host = self._host(routes, entries)
+        return host
+
+    # -- the mesh ----------------------------------------------------------------------------------------
+    def _check_mesh(self, translator: Any, ctx: RouteContext) -> None:
+        """On every change of translator: does every destination seen so far resolve as it did? If not, every
+        host is done route by route (each route's own resolutions are checked) under a new epoch. (Destinations
+        of routes long gone stay in the table: a few resolutions more per check, and never a wrong reuse.)"""
+        checked = self._checked() if self._checked is not None else None
+        if checked is translator:
+            return
         with self._lock:
-            for key in [k for k in self._entries if k not in self._used]:
-                for message in self._entries.pop(key).messages:
-                    codec.unpin(message)
-            self._used = set()
-            self._same = {}
+            same = True
+            for key, (kind, destination, namespace, backend) in list(self._resolutions.items()):
+                now = ctx.resolve(destination, namespace) if kind == "dest" \
+                    else ctx.resolve_kube(destination, namespace)
+                if not self._equal(now, backend):
+                    same = False
+                    self._resolutions[key] = (kind, destination, namespace, now)
+            if not same:
+                self._mesh_epoch += 1
+            self._checked = weakref.ref(translator)
 
     def _equal(self, a: Backend, b: Backend) -> bool:
         if a is b:
@@ -98,27 +245,49 @@ class RouteMemo:
                 return False
         return True
 
-    @staticmethod
-    def _translate(route: FlattenedRoute, ctx: RouteContext) -> _Entry:
+    def _translate(self, key: Key, route: FlattenedRoute, ctx: RouteContext) -> _Entry:
         resolved: list[tuple[str, Any, str, Backend]] = []
         clusters: list[Backend] = []
 
         def resolve(d: WeightedDestination, namespace: str) -> Backend:
             backend = ctx.resolve(d, namespace)
             resolved.append(("dest", d, namespace, backend))
+            self._resolutions.setdefault(destination_key(d, namespace), ("dest", d, namespace, backend))
             return backend
 
         def resolve_kube(k: KubeServiceDestination, namespace: str) -> Backend:
             backend = ctx.resolve_kube(k, namespace)
             resolved.append(("kube", k, namespace, backend))
+            self._resolutions.setdefault(destination_key(WeightedDestination(kube_service=k), namespace),
+                                         ("kube", k, namespace, backend))
             return backend
 
         def add_cluster(backend: Backend) -> str:
             clusters.append(backend)
-            return ctx.add_cluster(backend)
+            return backend.envoy_cluster
 
         recording = RouteContext(resolve, add_cluster, resolve_kube, [])
         messages = envoy_routes(route, recording)
-        ctx.notes.extend(recording.notes)
-        return _Entry(route.route, route.matchers, route.options, route.replaced_by_direct_response, messages,
+        return _Entry(key, route.route, route.matchers, route.options, route.replaced_by_direct_response, messages,
                       resolved, clusters, recording.notes)
+
+    # -- forgetting --------------------------------------------------------------------------------------
+    def sweep(self) -> None:
+        """Forget the routes and hosts not asked for since the last real sweep. Amortized: a real sweep runs
+        once the translations since the last one reach an eighth of what is kept (a one-route edit in a
+        10,000-route host does not walk 10,000 entries), so at most that much is kept beyond what is used."""
+        with self._lock:
+            if self._since_sweep * 8 < len(self._entries) and self._since_sweep < 4096:
+                return
+            live = set(self._used)
+            for scope in self._used_hosts:
+                host = self._hosts.get(scope)
+                if host is not None:
+                    live.update(e.key for e in host.entries)
+            for key in [k for k in self._entries if k not in live]:
+                for message in self._entries.pop(key).messages:
+                    codec.unpin(message)
+            for scope in [s for s in self._hosts if s not in self._used_hosts]:
+                del self._hosts[scope]
+            self._used, self._used_hosts, self._same, self._since_sweep = set(), set(), {}, 0
+

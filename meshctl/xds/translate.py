@@ -34,7 +34,7 @@ from .route_memo import RouteMemo
 from .translate_clusters import ClusterMemo, ClusterSet, HealthOverrides
 from .translate_listeners import http_listener
 from .translate_proto import msg
-from .translate_routes import RouteContext, envoy_routes
+from .translate_routes import RouteContext, destination_key, envoy_routes
 from .translate_sidecar import sidecar_hosts
 
 LISTENER_PORT_KEY = "listener_port"  # node metadata: put this node's first listener on that port
@@ -128,21 +128,6 @@ def _has_port(domain: str) -> bool:
     return ":" in host
 
 
-def _dest_key(d: WeightedDestination, owner_ns: str) -> tuple[Any, ...]:
-    if d.kube_service is not None:
-        k = d.kube_service
-        return ("kube", k.namespace or owner_ns, k.name, k.cluster_name, tuple(sorted(k.subset.items())), k.port)
-    if d.virtual_destination is not None:
-        v = d.virtual_destination
-        return ("vd", v.namespace or owner_ns, v.name, tuple(sorted(v.subset.items())), getattr(d, "v2_port", None))
-    external = getattr(d, "external_service", None)  # v2 EXTERNAL_SERVICE destination
-    if external is not None:
-        return ("es", external.namespace, external.name, getattr(d, "v2_port", None))
-    if d.static_destination is not None:
-        return ("static", d.static_destination.namespace, d.static_destination.name)
-    return ("header", d.cluster_header)
-
-
 class Translator:
     """Translation of one configuration snapshot, shared by every node while the snapshot is current."""
 
@@ -161,7 +146,7 @@ class Translator:
 
     # -- destinations ------------------------------------------------------------------------------------
     def resolve(self, d: WeightedDestination, owner_ns: str) -> Backend:
-        key = _dest_key(d, owner_ns)
+        key = destination_key(d, owner_ns)
         hit = self._backends.get(key)
         if hit is None:
             hit = self._backends[key] = self.index.resolve(d, owner_ns)
@@ -263,7 +248,7 @@ class Translator:
         memo = self.route_memo
         if memo is not None:  # `scope`: the route set and gateway (listener); a route id is unique within a host
             scope = f"{scope}|{view.name}"
-            routes = [er for r in view.routes for er in memo.envoy_routes(scope, r, ctx)]
+            routes = memo.host_routes(scope, view.routes, ctx, self)
         else:
             routes = [er for r in view.routes for er in envoy_routes(r, ctx)]
         return msg(EnvoyVirtualHost, name=view.name, domains=domains, routes=routes)

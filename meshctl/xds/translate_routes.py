@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from envoy_data_plane.envoy.config.core.v3 import (
     DataSource,
@@ -94,6 +95,22 @@ class RouteContext:
     add_cluster: AddCluster
     resolve_kube: Callable[[KubeServiceDestination, str], Backend]
     notes: list[str] = field(default_factory=list)  # translation warnings, one sentence each
+
+
+def destination_key(d: WeightedDestination, owner_ns: str) -> tuple[Any, ...]:
+    """What resolving a destination reads: equal keys resolve to the same backend in one mesh index."""
+    if d.kube_service is not None:
+        k = d.kube_service
+        return ("kube", k.namespace or owner_ns, k.name, k.cluster_name, tuple(sorted(k.subset.items())), k.port)
+    if d.virtual_destination is not None:
+        v = d.virtual_destination
+        return ("vd", v.namespace or owner_ns, v.name, tuple(sorted(v.subset.items())), getattr(d, "v2_port", None))
+    external = getattr(d, "external_service", None)  # v2 EXTERNAL_SERVICE destination
+    if external is not None:
+        return ("es", external.namespace, external.name, getattr(d, "v2_port", None))
+    if d.static_destination is not None:
+        return ("static", d.static_destination.namespace, d.static_destination.name)
+    return ("header", d.cluster_header)
 
 
 # --- matchers ---------------------------------------------------------------------------------------------
