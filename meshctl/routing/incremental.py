@@ -221,7 +221,7 @@ class IncrementalEngine(Recording, RouteEngine):
         # the chain above was re-read, or a route is invalid (the invalidRoutePolicy changes it): copies
         return [_copy(route, reason, detail, chain + route.chain[above:]) for route, reason, detail in routes]
 
-    def _place_by_weight(self, table: RouteTable, table_routes: list[FlattenedRoute], weight_reason: str) -> None:
+    def _place_by_weight(self, table: Resource, table_routes: list[FlattenedRoute], weight_reason: str) -> None:
         hit = self._entry_of.get(id(table_routes))
         entry = hit[1] if hit is not None and hit[0] is table_routes else None
         if entry is not None and entry.shared is not None and entry.placed == weight_reason \

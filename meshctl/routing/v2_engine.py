@@ -454,10 +454,7 @@ class V2RouteEngine(RouteEngine):
                 return [self._conflict_route(node, chain, matchers, options, labels, active_sort, expanded.message,
                                              table, expanded.index)]
             if effective_sort == TABLE_WEIGHT:
-                for r in expanded:
-                    last = r.chain[-1]
-                    if last.resource is table:
-                        r.position = Position(0, "table weight", f"{weight_reason}{last.route_index} in written order")
+                self._place_by_weight(table, expanded, weight_reason)
             produced.extend(expanded)
         if active_sort is None and effective_sort == ROUTE_SPECIFICITY:
             order_by_specificity(produced, link.ref)
