@@ -44,7 +44,8 @@ from .memo import Dependency, Recording, TableKey, same_objects, shadow_findings
 from .memo import Frame as _Frame
 from .memo import ShadowEntry as _ShadowEntry
 from .types import ChainLink, FlattenedRoute, Position, RoutingView, TableNode, VirtualHostView
-from .v2_engine import add_v2_gateways, freeze_memory_of
+from .v2_engine import freeze_memory_of
+from .v2_incremental import V2IncrementalRouting
 
 # Dependency: ("ref", namespace, name, table or None) | ("sel", selector, namespace, hits)
 
@@ -90,6 +91,7 @@ class IncrementalRouting:
         self._lock = threading.Lock()
         self._memory = _Memory()
         self.last_stats: dict[str, int] = {}
+        self.v2 = V2IncrementalRouting()  # the Gloo v2 gateways' memory (stats: self.v2.last_stats)
 
     def build(self, snapshot: Snapshot, freeze: Any = None) -> RoutingView:
         with self._lock, gc_paused():
@@ -97,8 +99,8 @@ class IncrementalRouting:
             view = engine.build()
             self._memory = engine.kept  # entries not used by this snapshot are forgotten
             self.last_stats = engine.stats
-            if has_v2(snapshot):  # v2 gateways: rebuilt whole (their engine is not incremental yet)
-                add_v2_gateways(snapshot, view.gateways, view.diagnostics, freeze)
+            if has_v2(snapshot):  # v2 gateways: incremental too (v2_incremental.py)
+                self.v2.add_gateways(snapshot, view.gateways, view.diagnostics, freeze)
             return view
 
 
