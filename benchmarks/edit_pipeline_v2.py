@@ -43,6 +43,7 @@ from edit_pipeline import timed  # noqa: E402
 from meshctl.devtools.synth import synthetic_v2_documents  # noqa: E402
 from meshctl.model.snapshot import Snapshot  # noqa: E402
 from meshctl.routing.incremental import IncrementalRouting  # noqa: E402
+from meshctl.routing.types import RoutingView  # noqa: E402
 from meshctl.routing.view import build_routing_view  # noqa: E402
 from meshctl.sources.files import FileSource  # noqa: E402
 
@@ -105,24 +106,30 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:9.1f} ms"
 
 
+def view_snapshot(source: FileSource) -> Snapshot:
+    return Snapshot(*source.snapshot_parts())
+
+
+def cold(work: Path) -> tuple[FileSource, RoutingView, float, float]:
+    """A fresh source reading every file, and a full routing view of what it read: both with their seconds."""
+    source = FileSource([work])
+    _, load_seconds = measure(source.load)
+    view, view_seconds = measure(partial(build_routing_view, view_snapshot(source)))
+    return source, view, load_seconds, view_seconds
+
+
 def bench(routes: int, tables: int, count: int) -> None:
     work = Path(tempfile.mkdtemp(prefix="meshctl-bench-edit-v2-"))
     try:
         files = write_tree(work, routes, tables)
-        cold_load, cold_view = [], []
-        for _ in range(2):
-            source = FileSource([work])
-            _, seconds = measure(source.load)
-            cold_load.append(seconds)
-            snapshot = Snapshot(*source.snapshot_parts())
-            view, seconds = measure(partial(build_routing_view, snapshot))
-            cold_view.append(seconds)
+        runs = [cold(work) for _ in range(2)]
+        source, view = runs[-1][0], runs[-1][1]
         served = sum(len(v.routes) for g in view.gateways for v in g.virtual_hosts)
         incremental = IncrementalRouting()
-        incremental.build(snapshot)
-        print(f"{routes:,} routes ({served:,} served) in {len(files) - 3} table files; in process, no Envoy")
-        print(f"  cold load (files -> resources)  {ms(min(cold_load))}")
-        print(f"  cold routing view (full)        {ms(min(cold_view))}")
+        incremental.build(view_snapshot(source))
+        print(f"{routes:,} routes ({served:,} served) in {len(files) - 2} table files; in process, no Envoy")
+        print(f"  cold load (files -> resources)  {ms(min(run[2] for run in runs))}")
+        print(f"  cold routing view (full)        {ms(min(run[3] for run in runs))}")
         print(f"  {'edit':<24} {'incremental median':>20} {'worst':>12} {'full median':>14} {'worst':>12}"
               f" {'full/incr':>10}   reuse (last edit)")
         for label, edit in edits(files).items():
@@ -130,7 +137,7 @@ def bench(routes: int, tables: int, count: int) -> None:
             for i in range(count):
                 edit(i)
                 source.load()
-                snapshot = Snapshot(*source.snapshot_parts())
+                snapshot = view_snapshot(source)
                 _, seconds = measure(partial(incremental.build, snapshot))
                 incr.append(seconds)
                 _, seconds = measure(partial(build_routing_view, snapshot))
