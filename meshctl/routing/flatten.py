@@ -396,7 +396,7 @@ class RouteEngine:
             order_by_specificity(produced, link.ref, self._writable)
         return produced
 
-    def _place_by_weight(self, table: RouteTable, table_routes: list[FlattenedRoute], weight_reason: str) -> None:
+    def _place_by_weight(self, table: Resource, table_routes: list[FlattenedRoute], weight_reason: str) -> None:
         """TABLE_WEIGHT: each route written in `table` says where its table and it stand."""
         for i, r in enumerate(table_routes):
             last = r.chain[-1]

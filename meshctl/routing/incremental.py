@@ -38,22 +38,16 @@ from ..model.resources import Resource, Route, RouteTable, VirtualGateway, Virtu
 from ..model.selection import select
 from ..model.snapshot import Snapshot
 from ..model.v2.validate import has_v2
-from .flatten import DiagnosticEvent, RouteEngine, vhost_key
+from .flatten import RouteEngine, vhost_key
 from .matchers import EffectiveMatcher
+from .memo import Dependency, Recording, TableKey, same_objects, shadow_findings
+from .memo import Frame as _Frame
+from .memo import ShadowEntry as _ShadowEntry
 from .types import ChainLink, FlattenedRoute, Position, RoutingView, TableNode, VirtualHostView
-from .v2_engine import add_v2_gateways, freeze_memory_of
+from .v2_engine import freeze_memory_of
+from .v2_incremental import V2IncrementalRouting
 
-Dependency = tuple[Any, ...]  # ("ref", namespace, name, table or None) | ("sel", selector, namespace, hits)
-TableKey = tuple[str, str, str]
-
-
-@dataclasses.dataclass(slots=True)
-class _Frame:
-    """What one subtree being built reported and read."""
-
-    events: list[DiagnosticEvent] = dataclasses.field(default_factory=list)
-    deps: list[Dependency] = dataclasses.field(default_factory=list)
-    reached: set[TableKey] = dataclasses.field(default_factory=set)
+# Dependency: ("ref", namespace, name, table or None) | ("sel", selector, namespace, hits)
 
 
 @dataclasses.dataclass(slots=True)
@@ -79,14 +73,6 @@ class _HostEntry:
     frame: _Frame
 
 
-@dataclasses.dataclass(slots=True)
-class _ShadowEntry:
-    view: VirtualHostView
-    domains: list[str]
-    routes: list[FlattenedRoute]  # what the analysis read of each: id, name, matchers (a route is not changed)
-    findings: list[tuple[int, Finding, Resource]]  # route position, finding, the resource it was located in
-
-
 @dataclasses.dataclass
 class _Memory:
     tables: dict[tuple[Any, ...], _TableEntry] = dataclasses.field(default_factory=dict)
@@ -105,6 +91,7 @@ class IncrementalRouting:
         self._lock = threading.Lock()
         self._memory = _Memory()
         self.last_stats: dict[str, int] = {}
+        self.v2 = V2IncrementalRouting()  # the Gloo v2 gateways' memory (stats: self.v2.last_stats)
 
     def build(self, snapshot: Snapshot, freeze: Any = None) -> RoutingView:
         with self._lock, gc_paused():
@@ -112,12 +99,12 @@ class IncrementalRouting:
             view = engine.build()
             self._memory = engine.kept  # entries not used by this snapshot are forgotten
             self.last_stats = engine.stats
-            if has_v2(snapshot):  # v2 gateways: rebuilt whole (their engine is not incremental yet)
-                add_v2_gateways(snapshot, view.gateways, view.diagnostics, freeze)
+            if has_v2(snapshot):  # v2 gateways: incremental too (v2_incremental.py)
+                self.v2.add_gateways(snapshot, view.gateways, view.diagnostics, freeze)
             return view
 
 
-class IncrementalEngine(RouteEngine):
+class IncrementalEngine(Recording, RouteEngine):
     """RouteEngine that reuses the entries of a previous build whose dependencies still hold."""
 
     def __init__(self, snapshot: Snapshot, previous: _Memory) -> None:
@@ -132,35 +119,6 @@ class IncrementalEngine(RouteEngine):
         self._borrowed: set[int] = set()  # ids of routes a previous view holds too (see _reused_routes)
         self._entry_of: dict[int, tuple[list[FlattenedRoute], _TableEntry]] = {}  # a table's route list -> entry
         self._routes_before: list[FlattenedRoute] = []  # the routes of the virtual host being built, last view
-
-    # -- recording -----------------------------------------------------------------------------
-    def _push(self) -> _Frame:
-        frame = _Frame()
-        self._frames.append(frame)
-        self.diags.recorders.append(frame.events)
-        return frame
-
-    def _pop(self) -> None:
-        self._frames.pop()
-        self.diags.recorders.pop()
-
-    def _note(self, dep: Dependency) -> None:
-        for frame in self._frames:
-            frame.deps.append(dep)
-
-    def _reach(self, table_key: TableKey) -> None:
-        self.reached_tables.add(table_key)
-        for frame in self._frames:
-            frame.reached.add(table_key)
-
-    def _replay(self, frame: _Frame) -> None:
-        """A reused entry reports what it reported when built, into the view and every enclosing recording."""
-        for event in frame.events:
-            self.diags.replay(event)
-        for dep in frame.deps:
-            self._note(dep)
-        for key in frame.reached:
-            self._reach(key)
 
     # -- dependencies ----------------------------------------------------------------------------
     def _lookup(self, namespace: str, name: str) -> Resource | None:
@@ -187,17 +145,10 @@ class IncrementalEngine(RouteEngine):
         self._note(("sel", selector, namespace, hits))
         return list(hits)
 
-    def _holds(self, deps: list[Dependency]) -> bool:
-        # in recording order: a table's own dependencies are checked only once the one that found it held
-        for dep in deps:
-            if dep[0] == "ref":
-                if self._lookup(dep[1], dep[2]) is not dep[3]:
-                    return False
-            else:
-                now, then = self._selection(dep[1], dep[2]), dep[3]
-                if len(now) != len(then) or any(a is not b for a, b in zip(now, then, strict=True)):
-                    return False
-        return True
+    def _still(self, dep: Dependency) -> bool:
+        if dep[0] == "ref":
+            return self._lookup(dep[1], dep[2]) is dep[3]
+        return same_objects(self._selection(dep[1], dep[2]), dep[3])
 
     # -- reuse -----------------------------------------------------------------------------------
     def _virtual_host(self, gw: VirtualGateway, owner: Resource, spec: VirtualHostSpec,
@@ -272,7 +223,7 @@ class IncrementalEngine(RouteEngine):
         # the chain above was re-read, or a route is invalid (the invalidRoutePolicy changes it): copies
         return [_copy(route, reason, detail, chain + route.chain[above:]) for route, reason, detail in routes]
 
-    def _place_by_weight(self, table: RouteTable, table_routes: list[FlattenedRoute], weight_reason: str) -> None:
+    def _place_by_weight(self, table: Resource, table_routes: list[FlattenedRoute], weight_reason: str) -> None:
         hit = self._entry_of.get(id(table_routes))
         entry = hit[1] if hit is not None and hit[0] is table_routes else None
         if entry is not None and entry.shared is not None and entry.placed == weight_reason \
@@ -323,36 +274,7 @@ class IncrementalEngine(RouteEngine):
         super()._apply_invalid_policy(view, spec)
 
     def _shadow_findings(self, key: TableKey, view: VirtualHostView) -> list[Finding]:
-        from .shadow import analyse_shadowing_from, locate_finding
-
-        old = self.previous.shadow.get(key)
-        if old is not None and old.view is view:
-            self.kept.shadow[key] = old
-            return [finding for _, finding, _ in old.findings]
-        routes = view.routes
-        start = 0
-        kept: list[tuple[int, Finding, Resource]] = []
-        if old is not None and old.domains == view.domains:
-            # the first route that is not the very same object (found in C), then the first that differs in what
-            # the analysis reads (a copy or a re-expanded route can be equal)
-            start = min(len(old.routes), len(routes))
-            for i in compress(range(start), map(operator.is_not, old.routes, routes)):
-                a, b = old.routes[i], routes[i]
-                if a.id != b.id or a.name != b.name or a.matchers != b.matchers:
-                    start = i
-                    break
-            for position, finding, located_in in old.findings:
-                if position < start:
-                    owner = routes[position].owner
-                    if owner is not located_in:  # same route, resource re-read: its line may have moved
-                        finding = locate_finding(finding, routes[position])
-                    kept.append((position, finding, owner))
-        if start < len(routes):
-            self.stats["shadow_routes_analysed"] += len(routes) - start
-            kept += [(position, finding, routes[position].owner)
-                     for position, finding in analyse_shadowing_from(view, start)]
-        self.kept.shadow[key] = _ShadowEntry(view, list(view.domains), list(routes), kept)
-        return [finding for _, finding, _ in kept]
+        return shadow_findings(self.previous.shadow, self.kept.shadow, key, view, self.stats)
 
 
 _VALID = operator.attrgetter("valid")

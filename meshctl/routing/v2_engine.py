@@ -11,11 +11,11 @@ import threading
 from typing import Any
 
 from ..model.common import Policy, RedirectAction, Route
-from ..model.findings import Severity
+from ..model.findings import Finding, Severity
 from ..model.regex import regex_error
 from ..model.resources import Resource
 from ..model.snapshot import Snapshot
-from ..model.v2.resources import RouteTableV2, VirtualGatewayV2
+from ..model.v2.resources import ObjectSelectorV2, RouteTableV2, VirtualGatewayV2
 from ..model.v2.validate import v2_resources
 from .flatten import (
     ROUTE_SPECIFICITY,
@@ -37,6 +37,7 @@ from .v2_visibility import binding_problem, delegation_problem, destination_prob
 _V2_FIELDS = {"routeAction": "forwardTo", "delegateAction": "delegate", "redirectAction": "redirect",
               "directResponseAction": "directResponse", "routes": "http"}
 REPLACEMENT_STATUS = 500
+_DESTINATION_REFS = ("kube_service", "virtual_destination", "external_service")
 
 
 class _V2Diagnostics(_Diagnostics):
@@ -90,6 +91,39 @@ def freeze_memory_of(owner: Any) -> FreezeMemory:
     return memory
 
 
+HostKey = tuple[Any, ...]  # the listener (gateway namespace, name, listener index) and the host
+TableKey = tuple[str, str, str]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TableConflict:
+    """R4: route `index` of a delegated table conflicts with the delegating route (`message` says how)."""
+
+    index: int
+    message: str
+
+
+class _SelectionIndex:
+    """The tables a delegate selector can match, found by name or by one of its labels instead of a scan of every
+    table; each bucket keeps the tables' order (selection_order sorts stably)."""
+
+    def __init__(self, tables: list[RouteTableV2]) -> None:
+        self.tables = tables
+        self.by_name: dict[str, list[RouteTableV2]] = {}
+        self.by_label: dict[tuple[str, str], list[RouteTableV2]] = {}
+        for t in tables:
+            self.by_name.setdefault(t.name, []).append(t)
+            for label in t.labels.items():
+                self.by_label.setdefault(label, []).append(t)
+
+    def candidates(self, sel: ObjectSelectorV2) -> list[RouteTableV2]:
+        if sel.name:
+            return self.by_name.get(sel.name, [])
+        if sel.labels:
+            return min((self.by_label.get(label, []) for label in sel.labels.items()), key=len)
+        return self.tables
+
+
 class V2RouteEngine(RouteEngine):
     def __init__(self, snapshot: Snapshot, freeze: FreezeMemory | None = None) -> None:
         super().__init__(snapshot)
@@ -108,7 +142,11 @@ class V2RouteEngine(RouteEngine):
         self._translating: str | None = None  # the workspace translating the current root table (R16)
         self._converted: dict[tuple[str, str, str], list[Route]] = {}
         self.views: list[VirtualHostView] = []
+        self.view_keys: list[HostKey] = []  # (gateway namespace, name, listener index, host) of each view
         self.listener_port: int | None = None
+        self._selectable: _SelectionIndex | None = None
+        self._services: set[tuple[str, str]] | None = None
+        self._destination_problems: dict[tuple[str, str, str, str], str | None] = {}
 
     # -- gateways, listeners, hosts ----------------------------------------------------------------
     def build_gateways(self) -> list[GatewayView]:
@@ -148,11 +186,20 @@ class V2RouteEngine(RouteEngine):
         self._gateway_refs(admitted)
         self._unreached_v2()
         self._missing_destinations()
+        for key, view in zip(self.view_keys, self.views, strict=True):
+            self.diags.items.extend(self._host_shadow(key, view))
+        return out
+
+    def _host_shadow(self, key: HostKey, view: VirtualHostView) -> list[Finding]:
         from .shadow import analyse_shadowing
 
-        for view in self.views:
-            self.diags.items.extend(analyse_shadowing(view))
-        return out
+        return analyse_shadowing(view)
+
+    def attach_policies(self) -> None:
+        """P1-P5: route policies by route labels, on every route of every host built."""
+        from .v2_policies import attach_route_policies
+
+        attach_route_policies(self.snapshot, self.workspaces, self.views, self.diags)
 
     def _may_bind(self, table: RouteTableV2, vg: VirtualGatewayV2) -> bool:
         """G2, reported once per (table, gateway)."""
@@ -256,8 +303,12 @@ class V2RouteEngine(RouteEngine):
             r.position.index = index
         view = VirtualHostView(owner, host, [host], routes_served, tree, ("spec",), all_routes=flat)
         view.invalid_policy = "directResponse" if any(r.replaced_by_direct_response for r in flat) else None
-        self.views.append(view)
+        self._add_view(view)
         return view
+
+    def _add_view(self, view: VirtualHostView) -> None:
+        self.views.append(view)
+        self.view_keys.append((*self._listener_key, view.name))
 
     def _check_destinations_visible(self, r: FlattenedRoute) -> None:
         """R16: a destination not visible in the translating workspace makes the route invalid."""
@@ -266,13 +317,26 @@ class V2RouteEngine(RouteEngine):
             return
         link = r.chain[-1]
         for k, d in enumerate(action.destinations):
-            problem = destination_problem(self.workspaces, self.snapshot, d, self._translating)
+            problem = self._destination_problem(d, self._translating)
             if problem is None:
                 continue
             r.valid = False
             r.problems.append(problem)
             self.diags.add(link.resource, Severity.ERROR, "destination-not-visible", problem,
                            link.route_path + ("forwardTo", "destinations", k), routes=(r.id,))
+
+    def _destination_problem(self, d: Any, where: str) -> str | None:
+        """destination_problem, once per destination reference and workspace (routes share a few services)."""
+        for attr in _DESTINATION_REFS:  # the first reference set decides, as in destination_problem
+            ref = getattr(d, attr, None)
+            if ref is not None:
+                break
+        else:
+            return None
+        key = (attr, ref.namespace, ref.name, where)
+        if key not in self._destination_problems:
+            self._destination_problems[key] = destination_problem(self.workspaces, self.snapshot, d, where)
+        return self._destination_problems[key]
 
     def _failure_mode(self, root: RouteTableV2, produced: list[FlattenedRoute],
                       key: tuple[Any, ...]) -> list[FlattenedRoute] | None:
@@ -302,37 +366,44 @@ class V2RouteEngine(RouteEngine):
         return None
 
     def _missing_destinations(self) -> None:
-        services = {(s.namespace, s.name) for s in self.snapshot.of_kind("Service")}
-        for c in self.snapshot.of_kind("Cluster"):
-            for s in getattr(getattr(c, "spec", None), "services", []):
-                services.add((s.namespace, s.name))
-        have_discovery = bool(services)
-        for view in self.views:
-            for r in view.all_routes:
-                action = r.route.route_action
-                if not isinstance(action, V2RouteAction):
-                    continue
-                link = r.chain[-1]
-                for k, d in enumerate(action.destinations):
-                    if not isinstance(d, V2Destination):
-                        continue
-                    path = link.route_path + ("forwardTo", "destinations", k)
-                    missing = None
-                    if d.kube_service is not None and have_discovery:
-                        if (d.kube_service.namespace, d.kube_service.name) not in services:
-                            missing = f"Service {d.kube_service.namespace}/{d.kube_service.name}"
-                    elif d.virtual_destination is not None:
-                        v = d.virtual_destination
-                        if self.snapshot.get("VirtualDestination", v.namespace, v.name) is None:
-                            missing = f"VirtualDestination {v.namespace}/{v.name}"
-                    elif d.external_service is not None:
-                        e = d.external_service
-                        if self.snapshot.get("ExternalService", e.namespace, e.name) is None:
-                            missing = f"ExternalService {e.namespace}/{e.name}"
-                    if missing:
-                        self.diags.add(link.resource, Severity.WARNING, "missing-destination",
-                                       f"destination {missing} does not exist in the loaded configuration",
-                                       path, routes=(r.id,))
+        for key, view in zip(self.view_keys, self.views, strict=True):
+            self._missing_in(key, view)
+
+    def _known_services(self) -> set[tuple[str, str]]:
+        """(namespace, name) of every Service the configuration knows, as resources or inside Cluster objects."""
+        if self._services is None:
+            self._services = {(s.namespace, s.name) for s in self.snapshot.of_kind("Service")}
+            for c in self.snapshot.of_kind("Cluster"):
+                for s in getattr(getattr(c, "spec", None), "services", []):
+                    self._services.add((s.namespace, s.name))
+        return self._services
+
+    def _missing_in(self, key: HostKey, view: VirtualHostView) -> None:
+        """`missing-destination` for the routes of one host."""
+        for r in view.all_routes:
+            action = r.route.route_action
+            if not isinstance(action, V2RouteAction):
+                continue
+            link = r.chain[-1]
+            for k, d in enumerate(action.destinations):
+                missing = self._missing(d) if isinstance(d, V2Destination) else None
+                if missing:
+                    self.diags.add(link.resource, Severity.WARNING, "missing-destination",
+                                   f"destination {missing} does not exist in the loaded configuration",
+                                   link.route_path + ("forwardTo", "destinations", k), routes=(r.id,))
+
+    def _missing(self, d: V2Destination) -> str | None:
+        """The object a destination names when the configuration does not have it (Services: only when any
+        Service is known at all)."""
+        if d.kube_service is not None:
+            services = self._known_services()
+            known = not services or (d.kube_service.namespace, d.kube_service.name) in services
+            return None if known else f"Service {d.kube_service.namespace}/{d.kube_service.name}"
+        for ref, kind in ((d.virtual_destination, "VirtualDestination"), (d.external_service, "ExternalService")):
+            if ref is not None:
+                found = self.snapshot.get(kind, ref.namespace, ref.name)
+                return None if found is not None else f"{kind} {ref.namespace}/{ref.name}"
+        return None
 
     # -- one route ----------------------------------------------------------------------------------
     def _expand(self, route: Route, chain: tuple[ChainLink, ...], parent_matchers: list[EffectiveMatcher],
@@ -373,28 +444,38 @@ class V2RouteEngine(RouteEngine):
             assert isinstance(table, RouteTableV2)
             if self._closes_cycle(owner, table, visiting, dpath):
                 continue
-            self.reached_tables.add(table.key)
+            self._reach(table.key)
             node.tables.append(table_node)
             weight_reason = (f"table {table.namespace}/{table.name} (weight {table.spec.weight}, {table_node.via}, "
                              f"{_ordinal(t_index + 1)} of {len(tables)} under {link.ref}), route ")
-            below = visiting + (owner.key,)
-            for j, child in enumerate(converted_routes(table, self._converted)):
-                conflict = self._conflict(matchers, child)
-                if conflict:
-                    return [self._conflict_route(node, chain, matchers, options, labels, active_sort, conflict,
-                                                 table, j)]
-                child_link = ChainLink(table, j, child.name, ("spec", "http", j), table.spec.weight,
-                                       _route_id_part(table.ref, (), j, child.name))
-                child_node, child_routes = self._expand(
-                    child, chain + (child_link,), matchers, False, options, labels, effective_sort, below)
-                table_node.routes.append(child_node)
-                if effective_sort == TABLE_WEIGHT:
-                    for r in child_routes:
-                        if r.chain[-1].resource is table:
-                            r.position = Position(0, "table weight", f"{weight_reason}{j} in written order")
-                produced.extend(child_routes)
+            expanded = self._v2_table_routes(table, table_node, chain, matchers, options, labels, effective_sort,
+                                             visiting + (owner.key,))
+            if isinstance(expanded, TableConflict):
+                return [self._conflict_route(node, chain, matchers, options, labels, active_sort, expanded.message,
+                                             table, expanded.index)]
+            if effective_sort == TABLE_WEIGHT:
+                self._place_by_weight(table, expanded, weight_reason)
+            produced.extend(expanded)
         if active_sort is None and effective_sort == ROUTE_SPECIFICITY:
             order_by_specificity(produced, link.ref)
+        return produced
+
+    def _v2_table_routes(self, table: RouteTableV2, table_node: TableNode, chain: tuple[ChainLink, ...],
+                         matchers: list[EffectiveMatcher], options: Any, labels: dict[str, str],
+                         effective_sort: str | None, below: tuple[TableKey, ...]) -> list[FlattenedRoute] | TableConflict:
+        """The routes of one delegated table in written order (its subtrees expanded), its tree nodes added; or the
+        first child route that conflicts with the delegating route (R4), once the routes before it were expanded."""
+        produced: list[FlattenedRoute] = []
+        for j, child in enumerate(converted_routes(table, self._converted)):
+            conflict = self._conflict(matchers, child)
+            if conflict:
+                return TableConflict(j, conflict)
+            child_link = ChainLink(table, j, child.name, ("spec", "http", j), table.spec.weight,
+                                   _route_id_part(table.ref, (), j, child.name))
+            child_node, child_routes = self._expand(
+                child, chain + (child_link,), matchers, False, options, labels, effective_sort, below)
+            table_node.routes.append(child_node)
+            produced.extend(child_routes)
         return produced
 
     def _conflict(self, parent: list[EffectiveMatcher], child: Route) -> str | None:
@@ -431,6 +512,17 @@ class V2RouteEngine(RouteEngine):
         node.flat_ids = [leaf.id]
         return leaf
 
+    def _v2_selected(self, sel: ObjectSelectorV2) -> list[RouteTableV2]:
+        """The tables one delegate selector matches, in selection order (R6), before visibility (R2)."""
+        if self._selectable is None:
+            self._selectable = _SelectionIndex(self.tables)
+        hits = [t for t in self._selectable.candidates(sel)
+                if (not sel.name or t.name == sel.name) and (not sel.namespace or t.namespace == sel.namespace)
+                and all(t.labels.get(k) == v for k, v in sel.labels.items())
+                and selector_reaches(self.workspaces, sel, t)]
+        hits.sort(key=selection_order)
+        return hits
+
     def _v2_delegate_tables(self, owner: Resource, delegate: V2Delegate, dpath: tuple[Any, ...]) -> list[TableNode]:
         out: list[TableNode] = []
         seen: set[tuple[str, str, str]] = set()
@@ -438,11 +530,7 @@ class V2RouteEngine(RouteEngine):
             self.diags.add(owner, Severity.ERROR, "delegate-no-target", "delegate has no routeTables selectors",
                            dpath)
         for j, sel in enumerate(delegate.route_tables):
-            hits = [t for t in self.tables
-                    if (not sel.name or t.name == sel.name) and (not sel.namespace or t.namespace == sel.namespace)
-                    and all(t.labels.get(k) == v for k, v in sel.labels.items())
-                    and selector_reaches(self.workspaces, sel, t)]
-            hits.sort(key=selection_order)
+            hits = self._v2_selected(sel)
             visible = []
             for t in hits:  # R2: only tables visible in the parent's workspace (and, strictly, seeing it back)
                 problem = None if t.spec.hosts else delegation_problem(self.workspaces, owner, t)
@@ -473,11 +561,10 @@ class V2RouteEngine(RouteEngine):
 
 
 def add_v2_gateways(snapshot: Snapshot, gateways: list[GatewayView], diagnostics: list[Any],
-                    freeze: FreezeMemory | None = None) -> None:
-    """Append the v2 gateways (one view per HTTP listener) and their findings to a v1beta1 result."""
-    engine = V2RouteEngine(snapshot, freeze)
+                    freeze: FreezeMemory | None = None, engine: V2RouteEngine | None = None) -> None:
+    """Append the v2 gateways (one view per HTTP listener) and their findings to a v1beta1 result. `engine`: one
+    built for this snapshot (the incremental one), else a fresh V2RouteEngine."""
+    engine = engine if engine is not None else V2RouteEngine(snapshot, freeze)
     gateways.extend(engine.build_gateways())
-    from .v2_policies import attach_route_policies  # P1-P5: route policies by route labels
-
-    attach_route_policies(snapshot, engine.workspaces, engine.views, engine.diags)
+    engine.attach_policies()
     diagnostics.extend(engine.diags.items)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -175,3 +176,15 @@ def assert_finding_proven(view: RoutingView, finding: Finding) -> None:
             assert first_taker(v.routes, req) == earlier, (finding, req)
             return
     raise AssertionError(f"routes of {finding} not found in one virtual host")
+
+
+def write_changed(directory: Path, files: dict[str, str], stale: str = "*.yaml") -> None:
+    """Write the files whose text changed and remove those matching `stale` that are gone: a file source re-reads
+    only what changed, so every other resource stays the same object (what incremental rebuilds key on)."""
+    for old in directory.glob(stale):
+        if old.name not in files:
+            old.unlink()
+    for name, text in files.items():
+        path = directory / name
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)

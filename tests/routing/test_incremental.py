@@ -13,6 +13,8 @@ from meshctl.routing.incremental import IncrementalRouting
 from meshctl.routing.view import build_routing_view
 from meshctl.sources.files import FileSource
 
+from .helpers import write_changed
+
 V1 = "networking.enterprise.mesh.gloo.solo.io/v1beta1"
 V2 = "networking.gloo.solo.io/v2"
 TABLES = 5
@@ -131,13 +133,7 @@ def write(directory: Path, state: dict[str, Any]) -> None:
     files = {"gateway.yaml": GATEWAY, "vh.yaml": render_vh(state), "v2-gateway.yaml": V2_GATEWAY,
              "v2-tables.yaml": render_v2(state)}
     files.update({f"table-{i}.yaml": render_table(i, t) for i, t in state["tables"].items()})
-    for old in directory.glob("table-*.yaml"):
-        if old.name not in files:
-            old.unlink()
-    for name, text in files.items():
-        path = directory / name
-        if not path.exists() or path.read_text() != text:
-            path.write_text(text)
+    write_changed(directory, files, "table-*.yaml")
 
 
 IDX = st.integers(0, TABLES - 1)

@@ -216,6 +216,15 @@ class WorkspaceModel:
                           f"to one workspace: {winner.name} (created first) owns it, {loser.name} does not",
                           ("spec", "workloadClusters"))
 
+    def state(self) -> tuple[Any, ...]:
+        """What its answers (owner, config_counts, missing_for, visible) are computed from, comparable by value:
+        two models with equal states answer alike about the same object (an incremental rebuild's test)."""
+        if self.implicit:
+            return (IMPLICIT,)
+        return (tuple(sorted(self._owner.items())),
+                tuple((info.name, tuple(sorted(info.labels.items())), tuple(sorted(info.config_places)), info.settings)
+                      for info in self.workspaces.values()))
+
     # -- W3, W6, W7 -------------------------------------------------------------------------------------------
     def owner_at(self, cluster: str, namespace: str) -> str | None:
         if self.implicit:

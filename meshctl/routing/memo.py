@@ -1,0 +1,150 @@
+"""What the incremental route engines share (v1beta1: incremental.py, Gloo v2: v2_incremental.py).
+
+A subtree being built opens a *frame* that records what it reported (every diagnostic, duplicates included, in call
+order), what it read (dependencies: which object a lookup found, which tables a selector chose) and which tables it
+reached. A later build reuses the subtree when its own inputs are the same objects and every dependency still gives
+the same answer; replaying the frame then reports, reads and reaches exactly what building it would have.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import operator
+from itertools import compress
+from typing import Any, Callable, Hashable, Mapping, Protocol, TypeVar
+
+from ..model.findings import Finding
+from ..model.resources import Resource
+from .flatten import DiagnosticEvent, _Diagnostics
+from .types import FlattenedRoute, VirtualHostView
+
+Dependency = tuple[Any, ...]  # (kind, what was asked..., the answer): each engine's _still knows its kinds
+TableKey = tuple[str, str, str]
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(slots=True)
+class Frame:
+    """What one subtree being built reported and read."""
+
+    events: list[DiagnosticEvent] = dataclasses.field(default_factory=list)
+    deps: list[Dependency] = dataclasses.field(default_factory=list)
+    reached: set[TableKey] = dataclasses.field(default_factory=set)
+
+
+class _Entry(Protocol):
+    frame: Frame
+
+
+E = TypeVar("E", bound=_Entry)
+
+
+class Recording:
+    """Mixin for a RouteEngine subclass: frames, dependencies, replay. The engine sets `_frames = []` and defines
+    `_still(dep)`: whether a recorded dependency gives the same answer in this build."""
+
+    diags: _Diagnostics
+    reached_tables: set[TableKey]
+    _frames: list[Frame]
+
+    def _push(self) -> Frame:
+        frame = Frame()
+        self._frames.append(frame)
+        self.diags.recorders.append(frame.events)
+        return frame
+
+    def _pop(self) -> None:
+        self._frames.pop()
+        self.diags.recorders.pop()
+
+    def _recorded(self, build: Callable[[], T]) -> tuple[T, Frame]:
+        """Run `build` inside a new frame; its result and what it recorded."""
+        frame = self._push()
+        try:
+            return build(), frame
+        finally:
+            self._pop()
+
+    def _note(self, dep: Dependency) -> None:
+        for frame in self._frames:
+            frame.deps.append(dep)
+
+    def _reach(self, table_key: TableKey) -> None:
+        self.reached_tables.add(table_key)
+        for frame in self._frames:
+            frame.reached.add(table_key)
+
+    def _replay(self, frame: Frame) -> None:
+        """A reused entry reports what it reported when built, into the view and every enclosing recording."""
+        for event in frame.events:
+            self.diags.replay(event)
+        for dep in frame.deps:
+            self._note(dep)
+        for key in frame.reached:
+            self._reach(key)
+
+    def _holds(self, deps: list[Dependency]) -> bool:
+        # in recording order: a table's own dependencies are checked only once the one that found it held
+        return all(self._still(dep) for dep in deps)
+
+    def _still(self, dep: Dependency) -> bool:
+        raise NotImplementedError
+
+    def _reuse(self, previous: Mapping[Any, E], kept: dict[Any, E], key: Hashable,
+               fits: Callable[[E], bool]) -> E | None:
+        """The previous build's entry for `key` when `fits` accepts it and its dependencies hold: replayed and kept
+        for the next build. None: build it again."""
+        entry = previous.get(key)
+        if entry is None or not fits(entry) or not self._holds(entry.frame.deps):
+            return None
+        self._replay(entry.frame)
+        kept[key] = entry
+        return entry
+
+
+def same_objects(now: tuple[Any, ...], then: tuple[Any, ...]) -> bool:
+    return len(now) == len(then) and all(a is b for a, b in zip(now, then, strict=True))
+
+
+@dataclasses.dataclass(slots=True)
+class ShadowEntry:
+    view: VirtualHostView
+    domains: list[str]
+    routes: list[FlattenedRoute]  # what the analysis read of each: id, name, matchers (never changed on a route)
+    findings: list[tuple[int, Finding, Resource]]  # route position, finding, the resource it was located in
+
+
+def shadow_findings(previous: Mapping[Any, ShadowEntry], kept: dict[Any, ShadowEntry], key: Hashable,
+                    view: VirtualHostView, stats: dict[str, int]) -> list[Finding]:
+    """The shadowing findings of one virtual host, reusing the previous build's up to the first route whose
+    (id, name, matchers) changed: a route's findings depend only on it and the routes before it."""
+    from .shadow import analyse_shadowing_from, locate_finding
+
+    old = previous.get(key)
+    if old is not None and old.view is view:
+        kept[key] = old
+        return [finding for _, finding, _ in old.findings]
+    routes = view.routes
+    start = 0
+    found: list[tuple[int, Finding, Resource]] = []
+    if old is not None and old.domains == view.domains:
+        # the first route that is not the very same object (found in C), then the first that differs in what
+        # the analysis reads (a copy or a re-expanded route can be equal)
+        start = min(len(old.routes), len(routes))
+        for i in compress(range(start), map(operator.is_not, old.routes, routes)):
+            a, b = old.routes[i], routes[i]
+            if a.id != b.id or a.name != b.name or a.matchers != b.matchers:
+                start = i
+                break
+        for position, finding, located_in in old.findings:
+            if position < start:
+                owner = routes[position].owner
+                if owner is not located_in:  # same route, resource re-read: its line may have moved
+                    finding = locate_finding(finding, routes[position])
+                found.append((position, finding, owner))
+    if start < len(routes):
+        stats["shadow_routes_analysed"] += len(routes) - start
+        found += [(position, finding, routes[position].owner)
+                  for position, finding in analyse_shadowing_from(view, start)]
+    kept[key] = ShadowEntry(view, list(view.domains), list(routes), found)
+    return [finding for _, finding, _ in found]

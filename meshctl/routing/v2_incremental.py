@@ -1,0 +1,225 @@
+"""The Gloo v2 gateways rebuilt incrementally: only the delegated tables and hosts a change touches.
+
+The same mechanism as the v1beta1 engine's (incremental.py, shared pieces in memo.py): entries recorded per
+delegated-table expansion and per host, reused while their resources are the same objects and every dependency
+(which tables each delegate selector chose, in order) gives the same answer. v2 adds:
+
+- an *epoch*: what workspace visibility (W, X, G2, R2, R16), destination checks and route policies (P1-P5) read
+  besides the tables: the workspace model's state, the destinations the configuration knows, the route policy
+  resources. When it differs from the previous build's, nothing is reused (correct first; these change rarely);
+- the listener port in a table entry's key (a matcher's `port` keeps a route off other listeners);
+- hosts whose root tables include a FREEZE_CONFIG one are built every time (their routes come from the
+  session's FreezeMemory, which changes between builds); their delegated tables are still reused;
+- routes the host-level steps change after expansion (R16 visibility, ROUTE_REPLACEMENT, policies, positions) are
+  copies: a table entry keeps its routes as its subtree left them;
+- per host, the missing-destination findings, the policy findings and the shadowing findings are kept with the
+  host's view and replayed while the view is reused.
+
+`V2IncrementalRouting.add_gateways` equals `add_v2_gateways` on the same snapshot and FreezeMemory (routes,
+positions, ids, tree, diagnostics and their order, policies): tests/routing/test_v2_incremental.py checks it
+after every step of random edit sequences.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import partial
+from typing import Any, Callable
+
+from ..model.findings import Finding
+from ..model.snapshot import Snapshot
+from ..model.v2.policies import ROUTE_POLICY_KINDS
+from ..model.v2.resources import ObjectSelectorV2, RouteTableV2, VirtualGatewayV2
+from ..model.v2.workspaces import SharedObject, WorkspaceModel
+from .matchers import EffectiveMatcher
+from .memo import Dependency, Frame, Recording, ShadowEntry, same_objects, shadow_findings
+from .types import ChainLink, FlattenedRoute, GatewayView, Position, TableNode, TreeNode, VirtualHostView
+from .v2_engine import FreezeMemory, HostKey, TableConflict, TableKey, V2RouteEngine, add_v2_gateways
+
+Outcome = list[FlattenedRoute] | TableConflict
+
+
+@dataclasses.dataclass(frozen=True)
+class Epoch:
+    """What every answer about workspaces, destinations and route policies is computed from: `values` compare by
+    value, `objects` (resources findings are located in) by identity."""
+
+    values: tuple[Any, ...]
+    objects: tuple[Any, ...]
+
+    def same(self, other: Epoch | None) -> bool:
+        return other is not None and self.values == other.values and same_objects(self.objects, other.objects)
+
+
+def epoch_of(snapshot: Snapshot, model: WorkspaceModel) -> Epoch:
+    destinations = tuple(SharedObject.of(r) for kind in ("Service", "VirtualDestination", "ExternalService")
+                         for r in snapshot.of_kind(kind))
+    in_clusters = tuple((c.name, s.namespace, s.name, tuple(sorted(s.labels.items())))
+                        for c in snapshot.of_kind("Cluster") for s in getattr(getattr(c, "spec", None), "services", []))
+    policies = tuple(p for kind in ROUTE_POLICY_KINDS for p in snapshot.of_kind(kind))
+    return Epoch((model.state(), destinations, in_clusters), policies)
+
+
+@dataclasses.dataclass(slots=True)
+class _TableEntry:
+    table: RouteTableV2
+    context: tuple[Any, ...]  # the chain above and what it hands down (see V2IncrementalEngine._v2_table_routes)
+    nodes: list[TreeNode]  # TreeNode of each route of the table expanded
+    outcome: Outcome  # the routes as the subtree left them (private copies), or the conflict it stopped at
+    frame: Frame
+
+
+@dataclasses.dataclass(slots=True)
+class _HostEntry:
+    gateway: VirtualGatewayV2
+    tables: tuple[RouteTableV2, ...]  # the root tables serving the host, in root order
+    view: VirtualHostView
+    frame: Frame
+
+
+@dataclasses.dataclass(slots=True)
+class _ViewEntry:
+    """What one pass over the built hosts reported for one host's view (missing destinations, policies)."""
+
+    view: VirtualHostView
+    frame: Frame
+
+
+@dataclasses.dataclass
+class _Memory:
+    epoch: Epoch | None = None
+    tables: dict[tuple[Any, ...], _TableEntry] = dataclasses.field(default_factory=dict)
+    hosts: dict[HostKey, _HostEntry] = dataclasses.field(default_factory=dict)
+    missing: dict[HostKey, _ViewEntry] = dataclasses.field(default_factory=dict)
+    policies: dict[HostKey, _ViewEntry] = dataclasses.field(default_factory=dict)
+    shadow: dict[HostKey, ShadowEntry] = dataclasses.field(default_factory=dict)
+
+
+class V2IncrementalRouting:
+    """The v2 gateways of successive snapshots of one source, reusing what did not change. Not thread-safe on its
+    own: IncrementalRouting (its one user) builds one snapshot at a time."""
+
+    def __init__(self) -> None:
+        self._memory = _Memory()
+        self.last_stats: dict[str, int] = {}
+
+    def add_gateways(self, snapshot: Snapshot, gateways: list[GatewayView], diagnostics: list[Any],
+                     freeze: FreezeMemory | None = None) -> None:
+        """As `add_v2_gateways(snapshot, gateways, diagnostics, freeze)`."""
+        engine = V2IncrementalEngine(snapshot, freeze, self._memory)
+        add_v2_gateways(snapshot, gateways, diagnostics, freeze, engine)
+        self._memory = engine.kept  # entries not used by this snapshot are forgotten
+        self.last_stats = engine.stats
+
+
+class V2IncrementalEngine(Recording, V2RouteEngine):
+    """V2RouteEngine that reuses the entries of a previous build whose dependencies still hold."""
+
+    def __init__(self, snapshot: Snapshot, freeze: FreezeMemory | None, previous: _Memory) -> None:
+        super().__init__(snapshot, freeze)
+        epoch = epoch_of(snapshot, self.workspaces)
+        same_epoch = epoch.same(previous.epoch)
+        self.previous = previous if same_epoch else _Memory()
+        self.kept = _Memory(epoch)
+        self._frames: list[Frame] = []
+        self._hits: dict[int, tuple[ObjectSelectorV2, tuple[RouteTableV2, ...]]] = {}
+        self.stats = {"epoch_changed": int(previous.epoch is not None and not same_epoch), "hosts_reused": 0,
+                      "hosts_built": 0, "tables_reused": 0, "tables_expanded": 0, "shadow_routes_analysed": 0}
+
+    # -- dependencies ------------------------------------------------------------------------------
+    def _selected_now(self, sel: ObjectSelectorV2) -> tuple[RouteTableV2, ...]:
+        cached = self._hits.get(id(sel))
+        if cached is None or cached[0] is not sel:  # the selector kept in the entry: its id is not reused
+            cached = self._hits[id(sel)] = (sel, tuple(super()._v2_selected(sel)))
+        return cached[1]
+
+    def _v2_selected(self, sel: ObjectSelectorV2) -> list[RouteTableV2]:
+        hits = self._selected_now(sel)
+        self._note(("v2sel", sel, hits))
+        return list(hits)
+
+    def _still(self, dep: Dependency) -> bool:
+        return same_objects(self._selected_now(dep[1]), dep[2])
+
+    # -- delegated tables ----------------------------------------------------------------------------
+    def _v2_table_routes(self, table: RouteTableV2, table_node: TableNode, chain: tuple[ChainLink, ...],
+                         matchers: list[EffectiveMatcher], options: Any, labels: dict[str, str],
+                         effective_sort: str | None, below: tuple[TableKey, ...]) -> Outcome:
+        # What the expansion reads besides the table and its selectors: the chain above (compared by value, so a
+        # re-read root table whose delegating route did not change keeps its subtrees), what the chain hands down,
+        # the sort in force, the visiting set and the listener port.
+        links = tuple((link.resource.key, link.route_index, link.route_name, link.route_path, link.weight,
+                       link.id_part) for link in chain)
+        # keyed by the chain's resources too: two root tables delegating from the same route index must not share
+        key = (table.key, tuple(link[:4] for link in links), effective_sort, self.listener_port)
+        context = (links, tuple(matchers), options, labels, below)
+        entry = self._reuse(self.previous.tables, self.kept.tables, key,
+                            lambda e: e.table is table and e.context == context)
+        if entry is not None:
+            self.stats["tables_reused"] += 1
+            table_node.routes.extend(entry.nodes)
+            return _relinked(entry.outcome, chain)
+        self.stats["tables_expanded"] += 1
+        outcome, frame = self._recorded(partial(super()._v2_table_routes, table, table_node, chain, matchers,
+                                                options, labels, effective_sort, below))
+        kept = outcome if isinstance(outcome, TableConflict) else [_fresh(r, r.chain) for r in outcome]
+        self.kept.tables[key] = _TableEntry(table, context, list(table_node.routes), kept, frame)
+        return outcome
+
+    # -- hosts -----------------------------------------------------------------------------------------
+    def _host_view(self, vg: VirtualGatewayV2, listener: int, host: str,
+                   tables: list[RouteTableV2]) -> VirtualHostView:
+        key: HostKey = (*self._listener_key, host)
+        roots = tuple(tables)
+        frozen = any(t.spec.failure_mode == "FREEZE_CONFIG" for t in roots)  # served from the FreezeMemory
+        entry = None if frozen else self._reuse(self.previous.hosts, self.kept.hosts, key,
+                                                lambda e: e.gateway is vg and same_objects(roots, e.tables))
+        if entry is not None:
+            self.stats["hosts_reused"] += 1
+            self._add_view(entry.view)
+            return entry.view
+        self.stats["hosts_built"] += 1
+        view, frame = self._recorded(partial(super()._host_view, vg, listener, host, tables))
+        if not frozen:
+            self.kept.hosts[key] = _HostEntry(vg, roots, view, frame)
+        return view
+
+    def _per_view(self, previous: dict[HostKey, _ViewEntry], kept: dict[HostKey, _ViewEntry], key: HostKey,
+                  view: VirtualHostView, compute: Callable[[], Any]) -> None:
+        """Replay what a pass reported for a reused view (its routes already carry the pass's effects), else run it."""
+        if self._reuse(previous, kept, key, lambda e: e.view is view) is None:
+            _, frame = self._recorded(compute)
+            kept[key] = _ViewEntry(view, frame)
+
+    def _missing_in(self, key: HostKey, view: VirtualHostView) -> None:
+        self._per_view(self.previous.missing, self.kept.missing, key, view,
+                       partial(super()._missing_in, key, view))
+
+    def _host_shadow(self, key: HostKey, view: VirtualHostView) -> list[Finding]:
+        return shadow_findings(self.previous.shadow, self.kept.shadow, key, view, self.stats)
+
+    def attach_policies(self) -> None:
+        if not any(self.snapshot.of_kind(kind) for kind in ROUTE_POLICY_KINDS):
+            return
+        from .v2_policies import RoutePolicies
+
+        policies = RoutePolicies(self.snapshot, self.workspaces)
+        for key, view in zip(self.view_keys, self.views, strict=True):
+            self._per_view(self.previous.policies, self.kept.policies, key, view,
+                           partial(policies.attach, [view], self.diags))
+
+
+def _fresh(route: FlattenedRoute, chain: tuple[ChainLink, ...]) -> FlattenedRoute:
+    """A copy the host-level steps may change: its own Position and problems, on `chain`."""
+    out = object.__new__(FlattenedRoute)
+    out.__dict__ = {**route.__dict__, "chain": chain, "problems": list(route.problems),
+                    "position": Position(0, route.position.reason, route.position.detail)}
+    return out
+
+
+def _relinked(outcome: Outcome, chain: tuple[ChainLink, ...]) -> Outcome:
+    """A reused table's routes for this build: copies on this build's links above the table."""
+    if isinstance(outcome, TableConflict):
+        return outcome
+    above = len(chain)
+    return [_fresh(r, chain + r.chain[above:]) for r in outcome]

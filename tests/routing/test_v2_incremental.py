@@ -1,0 +1,321 @@
+"""The incremental Gloo v2 view equals a fresh build after every edit of a random edit sequence (routes, positions,
+ids, tree, diagnostics, policies, FREEZE_CONFIG), and reuses the work an edit does not touch."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from meshctl.model.snapshot import Snapshot
+from meshctl.routing.incremental import IncrementalRouting
+from meshctl.routing.types import RoutingView
+from meshctl.routing.v2_engine import FreezeMemory
+from meshctl.routing.view import build_routing_view
+from meshctl.sources.files import FileSource
+
+from .helpers import write_changed
+
+V2 = "networking.gloo.solo.io/v2"
+ADMIN = "admin.gloo.solo.io/v2"
+TABLES = 5
+ROUTES = 3
+KINDS = ["direct", "forward", "broken", "missing", "port"]
+
+
+def initial() -> dict[str, Any]:
+    return {
+        "workspaces": False, "export": True, "import": True, "policy": "none", "attempts": 3,
+        "failure_mode": "ROUTE_REPLACEMENT", "sort": "TABLE_WEIGHT", "root_prefix": "/a", "https": False,
+        "tables": {i: {"ns": "shop" if i % 2 else "ops", "team": "a" if i % 2 else "b", "weight": i,
+                       "prefixes": [f"/t{i}/{r}" for r in range(ROUTES)], "bodies": ["one"] * ROUTES,
+                       "kinds": ["direct", "forward", "direct"], "nested": i == 1} for i in range(TABLES)},
+    }
+
+
+def gateway_doc(state: dict[str, Any]) -> dict[str, Any]:
+    second: dict[str, Any] = {"http": {}, "port": {"number": 9090}}
+    if state["https"]:
+        second["httpsRedirect"] = True
+    return {"apiVersion": V2, "kind": "VirtualGateway", "metadata": {"name": "gw", "namespace": "ops"},
+            "spec": {"workloads": [{"selector": {"labels": {"istio": "ingressgateway"}}}],
+                     "listeners": [{"http": {}, "port": {"number": 8080}}, second]}}
+
+
+def route(prefix: str, body: str, kind: str, name: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": name, "matchers": [{"uri": {"prefix": prefix}}],
+                           "labels": {"kind": kind}}
+    if kind == "direct":
+        out["directResponse"] = {"status": 200, "body": body}
+    elif kind in ("forward", "missing"):
+        svc = "svc-shop" if kind == "forward" else "nowhere"
+        out["forwardTo"] = {"destinations": [{"ref": {"name": svc, "namespace": "shop"}, "port": {"number": 80}}]}
+    elif kind == "broken":  # a regex RE2 rejects: an invalid route (R11)
+        out["matchers"] = [{"uri": {"regex": "(unclosed"}}]
+        out["directResponse"] = {"status": 200, "body": body}
+    else:  # "port": served only on the listener with that port
+        out["matchers"] = [{"uri": {"prefix": prefix}, "port": 9090}]
+        out["directResponse"] = {"status": 200, "body": body}
+    return out
+
+
+def table_doc(i: int, t: dict[str, Any]) -> dict[str, Any]:
+    http = [route(p, b, k, f"r{r}")
+            for r, (p, b, k) in enumerate(zip(t["prefixes"], t["bodies"], t["kinds"], strict=True))]
+    if t["nested"]:  # may close a cycle: t selects team b, which may include t itself
+        http.append({"name": "nested", "matchers": [{"uri": {"prefix": "/n"}}],
+                     "delegate": {"routeTables": [{"labels": {"team": "b"}}]}})
+    return {"apiVersion": V2, "kind": "RouteTable",
+            "metadata": {"name": f"t{i}", "namespace": t["ns"], "labels": {"team": t["team"]},
+                         "creationTimestamp": f"2026-01-01T09:0{i}:00Z"},
+            "spec": {"weight": t["weight"], "http": http}}
+
+
+def root_docs(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    gw = [{"name": "gw", "namespace": "ops"}]
+    root_a = {"apiVersion": V2, "kind": "RouteTable", "metadata": {"name": "root-a", "namespace": "ops"},
+              "spec": {"hosts": ["a.example.com"], "virtualGateways": gw, "failureMode": state["failure_mode"],
+                       "http": [{"name": "by-label", "matchers": [{"uri": {"prefix": state["root_prefix"]}}],
+                                 "delegate": {"routeTables": [{"labels": {"team": "a"}}],
+                                              "sortMethod": state["sort"]}},
+                                {"name": "by-name", "matchers": [{"uri": {"prefix": "/named"}}],
+                                 "delegate": {"routeTables": [{"name": "t0"}, {"name": "t3"}]}},
+                                {"name": "top", "matchers": [{"uri": {"exact": "/top"}}],
+                                 "directResponse": {"status": 200, "body": "top"}}]}}
+    root_b = {"apiVersion": V2, "kind": "RouteTable", "metadata": {"name": "root-b", "namespace": "ops"},
+              "spec": {"hosts": ["b.example.com"], "virtualGateways": gw,
+                       "http": [{"name": "team-b", "matchers": [{"uri": {"prefix": "/"}}],
+                                 "delegate": {"routeTables": [{"labels": {"team": "b"}}]}}]}}
+    # a second root table of host a, in the other workspace: binds only when shop exports it to ops (G2)
+    root_c = {"apiVersion": V2, "kind": "RouteTable", "metadata": {"name": "root-c", "namespace": "shop"},
+              "spec": {"hosts": ["a.example.com"], "virtualGateways": gw, "weight": -1,
+                       "http": [{"name": "shop-all", "matchers": [{"uri": {"prefix": "/shop"}}],
+                                 "delegate": {"routeTables": [{"labels": {"team": "a"}, "namespace": "shop"}]}}]}}
+    return {"root-a": root_a, "root-b": root_b, "root-c": root_c}
+
+
+def workspace_docs(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    if not state["workspaces"]:
+        return {}
+
+    def workspace(name: str, created: str) -> dict[str, Any]:
+        return {"apiVersion": ADMIN, "kind": "Workspace",
+                "metadata": {"name": name, "namespace": "gloo-mesh", "creationTimestamp": created},
+                "spec": {"workloadClusters": [{"name": "*", "namespaces": [{"name": name}]}]}}
+
+    everything = [{"workspaces": [{"name": "*"}]}]
+    return {
+        "ws-ops": workspace("ops", "2026-01-01T08:00:00Z"), "ws-shop": workspace("shop", "2026-01-01T08:01:00Z"),
+        "settings-ops": {"apiVersion": ADMIN, "kind": "WorkspaceSettings", "metadata": {"name": "ops", "namespace": "ops"},
+                         "spec": {"exportTo": everything, "importFrom": everything if state["import"] else []}},
+        "settings-shop": {"apiVersion": ADMIN, "kind": "WorkspaceSettings",
+                          "metadata": {"name": "shop", "namespace": "shop"},
+                          "spec": {"exportTo": everything if state["export"] else [], "importFrom": everything}},
+    }
+
+
+def policy_docs(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    if state["policy"] == "none":
+        return {}
+    config = {"retries": {"attempts": state["attempts"]}}
+    apply = [] if state["policy"] == "all" else [{"route": {"labels": {"team": "a"}}}]
+    older = {"apiVersion": "resilience.policy.gloo.solo.io/v2", "kind": "RetryTimeoutPolicy",
+             "metadata": {"name": "retries", "namespace": "ops", "creationTimestamp": "2026-01-01T08:00:00Z"},
+             "spec": {"applyToRoutes": apply, "config": config}}
+    newer = copy.deepcopy(older)  # conflicts with the older one on every route it selects (P5)
+    newer["metadata"].update(name="more-retries", creationTimestamp="2026-01-01T08:05:00Z")
+    newer["spec"] = {"applyToRoutes": [{"route": {"labels": {"kind": "forward"}}}],
+                     "config": {"requestTimeout": "1s"}}
+    return {"policy-retries": older, "policy-more": newer}
+
+
+def documents(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    services = {f"service-{ns}": {"apiVersion": "v1", "kind": "Service",
+                                  "metadata": {"name": f"svc-{ns}", "namespace": ns},
+                                  "spec": {"ports": [{"name": "http", "port": 80}]}} for ns in ("ops", "shop")}
+    return {"gateway": gateway_doc(state), **root_docs(state), **services, **workspace_docs(state),
+            **policy_docs(state), **{f"table-{i}": table_doc(i, t) for i, t in state["tables"].items()}}
+
+
+def write(directory: Path, state: dict[str, Any]) -> None:
+    """One file per resource."""
+    write_changed(directory, {f"{name}.yaml": yaml.safe_dump(doc, sort_keys=False)
+                              for name, doc in documents(state).items()})
+
+
+IDX = st.integers(0, TABLES - 1)
+ROUTE = st.integers(0, ROUTES - 1)
+EDITS = st.one_of(
+    st.tuples(st.just("body"), IDX, ROUTE, st.sampled_from(["a", "b", "c"])),
+    st.tuples(st.just("prefix"), IDX, ROUTE, st.sampled_from(["/t0/0", "/t1", "/q", "/"])),
+    st.tuples(st.just("kind"), IDX, ROUTE, st.sampled_from(KINDS)),
+    st.tuples(st.just("weight"), IDX, st.integers(-1, 5)),
+    st.tuples(st.just("team"), IDX, st.sampled_from(["a", "b", "c"])),
+    st.tuples(st.just("ns"), IDX, st.sampled_from(["ops", "shop"])),
+    st.tuples(st.just("nested"), IDX, st.booleans()),
+    st.tuples(st.just("remove"), IDX),
+    st.tuples(st.just("add"), IDX),
+    st.tuples(st.just("workspaces"), st.booleans()),
+    st.tuples(st.just("export"), st.booleans()),
+    st.tuples(st.just("import"), st.booleans()),
+    st.tuples(st.just("policy"), st.sampled_from(["none", "team-a", "all"])),
+    st.tuples(st.just("attempts"), st.integers(1, 3)),
+    st.tuples(st.just("failure_mode"), st.sampled_from(["ROUTE_REPLACEMENT", "FREEZE_CONFIG"])),
+    st.tuples(st.just("sort"), st.sampled_from(["TABLE_WEIGHT", "ROUTE_SPECIFICITY"])),
+    st.tuples(st.just("root_prefix"), st.sampled_from(["/a", "/", "/t1"])),
+    st.tuples(st.just("https"), st.booleans()),
+)
+
+
+def apply(state: dict[str, Any], edit: tuple[Any, ...]) -> None:
+    kind, tables = edit[0], state["tables"]
+    if kind in ("body", "prefix", "kind") and edit[1] in tables:
+        tables[edit[1]][{"body": "bodies", "prefix": "prefixes", "kind": "kinds"}[kind]][edit[2]] = edit[3]
+    elif kind in ("weight", "team", "ns", "nested") and edit[1] in tables:
+        tables[edit[1]][kind] = edit[2]
+    elif kind == "remove":
+        tables.pop(edit[1], None)
+    elif kind == "add" and edit[1] not in tables:
+        tables[edit[1]] = initial()["tables"][edit[1]]
+    elif kind in state:
+        state[kind] = edit[1]
+
+
+def snapshot_of(source: FileSource) -> Snapshot:
+    source.load()
+    return Snapshot(*source.snapshot_parts())
+
+
+def assert_same(got: RoutingView, want: RoutingView) -> None:
+    assert [g.name for g in got.gateways] == [g.name for g in want.gateways]
+    for g_got, g_want in zip(got.gateways, want.gateways, strict=True):
+        assert [v.name for v in g_got.virtual_hosts] == [v.name for v in g_want.virtual_hosts]
+        for v_got, v_want in zip(g_got.virtual_hosts, g_want.virtual_hosts, strict=True):
+            assert [(r.id, r.position) for r in v_got.routes] == [(r.id, r.position) for r in v_want.routes]
+            assert [(r.id, r.options, r.applied_policies) for r in v_got.all_routes] == \
+                   [(r.id, r.options, r.applied_policies) for r in v_want.all_routes]
+            assert v_got.all_routes == v_want.all_routes
+            assert v_got.tree == v_want.tree
+    assert got.diagnostics == want.diagnostics
+    assert got == want
+
+
+class Session:
+    """One directory, its file source, the incremental builder and a fresh-build twin, each with its own
+    FreezeMemory (as a live session keeps one)."""
+
+    def __init__(self, directory: Path, state: dict[str, Any]) -> None:
+        self.directory, self.state = directory, state
+        self.source = FileSource([directory])
+        self.incremental = IncrementalRouting()
+        self.freeze, self.fresh_freeze = FreezeMemory(), FreezeMemory()
+        self.previous: tuple[RoutingView, RoutingView] | None = None
+
+    def step(self, *edits: tuple[Any, ...]) -> RoutingView:
+        for edit in edits:
+            apply(self.state, edit)
+        write(self.directory, self.state)
+        snapshot = snapshot_of(self.source)
+        got = self.incremental.build(snapshot, self.freeze)
+        want = build_routing_view(snapshot, self.fresh_freeze)
+        if self.previous is not None:  # views share hosts and tree nodes: building this one changed no earlier one
+            assert_same(*self.previous)
+        assert_same(got, want)
+        self.previous = (got, want)
+        return got
+
+    @property
+    def stats(self) -> dict[str, int]:
+        return self.incremental.v2.last_stats
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=st.lists(EDITS, min_size=1, max_size=12))
+def test_v2_incremental_view_equals_a_fresh_build_after_every_edit(tmp_path_factory: Any,
+                                                                    edits: list[tuple[Any, ...]]) -> None:
+    session = Session(tmp_path_factory.mktemp("config"), initial())
+    session.step()
+    for edit in edits:
+        session.step(edit)
+
+
+def test_the_generated_configuration_exercises_what_it_should(tmp_path: Path) -> None:
+    """The property test's configuration is not trivially empty: two listeners, both hosts, delegation by label
+    and by name, a cycle when asked, policies and workspace findings when switched on."""
+    session = Session(tmp_path, initial())
+    view = session.step()
+    assert [g.name for g in view.gateways] == ["ops/gw/8080", "ops/gw/9090"]
+    assert [v.name for v in view.gateways[0].virtual_hosts] == ["a.example.com", "b.example.com"]
+    assert len(view.gateways[0].virtual_hosts[0].routes) > 6
+    view = session.step(("nested", 0, True), ("team", 0, "b"))  # t0 selects team b, itself among them
+    assert any(d.code == "delegation-cycle" for d in view.diagnostics)
+    view = session.step(("policy", "team-a"), ("kind", 1, 0, "forward"))
+    assert any(r.applied_policies for _, _, r in view.all_routes())
+    assert any(d.code == "policy-conflict" for d in view.diagnostics)
+    view = session.step(("workspaces", True), ("export", False))
+    assert any(d.code == "route-table-not-visible" for d in view.diagnostics)
+    view = session.step(("failure_mode", "FREEZE_CONFIG"), ("kind", 3, 0, "broken"))
+    assert any(d.code == "freeze-config" for d in view.diagnostics)
+
+
+def test_a_one_route_edit_re_expands_only_its_table_and_reuses_the_other_host(tmp_path: Path) -> None:
+    session = Session(tmp_path, initial())
+    session.step()
+    assert session.stats["tables_reused"] == 0
+    view = session.step(("body", 1, 0, "changed"))  # t1 (team a): host a only
+    stats = session.stats
+    assert stats["epoch_changed"] == 0
+    assert stats["tables_expanded"] == 4  # t1 under root-a and under root-c, once per listener
+    # the rest of host a, per listener: t3 under both roots, t0 and t3 by name, t1's nested t0, t2, t4 under both
+    assert stats["tables_reused"] == 20
+    assert stats["hosts_reused"] == 2  # b.example.com on both listeners
+    assert stats["hosts_built"] == 2  # a.example.com on both listeners
+    assert stats["shadow_routes_analysed"] == 0  # a body edit changes no matcher
+    bodies = [r.route.direct_response_action.body for _, _, r in view.all_routes()
+              if r.chain[-1].resource.name == "t1" and r.name == "r0"]
+    assert bodies and set(bodies) == {"changed"}
+
+
+def test_a_label_edit_re_selects_and_a_weight_edit_re_sorts(tmp_path: Path) -> None:
+    session = Session(tmp_path, initial())
+    session.step()
+
+    def under_by_label(view: RoutingView) -> list[str]:
+        host = view.gateways[0].virtual_hosts[0]
+        return [r.chain[1].resource.name for r in host.routes if r.chain[0].route_name == "by-label"]
+
+    view = session.step(("team", 2, "a"))  # t2 joins the tables root-a selects by label
+    assert "t2" in under_by_label(view)
+    assert session.stats["tables_expanded"] >= 2 and session.stats["tables_reused"] > 0
+    view = session.step(("weight", 2, 9))  # t2 now sorts before t3 and t1 (TABLE_WEIGHT)
+    assert under_by_label(view)[0] == "t2"
+    assert session.stats["tables_expanded"] == 2  # t2 re-read, once per listener
+    assert session.stats["tables_reused"] >= 8  # t1 and t3 among them, re-sorted after t2
+
+
+def test_workspace_and_policy_changes_rebuild_the_v2_gateways_whole(tmp_path: Path) -> None:
+    session = Session(tmp_path, {**initial(), "workspaces": True, "policy": "all"})
+    session.step()
+    session.step(("export", False))
+    assert session.stats["epoch_changed"] == 1 and session.stats["tables_reused"] == 0
+    session.step(("attempts", 1))
+    assert session.stats["epoch_changed"] == 1 and session.stats["hosts_reused"] == 0
+    session.step(("body", 2, 1, "x"))
+    assert session.stats["epoch_changed"] == 0 and session.stats["hosts_reused"] > 0
+
+
+def test_a_freeze_config_tree_is_rebuilt_from_its_reused_tables(tmp_path: Path) -> None:
+    session = Session(tmp_path, {**initial(), "failure_mode": "FREEZE_CONFIG"})
+    good = session.step()
+    view = session.step(("kind", 1, 2, "broken"))  # t1 breaks: the frozen tree keeps serving the last good routes
+    assert any(d.code == "freeze-config" for d in view.diagnostics)
+
+    def root_a(view: RoutingView) -> list[str]:
+        return [r.id for r in view.gateways[0].virtual_hosts[0].routes if r.chain[0].resource.name == "root-a"]
+
+    assert root_a(view) == root_a(good)  # root-c (ROUTE_REPLACEMENT) beside it drops its broken route
+    assert session.stats["tables_reused"] > 0
