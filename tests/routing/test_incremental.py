@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from meshctl.model.snapshot import Snapshot
+from meshctl.model.validate import ValidationMemo, validate
 from meshctl.routing.incremental import IncrementalRouting
 from meshctl.routing.view import build_routing_view
 from meshctl.sources.files import FileSource
@@ -182,11 +183,12 @@ def test_incremental_view_equals_a_fresh_build_after_every_edit(tmp_path_factory
     directory = tmp_path_factory.mktemp("config")
     state = initial()
     source = FileSource([directory])
-    incremental = IncrementalRouting()
+    incremental, validation = IncrementalRouting(), ValidationMemo()
     for edit in [("touch",), *edits]:
         apply(state, edit)
         write(directory, state)
         snapshot = snapshot_of(source)
+        assert validate(snapshot, validation) == validate(snapshot)  # re-checks only re-read resources
         got, want = incremental.build(snapshot), build_routing_view(snapshot)
         assert [g.name for g in got.gateways] == [g.name for g in want.gateways]
         for g_got, g_want in zip(got.gateways, want.gateways, strict=True):
@@ -254,3 +256,18 @@ def test_a_delegating_route_matcher_edit_re_expands_only_its_tables(tmp_path: Pa
     by_ref = [r for _, _, r in view.all_routes() if r.chain[0].route_name == "by-ref"]
     vh = snapshot.get("VirtualHost", "gloo-mesh", "vh")
     assert by_ref and all(r.chain[0].resource is vh for r in by_ref)
+
+
+def test_validation_re_checks_a_resource_when_a_table_it_names_goes_away(tmp_path: Path) -> None:
+    state = initial()
+    write(tmp_path, state)
+    source = FileSource([tmp_path])
+    memo = ValidationMemo()
+    validate(snapshot_of(source), memo)
+    apply(state, ("remove", 0))  # the VirtualHost names t0 by ref: it now dangles
+    write(tmp_path, state)
+    snapshot = snapshot_of(source)
+    findings = validate(snapshot, memo)
+    assert findings == validate(snapshot)
+    assert any(f.code == "dangling-delegate-ref" and "t0" in f.message for f in findings)
+    assert memo.stats["checked"] == 1  # the VirtualHost, whose lookup of t0 answers differently; no table
