@@ -3,7 +3,7 @@
 The configuration is edit_pipeline.py's: one VirtualHost delegating to RouteTables of 100 routes, one file per
 table. The console runs headless (Textual's run_test); before each edit the edited route is revealed (its table
 expanded, the cursor on it), as an operator looking at it would have it. Per change it prints, median and worst:
-- worker: the routing view and the console model (`build_model`), built off the UI thread;
+- worker: the routing view and the console model (`ModelBuilder.build`), built off the UI thread;
 - UI busy: the UI thread's time in `MeshctlApp._apply_model` (the panes take the new model);
 - save → frame: from the file written to the first frame composed after the apply;
 - save → tree: from the file written to the first frame composed with the route's new label in the tree
@@ -37,6 +37,7 @@ import meshctl.tui.app as app_module  # noqa: E402
 from meshctl.sources.files import FileSource  # noqa: E402
 from meshctl.sources.workspace import Workspace  # noqa: E402
 from meshctl.tui.app import MeshctlApp  # noqa: E402
+from meshctl.tui.state import ModelBuilder  # noqa: E402
 from meshctl.tui.widgets.route_tree import RouteTree  # noqa: E402
 
 GATEWAY, VHOST = "big/big", "big/big"
@@ -70,12 +71,12 @@ class Probe:
         self.watch: Callable[[], bool] | None = None  # checked after each frame; its first True is recorded
 
     def install(self) -> None:
-        build_model, view_of = app_module.build_model, app_module.routing_view_of
+        build_model, view_of = ModelBuilder.build, app_module.routing_view_of
         apply_model, refresh = MeshctlApp._apply_model, Screen._compositor_refresh
 
-        def timed_build(*args: Any, **kwargs: Any) -> Any:
+        def timed_build(builder: ModelBuilder, *args: Any, **kwargs: Any) -> Any:
             began = time.perf_counter()
-            model = build_model(*args, **kwargs)
+            model = build_model(builder, *args, **kwargs)
             self.model.append((time.perf_counter() - began) * 1000)
             return model
 
@@ -103,7 +104,7 @@ class Probe:
                 self.frames.append(time.perf_counter())
                 self.watch = None
 
-        app_module.build_model = timed_build  # type: ignore[assignment]
+        ModelBuilder.build = timed_build  # type: ignore[method-assign]
         app_module.routing_view_of = timed_view_of  # type: ignore[assignment]
         MeshctlApp._apply_model = timed_apply  # type: ignore[method-assign]
         Screen._compositor_refresh = refresh_hook  # type: ignore[method-assign]

@@ -1,6 +1,6 @@
 """The meshctl operator console (Textual): a thin layer over the workspace and the routing core.
 
-Nothing here computes routing: the workspace yields snapshots, `state.build_model` derives the view in a
+Nothing here computes routing: the workspace yields snapshots, `state.ModelBuilder` derives the view in a
 worker thread, and panes render it. Files, network and the xDS server are only touched from workers.
 """
 
@@ -38,7 +38,7 @@ from .screens.detail import RouteDetailScreen, node_span
 from .screens.editor import EditorScreen
 from .screens.help import HelpScreen, binding_rows
 from .screens.main import MainScreen
-from .state import ConsoleModel, build_model
+from .state import ConsoleModel, ModelBuilder
 from .themes import ConsoleTheme, SemanticColors, load_themes, semantic_for
 from .widgets.command_line import CommandLine, ParsedCommand
 from .widgets.diagnostics_pane import DiagnosticsPane
@@ -74,6 +74,7 @@ class MeshctlApp(SandboxActions, VerbActions, App[None]):
         self.tests_file = tests_file or Path("meshctl-tests.yaml")
         self.watch_files = watch
         self.model: ConsoleModel | None = None
+        self._models = ModelBuilder()  # reuses what a change left as it was (console rows, validation)
         self._plugins: Any = None
         self.model_updates = 0
         self.last_apply: AppliedEdit | None = None
@@ -162,7 +163,7 @@ class MeshctlApp(SandboxActions, VerbActions, App[None]):
         ws = self.workspace
         snapshot, version = ws.snapshot, ws.version
         view = ws.derived(ROUTING_VIEW_KEY, routing_view_of(ws))  # shared with the xDS service; incremental
-        model = build_model(snapshot, version, view, ws.describe_sources())
+        model = self._models.build(snapshot, version, view, ws.describe_sources())
         self.call_from_thread(self._apply_model, model)
 
     def _apply_model(self, model: ConsoleModel) -> None:
