@@ -113,7 +113,7 @@ class ConsoleModel:
         return out
 
 
-def _entry(g: GatewayView, v: VirtualHostView, r: FlattenedRoute) -> RouteEntry:
+def _entry(gateway: str, vhost: str, r: FlattenedRoute) -> RouteEntry:
     labels = " ".join(f"{k}={val}" for k, val in r.labels.items())
     for link in r.chain:
         labels += " " + " ".join(f"{k}={val}" for k, val in link.resource.labels.items())
@@ -130,16 +130,24 @@ def _entry(g: GatewayView, v: VirtualHostView, r: FlattenedRoute) -> RouteEntry:
         at += len(text) + 1
         starts.append(at)
     everything = " ".join(fields)
-    return RouteEntry(g.name, v.name, r, everything, tuple(starts))
+    return RouteEntry(gateway, vhost, r, everything, tuple(starts))
 
 
 def same_search_text(old: FlattenedRoute, new: FlattenedRoute) -> bool:
     """Everything `_entry` reads of the two routes is the same. The routing view hands a reused route over as a
     copy holding the same model objects (Route, matchers, labels), so identity settles most of it cheaply."""
-    if (old.route is not new.route or old.name != new.name or old.id != new.id
-            or (old.matchers is not new.matchers and old.matchers != new.matchers)
-            or old.labels != new.labels or old.replaced_by_direct_response != new.replaced_by_direct_response
-            or len(old.chain) != len(new.chain)):
+    if old.route is not new.route or old.replaced_by_direct_response != new.replaced_by_direct_response:
+        return False
+    # identity first: on the common path (a copy) every field is the same object and no value is compared
+    if old.matchers is not new.matchers and old.matchers != new.matchers:
+        return False
+    if (old.name is not new.name and old.name != new.name) or (old.id is not new.id and old.id != new.id):
+        return False
+    if old.labels is not new.labels and old.labels != new.labels:
+        return False
+    if old.chain is new.chain:
+        return True
+    if len(old.chain) != len(new.chain):
         return False
     for a, b in zip(old.chain, new.chain, strict=True):  # re-read resources above a reused table: by value
         if a.resource is not b.resource and (a.owner != b.owner or a.resource.labels != b.resource.labels):
@@ -180,22 +188,23 @@ class ModelBuilder:
                                 time.perf_counter() - started, sources or [], hosts)
 
     def _part(self, g: GatewayView, v: VirtualHostView) -> HostPart:
-        old = self._hosts.get((g.name, v.name))
+        gateway, vhost = g.name, v.name  # (GatewayView.name is computed: once per host, not per route)
+        old = self._hosts.get((gateway, vhost))
         if old is not None and old.view is v:
             self.last_stats["hosts_reused"] += 1
             return old
         self.last_stats["hosts_built"] += 1
         previous = old.by_id if old is not None else {}
-        entries = [self._route_entry(g, v, r, previous.get(r.id)) for r in v.all_routes]
+        entries = [self._route_entry(gateway, vhost, r, previous.get(r.id)) for r in v.all_routes]
         by_id = {e.route.id: e for e in entries}
-        return HostPart(g.name, v, entries, by_id, {r.id for r in v.routes})
+        return HostPart(gateway, v, entries, by_id, {r.id for r in v.routes})
 
-    def _route_entry(self, g: GatewayView, v: VirtualHostView, r: FlattenedRoute, was: RouteEntry | None) -> RouteEntry:
+    def _route_entry(self, gateway: str, vhost: str, r: FlattenedRoute, was: RouteEntry | None) -> RouteEntry:
         if was is not None and same_search_text(was.route, r):
             self.last_stats["entries_reused"] += 1
-            return RouteEntry(g.name, v.name, r, was.everything, was.starts)
+            return RouteEntry(gateway, vhost, r, was.everything, was.starts)
         self.last_stats["entries_built"] += 1
-        return _entry(g, v, r)
+        return _entry(gateway, vhost, r)
 
 
 def build_model(snapshot: Snapshot, version: int, view: RoutingView | None = None,
