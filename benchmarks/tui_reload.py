@@ -4,7 +4,8 @@ The configuration is edit_pipeline.py's: one VirtualHost delegating to RouteTabl
 table. The console runs headless (Textual's run_test); before each edit the edited route is revealed (its table
 expanded, the cursor on it), as an operator looking at it would have it. Per change it prints, median and worst:
 - worker: the routing view and the console model (`ModelBuilder.build`), built off the UI thread;
-- UI busy: the UI thread's time in `MeshctlApp._apply_model` (the panes take the new model);
+- UI busy: the UI thread's time in `MeshctlApp._apply_model` (the panes take the new model), and in
+  `_release_model` (the previous model freed, after the next frame), each one uninterrupted stretch;
 - save → frame: from the file written to the first frame composed after the apply;
 - save → tree: from the file written to the first frame composed with the route's new label in the tree
   (the re-read runs as the TUI's own reload does: `reload_sources_blocking` in a worker).
@@ -51,6 +52,7 @@ class Figures:
     view: list[float] = field(default_factory=list)
     model: list[float] = field(default_factory=list)
     ui: list[float] = field(default_factory=list)
+    release: list[float] = field(default_factory=list)
     frame: list[float] = field(default_factory=list)  # save → the first frame composed after the apply
     shown: list[float] = field(default_factory=list)
     missed: int = 0
@@ -66,6 +68,7 @@ class Probe:
         self.view: list[float] = []
         self.model: list[float] = []
         self.ui: list[float] = []
+        self.release: list[float] = []
         self.frames: list[float] = []
         self.applied_frame: list[float] = []  # the first frame composed after an apply
         self.watch: Callable[[], bool] | None = None  # checked after each frame; its first True is recorded
@@ -73,6 +76,7 @@ class Probe:
     def install(self) -> None:
         build_model, view_of = ModelBuilder.build, app_module.routing_view_of
         apply_model, refresh = MeshctlApp._apply_model, Screen._compositor_refresh
+        release_model = getattr(MeshctlApp, "_release_model", None)
 
         def timed_build(builder: ModelBuilder, *args: Any, **kwargs: Any) -> Any:
             began = time.perf_counter()
@@ -96,6 +100,11 @@ class Probe:
             self.ui.append((time.perf_counter() - began) * 1000)
             self.applied_frame.clear()
 
+        def timed_release(app: MeshctlApp, holder: Any) -> None:
+            began = time.perf_counter()
+            release_model(app, holder)
+            self.release.append((time.perf_counter() - began) * 1000)
+
         def refresh_hook(screen: Screen[Any]) -> None:
             refresh(screen)
             if self.ui and not self.applied_frame:
@@ -107,6 +116,8 @@ class Probe:
         ModelBuilder.build = timed_build  # type: ignore[method-assign]
         app_module.routing_view_of = timed_view_of  # type: ignore[assignment]
         MeshctlApp._apply_model = timed_apply  # type: ignore[method-assign]
+        if release_model is not None:  # (before it, the previous model was freed inside _apply_model)
+            MeshctlApp._release_model = timed_release  # type: ignore[attr-defined]
         Screen._compositor_refresh = refresh_hook  # type: ignore[method-assign]
 
 
@@ -141,7 +152,7 @@ async def measure(probe: Probe, routes: int, edits: int, colds: int) -> tuple[Fi
                 route_id = f"VirtualHost/big/big#team{table} > RouteTable/big/team{table}#r{route}"
                 assert tree.reveal(GATEWAY, VHOST, route_id), route_id
                 await pilot.pause(0.05)
-                probe.view.clear(), probe.model.clear(), probe.ui.clear(), probe.frames.clear()
+                probe.view.clear(), probe.model.clear(), probe.ui.clear(), probe.frames.clear(), probe.release.clear()
                 probe.applied_frame.append(0.0)  # none until the next apply
                 updates = app.model_updates
 
@@ -160,6 +171,8 @@ async def measure(probe: Probe, routes: int, edits: int, colds: int) -> tuple[Fi
                 while not probe.frames and time.monotonic() < deadline:
                     await pilot.pause(0.005)
                 probe.watch = None
+                await pilot.pause(0.1)  # let the UI settle (the deferred release, timers) before the next change
+                figures.release += probe.release
                 figures.view += probe.view
                 figures.model += probe.model
                 figures.ui += probe.ui
@@ -171,7 +184,6 @@ async def measure(probe: Probe, routes: int, edits: int, colds: int) -> tuple[Fi
                 notes.setdefault("cursor kept", []).append(tree.cursor_node is not None and tree.cursor_node.data
                                                            is not None and getattr(tree.cursor_node.data, "route_id",
                                                                                    None) == route_id)
-                await pilot.pause(0.1)  # let the UI settle (timers, deferred frees) before the next change
 
             for c in range(colds):
                 tag = f"c{c + 1}"
@@ -200,10 +212,10 @@ def stat(values: list[float]) -> str:
 def report(routes: int, cold: Figures, edit: Figures, notes: dict[str, Any]) -> None:
     print(f"{notes['routes']:,} routes ({routes // 100} table files), headless console; ms, median / worst")
     print(f"  {'change':<22} {'worker: view':>18} {'worker: model':>18} {'worker: total':>18} "
-          f"{'UI busy (apply)':>18} {'save -> frame':>18} {'save -> tree':>18}  shown")
+          f"{'UI: apply':>18} {'UI: release':>18} {'save -> frame':>18} {'save -> tree':>18}  shown")
     for name, f in (("cold (every file)", cold), ("one-route edit", edit)):
         total = len(f.shown) + f.missed
-        print(f"  {name:<22} {stat(f.view):>18} {stat(f.model):>18} {stat(f.worker()):>18} {stat(f.ui):>18} "
+        print(f"  {name:<22} {stat(f.view):>18} {stat(f.model):>18} {stat(f.worker()):>18} {stat(f.ui):>18} {stat(f.release):>18} "
               f"{stat(f.frame):>18} {stat(f.shown):>18}  {len(f.shown)}/{total}")
     if cold.ui and edit.ui:
         print(f"  cold/edit (medians): worker {statistics.median(cold.worker()) / statistics.median(edit.worker()):.1f}x"
