@@ -12,7 +12,7 @@ import pytest
 from meshctl.sources.files import FileSource
 from meshctl.sources.workspace import Workspace
 from meshctl.tui.app import MeshctlApp
-from meshctl.tui.widgets.route_tree import RouteTree, node_key
+from meshctl.tui.widgets.route_tree import PAGE, RouteTree, node_key
 from tests.routing.test_incremental import apply, initial, write
 
 from .conftest import SIZE, loaded
@@ -149,3 +149,33 @@ async def test_the_updated_tree_is_the_tree_a_rebuild_draws(tables: tuple[Path, 
             tree._labels = {}
             tree.show(tree.model, tree.gateway)  # the same model: rebuilt from scratch, keeping what is open
             assert updated == shown(tree), edit
+
+
+def many_routes(count: int, body: str) -> str:
+    routes = "".join(f"  - name: m{i}\n    matchers: [{{uri: {{prefix: /m{i}}}}}]\n"
+                     f"    directResponseAction: {{status: 200, body: \"{body if i == 5 else 'same'}\"}}\n"
+                     for i in range(count))
+    return ("apiVersion: networking.enterprise.mesh.gloo.solo.io/v1beta1\nkind: VirtualHost\n"
+            "metadata: {name: many, namespace: gloo-mesh}\nspec:\n  domains: [many.example.com]\n  routes:\n" + routes)
+
+
+async def test_an_update_keeps_the_loaded_pages(tables: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    directory, _ = tables
+    many = directory / "many.yaml"
+    many.write_text(many_routes(250, "before"))
+    app = console(directory, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        tree = app.main_query(RouteTree)
+        node = next(n for n in tree.root.children if n.data.vhost == "gloo-mesh/many")
+        assert tree.reveal(GW, "gloo-mesh/many", "VirtualHost/gloo-mesh/many#m5")
+        assert len(node.children) == PAGE + 1  # a page, then "… 150 more"
+        tree.load_more(node.children[-1])
+        assert len(node.children) == 2 * PAGE + 1
+        updates = app.model_updates
+        many.write_text(many_routes(250, "after"))
+        await asyncio.to_thread(app.reload_sources_blocking)
+        await loaded(pilot, app, updates=updates + 1)
+        assert len(node.children) == 2 * PAGE + 1 and "50 more" in str(node.children[-1].label)
+        assert "'after'" in str(tree.route_nodes[(GW, "gloo-mesh/many", "VirtualHost/gloo-mesh/many#m5")].label)
+        assert tree.cursor_node is tree.route_nodes[(GW, "gloo-mesh/many", "VirtualHost/gloo-mesh/many#m5")]

@@ -260,10 +260,14 @@ class RouteTree(Tree[NodeData]):
         for child, item in zip(children, items, strict=False):  # items may go on past the loaded ones
             self._refresh(child, item)
         rest = items[len(children):]
-        if more is not None:
-            self._remove(more)
         data = parent.data
-        if rest and isinstance(data, (VhostData, DelegateData, TableData)):
+        if more is not None and rest:  # as many pages loaded as before: the rest stays behind "more"
+            assert isinstance(more.data, MoreData)
+            more.data.items = rest
+            more.set_label(self._more_label(rest))
+        elif more is not None:
+            self._remove(more)
+        elif rest and isinstance(data, (VhostData, DelegateData, TableData)):  # all were loaded: so are new ones
             self._add_items(parent, data.gateway, data.vhost, rest)
 
     def _refill(self, parent: UINode[NodeData], items: list[Any]) -> None:
@@ -425,8 +429,11 @@ class RouteTree(Tree[NodeData]):
             self._add_item(parent, gateway, vhost, item)
         rest = items[count:]
         if rest:
-            label = Text(f"… {len(rest):,} more (enter to show {min(PAGE, len(rest))})", style="italic")
-            parent.add_leaf(label, MoreData(rest, (gateway, vhost)))
+            parent.add_leaf(self._more_label(rest), MoreData(rest, (gateway, vhost)))
+
+    @staticmethod
+    def _more_label(rest: list[Any]) -> Text:
+        return Text(f"… {len(rest):,} more (enter to show {min(PAGE, len(rest))})", style="italic")
 
     def _add_item(self, parent: UINode[NodeData], gateway: str, vhost: str, item: Any) -> None:
         model = self.model
