@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -176,18 +176,22 @@ def snapshot_of(source: FileSource) -> Snapshot:
     return Snapshot(*source.snapshot_parts())
 
 
+def edited_snapshots(directory: Path, edits: list[tuple[Any, ...]]) -> Iterator[Snapshot]:
+    """The snapshot as written, then after each edit, read by one file source (unchanged files: same objects)."""
+    state = initial()
+    source = FileSource([directory])
+    for edit in [("touch",), *edits]:
+        apply(state, edit)
+        write(directory, state)
+        yield snapshot_of(source)
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(edits=st.lists(EDITS, min_size=1, max_size=10))
 def test_incremental_view_equals_a_fresh_build_after_every_edit(tmp_path_factory: Any,
                                                                  edits: list[tuple[Any, ...]]) -> None:
-    directory = tmp_path_factory.mktemp("config")
-    state = initial()
-    source = FileSource([directory])
     incremental, validation = IncrementalRouting(), ValidationMemo()
-    for edit in [("touch",), *edits]:
-        apply(state, edit)
-        write(directory, state)
-        snapshot = snapshot_of(source)
+    for snapshot in edited_snapshots(tmp_path_factory.mktemp("config"), edits):
         assert validate(snapshot, validation) == validate(snapshot)  # re-checks only re-read resources
         got, want = incremental.build(snapshot), build_routing_view(snapshot)
         assert [g.name for g in got.gateways] == [g.name for g in want.gateways]

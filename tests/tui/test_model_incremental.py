@@ -12,7 +12,7 @@ from meshctl.model.snapshot import Snapshot
 from meshctl.routing.incremental import IncrementalRouting
 from meshctl.sources.files import FileSource
 from meshctl.tui.state import ConsoleModel, ModelBuilder, build_model
-from tests.routing.test_incremental import EDITS, IDX, ROUTE, apply, initial, snapshot_of, write
+from tests.routing.test_incremental import EDITS, IDX, ROUTE, apply, edited_snapshots, initial, snapshot_of, write
 
 # besides the routing edits: a path without its leading slash (a validation warning of the table's own)
 MODEL_EDITS = st.one_of(EDITS, st.tuples(st.just("prefix"), IDX, ROUTE, st.just("no-slash")))
@@ -37,14 +37,8 @@ def assert_same_model(got: ConsoleModel, want: ConsoleModel) -> None:
 @given(edits=st.lists(MODEL_EDITS, min_size=1, max_size=8))
 def test_incremental_model_equals_a_fresh_build_after_every_edit(tmp_path_factory: Any,
                                                                   edits: list[tuple[Any, ...]]) -> None:
-    directory = tmp_path_factory.mktemp("config")
-    state = initial()
-    source = FileSource([directory])
     routing, models = IncrementalRouting(), ModelBuilder()
-    for version, edit in enumerate([("touch",), *edits], start=1):
-        apply(state, edit)
-        write(directory, state)
-        snapshot = snapshot_of(source)
+    for version, snapshot in enumerate(edited_snapshots(tmp_path_factory.mktemp("config"), edits), start=1):
         view = routing.build(snapshot)
         assert_same_model(models.build(snapshot, version, view), build_model(snapshot, version, view))
 

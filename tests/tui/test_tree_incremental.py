@@ -4,8 +4,9 @@ open, the cursor stays on its node, and nodes of unchanged parts are the same no
 from __future__ import annotations
 
 import asyncio
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, AsyncIterator
 
 import pytest
 
@@ -32,8 +33,13 @@ def tables(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
     return directory, state
 
 
-def console(directory: Path, tmp_path: Path) -> MeshctlApp:
-    return MeshctlApp(Workspace([FileSource([directory])]), watch=False, tests_file=tmp_path / "tests.yaml")
+@asynccontextmanager
+async def running(directory: Path, tmp_path: Path) -> AsyncIterator[tuple[Any, MeshctlApp, RouteTree]]:
+    """The console over `directory`, loaded: (pilot, app, route tree)."""
+    app = MeshctlApp(Workspace([FileSource([directory])]), watch=False, tests_file=tmp_path / "tests.yaml")
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        yield pilot, app, app.main_query(RouteTree)
 
 
 async def reload(pilot: Any, app: MeshctlApp, directory: Path, state: dict[str, Any],
@@ -43,6 +49,7 @@ async def reload(pilot: Any, app: MeshctlApp, directory: Path, state: dict[str, 
     write(directory, state)
     await asyncio.to_thread(app.reload_sources_blocking)
     await loaded(pilot, app, updates=updates + 1)
+    await pilot.pause(0.1)
 
 
 def node_of(tree: RouteTree, route_id: str) -> Any:
@@ -62,16 +69,12 @@ async def open_both(pilot: Any, tree: RouteTree) -> Any:
 async def test_a_one_route_edit_shows_the_new_route_and_keeps_expansion_and_cursor(
         tables: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
     directory, state = tables
-    app = console(directory, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await loaded(pilot, app)
-        tree = app.main_query(RouteTree)
+    async with running(directory, tmp_path) as (pilot, app, tree):
         cursor = await open_both(pilot, tree)
         by_ref = cursor.parent.parent  # delegate → table → route
         line = tree.cursor_line
         assert "'one'" in str(node_of(tree, EDITED).label)
         await reload(pilot, app, directory, state, ("body", 3, 0, "edited"))
-        await pilot.pause(0.1)
         assert "'edited'" in str(node_of(tree, EDITED).label)  # the new route, without re-opening anything
         assert node_of(tree, EDITED).line >= 0  # on a line of the tree: its table is still expanded
         assert by_ref.is_expanded and cursor.parent.is_expanded  # elsewhere: still open...
@@ -83,14 +86,10 @@ async def test_a_one_route_edit_shows_the_new_route_and_keeps_expansion_and_curs
 async def test_a_renamed_route_rebuilds_only_its_table_and_the_rest_stays(
         tables: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
     directory, state = tables
-    app = console(directory, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await loaded(pilot, app)
-        tree = app.main_query(RouteTree)
+    async with running(directory, tmp_path) as (pilot, app, tree):
         cursor = await open_both(pilot, tree)
         t3 = node_of(tree, EDITED).parent
         await reload(pilot, app, directory, state, ("name", 3, 0, "renamed"))  # a new route id in t3
-        await pilot.pause(0.1)
         renamed = node_of(tree, EDITED.replace("#r1", "#renamed"))
         assert renamed is not None and renamed.line >= 0 and node_of(tree, EDITED) is None
         assert renamed.parent is t3 and t3.is_expanded  # t3's children were rebuilt, t3 itself kept
@@ -100,19 +99,14 @@ async def test_a_renamed_route_rebuilds_only_its_table_and_the_rest_stays(
 async def test_the_cursor_follows_its_route_when_its_node_is_rebuilt(
         tables: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
     directory, state = tables
-    app = console(directory, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await loaded(pilot, app)
-        tree = app.main_query(RouteTree)
+    async with running(directory, tmp_path) as (pilot, app, tree):
         assert tree.reveal(GW, VH, EDITED.replace("#r1", "#r2"))
         await pilot.pause(0.1)
         await reload(pilot, app, directory, state, ("name", 3, 0, "renamed"))  # r2's siblings changed
-        await pilot.pause(0.1)
         assert tree.cursor_node is node_of(tree, EDITED.replace("#r1", "#r2"))
         # t3 (weight 3) moves behind t1 (weight 1) under by-label: that delegate's tables are rebuilt, what was open kept
         table = tree.cursor_node.parent
         await reload(pilot, app, directory, state, ("weight", 3, -1))
-        await pilot.pause(0.1)
         assert tree.cursor_node is node_of(tree, EDITED.replace("#r1", "#r2"))
         assert tree.cursor_node.parent is not table and tree.cursor_node.parent.is_expanded
         assert tree.cursor_node.parent.parent.children[-1] is tree.cursor_node.parent  # now last
@@ -138,10 +132,7 @@ EDITS = [("body", 3, 0, "b"), ("prefix", 1, 1, "/q"), ("name", 0, 0, "7"), ("wei
 async def test_the_updated_tree_is_the_tree_a_rebuild_draws(tables: tuple[Path, dict[str, Any]],
                                                              tmp_path: Path) -> None:
     directory, state = tables
-    app = console(directory, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await loaded(pilot, app)
-        tree = app.main_query(RouteTree)
+    async with running(directory, tmp_path) as (pilot, app, tree):
         for edit in EDITS:
             tree.expand_all_loaded()
             await reload(pilot, app, directory, state, edit)
@@ -163,10 +154,7 @@ async def test_an_update_keeps_the_loaded_pages(tables: tuple[Path, dict[str, An
     directory, _ = tables
     many = directory / "many.yaml"
     many.write_text(many_routes(250, "before"))
-    app = console(directory, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await loaded(pilot, app)
-        tree = app.main_query(RouteTree)
+    async with running(directory, tmp_path) as (pilot, app, tree):
         node = next(n for n in tree.root.children if n.data.vhost == "gloo-mesh/many")
         assert tree.reveal(GW, "gloo-mesh/many", "VirtualHost/gloo-mesh/many#m5")
         assert len(node.children) == PAGE + 1  # a page, then "… 150 more"
