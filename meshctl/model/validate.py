@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Protocol, TypeVar
 
 from .checks import Reporter, check_matcher, wrongly_typed
 from .common import ACTION_FIELDS, Route, WeightedDestination
@@ -22,29 +23,116 @@ from .snapshot import Snapshot
 from .v2.validate import validate_v2  # the v2 kinds' own checks (CEL/proto constraints)
 
 DESTINATION_KEYS = ("kubeService", "virtualDestination", "staticDestination", "clusterHeader")
+R = TypeVar("R", bound=Resource)
 
 
-def validate(snapshot: Snapshot) -> list[Finding]:
-    """Every problem found by loading and checking the snapshot, sorted by location."""
-    rep = Reporter()
-    for vh in snapshot.typed(VirtualHost):
-        _check_vhost_spec(rep, snapshot, vh, vh.spec, ("spec",))
-    for rt in snapshot.typed(RouteTable):
-        _check_routes(rep, snapshot, rt, rt.spec.routes, ("spec", "routes"))
-    for gw in snapshot.typed(VirtualGateway):
-        _check_gateway(rep, snapshot, gw)
-    for tp in snapshot.typed(TrafficPolicy):
-        for i, m in enumerate(tp.spec.http_request_matchers):
-            check_matcher(rep, tp, m, ("spec", "httpRequestMatchers", i))
-    for es in snapshot.typed(ExternalService):
-        if es.spec.hosts and es.spec.addresses:
-            rep.add(es, Severity.ERROR, "exclusive-fields", "hosts and addresses are mutually exclusive",
-                    ("spec", "addresses"))
+class Lookups(Protocol):
+    """What the checks of one resource read of the rest of the snapshot."""
 
-    return sort_findings([*snapshot.findings, *rep.findings, *validate_v2(snapshot)])
+    def get(self, kind: str, namespace: str, name: str, cluster: str = "") -> Resource | None: ...
+
+    def typed(self, cls: type[R]) -> list[R]: ...
 
 
-def _check_vhost_spec(rep: Reporter, snapshot: Snapshot, owner: Resource, spec: VirtualHostSpec,
+def validate(snapshot: Snapshot, memo: ValidationMemo | None = None) -> list[Finding]:
+    """Every problem found by loading and checking the snapshot, sorted by location.
+
+    `memo`: kept across the snapshots of one source, it checks again only what changed (same result)."""
+    checked = (memo if memo is not None else ValidationMemo()).findings(snapshot)
+    return sort_findings([*snapshot.findings, *checked, *validate_v2(snapshot)])
+
+
+def _check_traffic_policy(rep: Reporter, _lookups: Lookups, tp: TrafficPolicy) -> None:
+    for i, m in enumerate(tp.spec.http_request_matchers):
+        check_matcher(rep, tp, m, ("spec", "httpRequestMatchers", i))
+
+
+def _check_external_service(rep: Reporter, _lookups: Lookups, es: ExternalService) -> None:
+    if es.spec.hosts and es.spec.addresses:
+        rep.add(es, Severity.ERROR, "exclusive-fields", "hosts and addresses are mutually exclusive",
+                ("spec", "addresses"))
+
+
+# per kind, in the order findings are reported (sort_findings keeps it among findings at one spot)
+_CHECKS: tuple[tuple[type[Any], Callable[[Reporter, Lookups, Any], None]], ...] = (
+    (VirtualHost, lambda rep, lookups, vh: _check_vhost_spec(rep, lookups, vh, vh.spec, ("spec",))),
+    (RouteTable, lambda rep, lookups, rt: _check_routes(rep, lookups, rt, rt.spec.routes, ("spec", "routes"))),
+    (VirtualGateway, lambda rep, lookups, gw: _check_gateway(rep, lookups, gw)),
+    (TrafficPolicy, _check_traffic_policy),
+    (ExternalService, _check_external_service),
+)
+
+
+class _Reads:
+    """The snapshot as one resource's checks see it, remembering each answer: the checks are redone when the
+    resource is re-read or one of these answers changes (a RouteTable it names appears or goes away)."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self.answers: list[tuple[Any, ...]] = []
+
+    def get(self, kind: str, namespace: str, name: str, cluster: str = "") -> Resource | None:
+        found = self.snapshot.get(kind, namespace, name, cluster)
+        self.answers.append(("get", (kind, namespace, name, cluster), found))
+        return found
+
+    def typed(self, cls: type[R]) -> list[R]:
+        found = self.snapshot.typed(cls)
+        self.answers.append(("typed", cls, found))
+        return found
+
+
+@dataclass(slots=True)
+class _Checked:
+    resource: Resource
+    answers: list[tuple[Any, ...]]
+    findings: list[Finding]
+
+
+class ValidationMemo:
+    """The per-resource checks of `validate` over successive snapshots of one source (not thread-safe: its owner
+    serialises builds). Unchanged resources are the same objects across snapshots, so identity says what to redo."""
+
+    def __init__(self) -> None:
+        self._checked: dict[int, _Checked] = {}  # by id(resource); each entry holds its resource alive
+        self.stats = {"checked": 0, "reused": 0}
+
+    def findings(self, snapshot: Snapshot) -> list[Finding]:
+        kept: dict[int, _Checked] = {}
+        typed: dict[type[Any], list[Any]] = {}  # snapshot.typed answers of this snapshot, for _holds
+        self.stats = {"checked": 0, "reused": 0}
+        out: list[Finding] = []
+        for cls, check in _CHECKS:
+            for resource in snapshot.typed(cls):
+                entry = self._checked.get(id(resource))
+                if entry is not None and entry.resource is resource and _holds(snapshot, entry.answers, typed):
+                    self.stats["reused"] += 1
+                else:
+                    self.stats["checked"] += 1
+                    reads, rep = _Reads(snapshot), Reporter()
+                    check(rep, reads, resource)
+                    entry = _Checked(resource, reads.answers, rep.findings)
+                kept[id(resource)] = entry
+                out.extend(entry.findings)
+        self._checked = kept  # resources gone from the snapshot are forgotten
+        return out
+
+
+def _holds(snapshot: Snapshot, answers: list[tuple[Any, ...]], typed: dict[type[Any], list[Any]]) -> bool:
+    for how, what, then in answers:
+        if how == "get":
+            if snapshot.get(*what) is not then:
+                return False
+        else:
+            if what not in typed:
+                typed[what] = snapshot.typed(what)
+            now = typed[what]
+            if len(now) != len(then) or any(a is not b for a, b in zip(now, then, strict=True)):
+                return False
+    return True
+
+
+def _check_vhost_spec(rep: Reporter, snapshot: Lookups, owner: Resource, spec: VirtualHostSpec,
                       path: tuple[Any, ...]) -> None:
     if not spec.domains and not wrongly_typed(spec, "domains"):
         rep.add(owner, Severity.WARNING, "no-domains", "a VirtualHost without domains never receives a request",
@@ -52,13 +140,13 @@ def _check_vhost_spec(rep: Reporter, snapshot: Snapshot, owner: Resource, spec: 
     _check_routes(rep, snapshot, owner, spec.routes, path + ("routes",))
 
 
-def _check_routes(rep: Reporter, snapshot: Snapshot, owner: Resource, routes: list[Route],
+def _check_routes(rep: Reporter, snapshot: Lookups, owner: Resource, routes: list[Route],
                   path: tuple[Any, ...]) -> None:
     for i, route in enumerate(routes):
         _check_route(rep, snapshot, owner, route, path + (i,))
 
 
-def _check_route(rep: Reporter, snapshot: Snapshot, owner: Resource, route: Route, path: tuple[Any, ...]) -> None:
+def _check_route(rep: Reporter, snapshot: Lookups, owner: Resource, route: Route, path: tuple[Any, ...]) -> None:
     actions = route.actions_set()
     label = f"route {route.name!r}" if route.name else "route"
     if not actions and not wrongly_typed(route, *(camel(a) for a in ACTION_FIELDS)):
@@ -126,7 +214,7 @@ def _check_destination(rep: Reporter, owner: Resource, dest: WeightedDestination
 
 
 
-def _check_gateway(rep: Reporter, snapshot: Snapshot, gw: VirtualGateway) -> None:
+def _check_gateway(rep: Reporter, snapshot: Lookups, gw: VirtualGateway) -> None:
     if len(gw.spec.connection_handlers) > 1:
         rep.add(gw, Severity.WARNING, "multiple-connection-handlers",
                 "only one connection handler is supported; the others are ignored",
@@ -147,7 +235,7 @@ def _check_gateway(rep: Reporter, snapshot: Snapshot, gw: VirtualGateway) -> Non
 
 
 def gateway_virtual_hosts(
-    snapshot: Snapshot, gw: VirtualGateway
+    snapshot: Lookups, gw: VirtualGateway
 ) -> Iterator[tuple[str, VirtualHostSpec, Resource, tuple[Any, ...]]]:
     """(label, spec, owning resource, path of the spec) for every VirtualHost a gateway serves, in order."""
     seen: set[tuple[str, str, str]] = set()

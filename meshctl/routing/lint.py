@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..model.findings import Finding, sort_findings
 from ..model.snapshot import Snapshot
-from ..model.validate import validate
+from ..model.validate import ValidationMemo, validate
 from .types import RoutingView
 
 # the engine reports these itself, with routes attached; validation's copies would be duplicates
@@ -12,11 +12,13 @@ _ENGINE_CODES = {"dangling-delegate-ref", "duplicate-domain", "route-no-action",
                  "delegate-not-prefix", "bad-regex", "bad-status", "delegate-no-target"}
 
 
-def lint(snapshot: Snapshot, view: RoutingView) -> list[Finding]:
+def lint(snapshot: Snapshot, view: RoutingView, memo: ValidationMemo | None = None) -> list[Finding]:
+    """`memo` (kept across the snapshots of one source) re-validates only the resources that changed; the
+    engine's own findings (shadowing included) come from the view, which is incremental per virtual host."""
     seen: set[tuple[object, ...]] = set()
     out: list[Finding] = []
     engine_spots = {(f.code, f.file, f.line) for f in view.diagnostics}
-    for f in [*validate(snapshot), *view.diagnostics]:
+    for f in [*validate(snapshot, memo), *view.diagnostics]:
         if f in view.diagnostics:
             pass
         elif f.code in _ENGINE_CODES and (f.code, f.file, f.line) in engine_spots:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 
 from ..model.findings import Finding
 from ..model.gcpause import gc_paused
 from ..model.snapshot import Snapshot
+from ..model.validate import ValidationMemo
 from ..routing.actions import describe_action
 from ..routing.lint import lint
 from ..routing.render import findings_by_route
@@ -46,6 +48,21 @@ class RouteEntry:
         return self.everything[start:end]
 
 
+HostKey = tuple[str, str]  # (gateway, virtual host)
+
+
+@dataclass(slots=True)
+class HostPart:
+    """The console's rows of one virtual host. Shared by successive models while the routing view hands over the
+    same VirtualHostView object (nothing in it changed), so the part never refers back to a model."""
+
+    gateway: str
+    view: VirtualHostView
+    entries: list[RouteEntry]  # all_routes order
+    by_id: dict[str, RouteEntry]  # all routes, dropped invalid ones too (ids are unique per virtual host)
+    served: set[str]  # ids of the routes Envoy gets
+
+
 @dataclass
 class ConsoleModel:
     version: int
@@ -56,8 +73,7 @@ class ConsoleModel:
     entries: list[RouteEntry]
     built_in: float  # seconds
     sources: list[dict[str, object]] = field(default_factory=list)
-    route_maps: dict[tuple[str, str], dict[str, FlattenedRoute]] = field(default_factory=dict)
-    served: set[tuple[str, str, str]] = field(default_factory=set)  # (gateway, vhost, id) Envoy really gets
+    hosts: dict[HostKey, HostPart] = field(default_factory=dict)
 
     def gateway(self, name: str | None) -> GatewayView | None:
         if name is None:
@@ -65,16 +81,17 @@ class ConsoleModel:
         return self.view.gateway(name)
 
     def vhost(self, gateway: str, vhost: str) -> VirtualHostView | None:
-        g = self.view.gateway(gateway)
-        if g is None:
-            return None
-        return next((v for v in g.virtual_hosts if v.name == vhost), None)
+        part = self.hosts.get((gateway, vhost))
+        return part.view if part is not None else None
 
     def route(self, gateway: str, vhost: str, route_id: str) -> FlattenedRoute | None:
-        return self.route_maps.get((gateway, vhost), {}).get(route_id)
+        part = self.hosts.get((gateway, vhost))
+        entry = part.by_id.get(route_id) if part is not None else None
+        return entry.route if entry is not None else None
 
     def is_served(self, gateway: str, vhost: str, route_id: str) -> bool:
-        return (gateway, vhost, route_id) in self.served
+        part = self.hosts.get((gateway, vhost))
+        return part is not None and route_id in part.served
 
     def locate_route(self, route_id: str) -> tuple[str, str] | None:
         """(gateway, vhost) of a route id (ids are unique per virtual host; the first hit wins)."""
@@ -96,7 +113,7 @@ class ConsoleModel:
         return out
 
 
-def _entry(g: GatewayView, v: VirtualHostView, r: FlattenedRoute) -> RouteEntry:
+def _entry(gateway: str, vhost: str, r: FlattenedRoute) -> RouteEntry:
     labels = " ".join(f"{k}={val}" for k, val in r.labels.items())
     for link in r.chain:
         labels += " " + " ".join(f"{k}={val}" for k, val in link.resource.labels.items())
@@ -113,21 +130,90 @@ def _entry(g: GatewayView, v: VirtualHostView, r: FlattenedRoute) -> RouteEntry:
         at += len(text) + 1
         starts.append(at)
     everything = " ".join(fields)
-    return RouteEntry(g.name, v.name, r, everything, tuple(starts))
+    return RouteEntry(gateway, vhost, r, everything, tuple(starts))
+
+
+def same_search_text(old: FlattenedRoute, new: FlattenedRoute) -> bool:
+    """Everything `_entry` reads of the two routes is the same. The routing view hands a reused route over as the
+    same object or, moved or renumbered, as a copy holding the same model objects (Route, matchers, labels), so
+    identity settles most of it cheaply."""
+    if old is new:  # an unchanged route the incremental view shared with the previous view (never mutated)
+        return True
+    if old.route is not new.route or old.replaced_by_direct_response != new.replaced_by_direct_response:
+        return False
+    # identity first: on the common path (a copy) every field is the same object and no value is compared
+    if old.matchers is not new.matchers and old.matchers != new.matchers:
+        return False
+    if (old.name is not new.name and old.name != new.name) or (old.id is not new.id and old.id != new.id):
+        return False
+    if old.labels is not new.labels and old.labels != new.labels:
+        return False
+    if old.chain is new.chain:
+        return True
+    if len(old.chain) != len(new.chain):
+        return False
+    for a, b in zip(old.chain, new.chain, strict=True):  # re-read resources above a reused table: by value
+        if a.resource is not b.resource and (a.owner != b.owner or a.resource.labels != b.resource.labels):
+            return False
+    return True
+
+
+class ModelBuilder:
+    """Builds the console models of successive snapshots of one workspace, redoing only what changed:
+
+    - a virtual host whose VirtualHostView the routing view reused (the same object) keeps its HostPart whole;
+    - in a rebuilt host, a route whose searched fields did not change keeps its search text (`same_search_text`);
+    - validation re-checks only re-read resources (model/validate.py `ValidationMemo`); the engine's findings,
+      shadowing included, come from the view, which is itself incremental per virtual host.
+
+    The result equals a fresh `build_model` (tests/tui/test_model_incremental.py). One build at a time: the
+    console may start a build before the previous one finished."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._hosts: dict[HostKey, HostPart] = {}
+        self._validation = ValidationMemo()
+        self.last_stats: dict[str, int] = {}
+
+    def build(self, snapshot: Snapshot, version: int, view: RoutingView | None = None,
+              sources: list[dict[str, object]] | None = None) -> ConsoleModel:
+        with self._lock:
+            started = time.perf_counter()
+            view = view if view is not None else build_routing_view(snapshot)
+            with gc_paused():  # see model/gcpause.py: GC passes over the live 10k-route model were half of this
+                findings = lint(snapshot, view, self._validation)
+                self.last_stats = {"hosts_reused": 0, "hosts_built": 0, "entries_reused": 0, "entries_built": 0}
+                parts = [self._part(g, v) for g in view.gateways for v in g.virtual_hosts]
+                entries = [e for part in parts for e in part.entries]
+                hosts = {(part.gateway, part.view.name): part for part in parts}
+            self._hosts = hosts  # the parts of this model only: nothing keeps an older model's rows
+            return ConsoleModel(version, snapshot, view, findings, findings_by_route(findings), entries,
+                                time.perf_counter() - started, sources or [], hosts)
+
+    def _part(self, g: GatewayView, v: VirtualHostView) -> HostPart:
+        gateway, vhost = g.name, v.name  # (GatewayView.name is computed: once per host, not per route)
+        old = self._hosts.get((gateway, vhost))
+        if old is not None and old.view is v:
+            self.last_stats["hosts_reused"] += 1
+            return old
+        self.last_stats["hosts_built"] += 1
+        previous = old.by_id if old is not None else {}
+        entries = [self._route_entry(gateway, vhost, r, previous.get(r.id)) for r in v.all_routes]
+        by_id = {e.route.id: e for e in entries}
+        return HostPart(gateway, v, entries, by_id, {r.id for r in v.routes})
+
+    def _route_entry(self, gateway: str, vhost: str, r: FlattenedRoute, was: RouteEntry | None) -> RouteEntry:
+        if was is not None and same_search_text(was.route, r):
+            self.last_stats["entries_reused"] += 1
+            return RouteEntry(gateway, vhost, r, was.everything, was.starts)
+        self.last_stats["entries_built"] += 1
+        return _entry(gateway, vhost, r)
 
 
 def build_model(snapshot: Snapshot, version: int, view: RoutingView | None = None,
                 sources: list[dict[str, object]] | None = None) -> ConsoleModel:
-    started = time.perf_counter()
-    view = view if view is not None else build_routing_view(snapshot)
-    with gc_paused():  # see model/gcpause.py: GC passes over the live 10k-route model were half of this
-        findings = lint(snapshot, view)
-        entries = [_entry(g, v, r) for g in view.gateways for v in g.virtual_hosts for r in v.all_routes]
-        route_maps = {(g.name, v.name): {r.id: r for r in v.all_routes}
-                      for g in view.gateways for v in g.virtual_hosts}
-        served = {(g.name, v.name, r.id) for g in view.gateways for v in g.virtual_hosts for r in v.routes}
-    return ConsoleModel(version, snapshot, view, findings, findings_by_route(findings), entries,
-                        time.perf_counter() - started, sources or [], route_maps, served)
+    """The console model of one snapshot, built from scratch."""
+    return ModelBuilder().build(snapshot, version, view, sources)
 
 
 def parse_query(query: str) -> list[tuple[str | None, str]]:

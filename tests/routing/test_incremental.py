@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from meshctl.model.snapshot import Snapshot
+from meshctl.model.validate import ValidationMemo, validate
 from meshctl.routing.incremental import IncrementalRouting
 from meshctl.routing.view import build_routing_view
 from meshctl.sources.files import FileSource
@@ -176,19 +177,24 @@ def snapshot_of(source: FileSource) -> Snapshot:
     return Snapshot(*source.snapshot_parts())
 
 
+def edited_snapshots(directory: Path, edits: list[tuple[Any, ...]]) -> Iterator[Snapshot]:
+    """The snapshot as written, then after each edit, read by one file source (unchanged files: same objects)."""
+    state = initial()
+    source = FileSource([directory])
+    for edit in [("touch",), *edits]:
+        apply(state, edit)
+        write(directory, state)
+        yield snapshot_of(source)
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(edits=st.lists(EDITS, min_size=1, max_size=10))
 def test_incremental_view_equals_a_fresh_build_after_every_edit(tmp_path_factory: Any,
                                                                  edits: list[tuple[Any, ...]]) -> None:
-    directory = tmp_path_factory.mktemp("config")
-    state = initial()
-    source = FileSource([directory])
-    incremental = IncrementalRouting()
+    incremental, validation = IncrementalRouting(), ValidationMemo()
     previous: tuple[Any, Any] | None = None
-    for edit in [("touch",), *edits]:
-        apply(state, edit)
-        write(directory, state)
-        snapshot = snapshot_of(source)
+    for snapshot in edited_snapshots(tmp_path_factory.mktemp("config"), edits):
+        assert validate(snapshot, validation) == validate(snapshot)  # re-checks only re-read resources
         got, want = incremental.build(snapshot), build_routing_view(snapshot)
         if previous is not None:  # route objects are shared with earlier views: building this one changed none
             assert previous[0] == previous[1]
@@ -284,3 +290,18 @@ def test_a_route_turning_invalid_renumbers_the_shared_routes_after_it(tmp_path: 
     assert [(r.id, r.position) for r in got_host.all_routes] == [(r.id, r.position) for r in want_host.all_routes]
     assert all(any(r is s for s in got_host.all_routes) for r in got_host.routes)  # one set of objects
     assert after == want
+
+
+def test_validation_re_checks_a_resource_when_a_table_it_names_goes_away(tmp_path: Path) -> None:
+    state = initial()
+    write(tmp_path, state)
+    source = FileSource([tmp_path])
+    memo = ValidationMemo()
+    validate(snapshot_of(source), memo)
+    apply(state, ("remove", 0))  # the VirtualHost names t0 by ref: it now dangles
+    write(tmp_path, state)
+    snapshot = snapshot_of(source)
+    findings = validate(snapshot, memo)
+    assert findings == validate(snapshot)
+    assert any(f.code == "dangling-delegate-ref" and "t0" in f.message for f in findings)
+    assert memo.stats["checked"] == 1  # the VirtualHost, whose lookup of t0 answers differently; no table

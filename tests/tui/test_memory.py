@@ -48,7 +48,9 @@ async def test_reload_frees_the_previous_model(make_app) -> None:
             await pilot.pause(0.1)
             gc.collect()
             assert app.model is not previous[0]()
-            alive = [ref() for ref in previous if ref() is not None]
+            # rows of an unchanged virtual host are shared with the new model by design (ModelBuilder)
+            shared = {id(e) for e in app.model.entries}
+            alive = [ref() for ref in previous if ref() is not None and id(ref()) not in shared]
             assert not alive, [type(r).__name__ for obj in alive for r in gc.get_referrers(obj)]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from pathlib import Path
 
@@ -143,3 +144,35 @@ async def test_external_edit_shows_up(make_app, config_dir: Path) -> None:
             timeout=5, what="the external edit")
         labels = [str(n.label) for n in app.main_query(RouteTree).root.children[0].children]
         assert any("prefix /scores" in label for label in labels)
+
+
+async def test_a_reload_redraws_only_the_panes_whose_inputs_changed(make_app, config_dir: Path) -> None:
+    # two findings in the diagnostics table: the shadowed route, and a path without its leading slash
+    (config_dir / "shadow.yaml").write_text(SHADOWING_TABLE + "  - name: no-slash\n"
+                                            "    matchers: [{uri: {prefix: api}}]\n"
+                                            "    directResponseAction: {status: 200, body: api}\n")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        pane, failover = app.main_query("DiagnosticsPane"), app.main_query("FailoverPane")
+        table = app.main_query("#diag-table")
+        assert len(pane.findings) >= 2
+        table.move_cursor(row=1)
+        current = pane.current()
+        endpoints: list[int] = []
+        render = failover._render_endpoints
+        failover._render_endpoints = lambda: endpoints.append(1) or render()
+
+        async def edit(file: str, old: str, new: str) -> None:
+            path = config_dir / file
+            path.write_text(path.read_text().replace(old, new, 1))
+            updates = app.model_updates
+            await asyncio.to_thread(app.reload_sources_blocking)
+            await loaded(pilot, app, updates=updates + 1)
+
+        await edit("gateway.yaml", "body: \"'v1'\"", "body: \"'v1 edited'\"")  # routing only, no finding
+        assert endpoints == [] and pane.current() is current and table.cursor_row == 1
+        await edit("shadow.yaml", "name: never", "name: never-ever")  # the findings change; the cursor keeps its one
+        assert pane.current() is not current and pane.current() == current and table.cursor_row == 1
+        await edit("failover.yaml", "number: 9080", "number: 9081")  # the VirtualDestination's port
+        assert endpoints  # drawn again (the destination list's highlight draws it once more)

@@ -29,6 +29,7 @@ class DiagnosticsPane(Vertical):
         super().__init__(**kwargs)
         self.findings: list[Finding] = []
         self.semantic = SemanticColors()
+        self._shown_semantic: SemanticColors | None = None  # the colours the rows were drawn with
 
     def compose(self) -> ComposeResult:
         yield Static("no findings yet", id="diag-count")
@@ -38,7 +39,11 @@ class DiagnosticsPane(Vertical):
         yield Static("", id="diag-detail")
 
     def show_model(self, model: ConsoleModel) -> None:
+        if model.findings == self.findings and self._shown_semantic is self.semantic:
+            return  # most edits change no finding: the table (and its cursor) stays as it is
+        current = self.current()
         self.findings = list(model.findings)
+        self._shown_semantic = self.semantic
         c = self.semantic
         table = self.query_one(DataTable)
         table.clear()
@@ -54,6 +59,8 @@ class DiagnosticsPane(Vertical):
         self.query_one("#diag-count", Static).update(
             f"{counts[Severity.ERROR]} error(s), {counts[Severity.WARNING]} warning(s), "
             f"{counts[Severity.INFO]} note(s) · enter: go to the route")
+        if current is not None and current in self.findings:  # the cursor stays on its finding
+            table.move_cursor(row=self.findings.index(current))
 
     def current(self) -> Finding | None:
         table = self.query_one(DataTable)

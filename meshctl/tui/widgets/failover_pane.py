@@ -13,12 +13,20 @@ from textual.widgets import Button, DataTable, Input, Label, OptionList, Select,
 from textual.widgets.option_list import Option
 
 from ...mesh.index import Locality, MeshIndex
-from ...model.resources import VirtualDestination
+from ...model.resources import Resource, VirtualDestination
 from ..actions import bindings
 from ..console import ConsoleAccess
 from ..integrations import EnvoyObserver, HostHealth
 from ..state import ConsoleModel
 from ..themes import SemanticColors
+
+# what the endpoints never read (MeshIndex reads clusters, services, workloads, destinations and policies)
+ROUTING_KINDS = frozenset({"RouteTable", "VirtualHost", "VirtualGateway"})
+
+
+def _mesh_inputs(model: ConsoleModel) -> tuple[Resource, ...]:
+    """The resources the failover view is computed from (unchanged ones are the same objects)."""
+    return tuple(r for r in model.snapshot.resources if r.kind not in ROUTING_KINDS)
 
 
 class FailoverPane(ConsoleAccess, Horizontal):
@@ -44,6 +52,7 @@ class FailoverPane(ConsoleAccess, Horizontal):
         self.selected: str | None = None
         self.hosts: list[HostHealth] = []
         self.observer: EnvoyObserver | None = None
+        self._mesh: tuple[Resource, ...] = ()  # what the shown endpoints were computed from
 
     def compose(self) -> ComposeResult:
         yield OptionList(id="vd-list")
@@ -92,7 +101,11 @@ class FailoverPane(ConsoleAccess, Horizontal):
 
     # -- model -------------------------------------------------------------------------------------------
     def show_model(self, model: ConsoleModel) -> None:
-        self.model = model
+        previous, self.model = self.model, model
+        mesh = _mesh_inputs(model)
+        if previous is not None and mesh == self._mesh:
+            return  # a routing edit: destinations and endpoints are as shown
+        self._mesh = mesh
         vds = sorted(f"{vd.namespace}/{vd.name}" for vd in model.snapshot.typed(VirtualDestination))
         options = self.query_one("#vd-list", OptionList)
         options.clear_options()

@@ -16,7 +16,7 @@ from textual.widgets.tree import TreeNode as UINode
 
 from ...model.v2.resources import RouteTableV2
 from ...routing.actions import describe_action
-from ...routing.types import FlattenedRoute, TableNode, TreeNode, VirtualHostView
+from ...routing.types import FlattenedRoute, GatewayView, TableNode, TreeNode, VirtualHostView
 from ..state import ConsoleModel, RouteEntry, RouteFilter
 from ..themes import SemanticColors
 
@@ -29,6 +29,7 @@ class VhostData:
     gateway: str
     vhost: str
     loaded: bool = False
+    label_key: Any = field(default=None, compare=False, repr=False)  # what the label shows (see _label_key)
 
 
 @dataclass
@@ -37,6 +38,7 @@ class DelegateData:
     vhost: str
     node: TreeNode
     loaded: bool = False
+    label_key: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -45,6 +47,7 @@ class TableData:
     vhost: str
     table: TableNode
     loaded: bool = False
+    label_key: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -53,6 +56,7 @@ class RouteData:
     vhost: str
     route_id: str
     source: Any = None  # the core TreeNode / FlattenedRoute it was made from (for jumps)
+    label_key: Any = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -66,6 +70,47 @@ class MoreData:
 
 
 NodeData = Union[VhostData, DelegateData, TableData, RouteData, MoreData, None]
+NodeKey = tuple[Any, ...]  # what a node stands for across models (their core objects differ, names do not)
+Path = tuple[NodeKey, ...]  # node keys from below the root down to a node
+
+
+def item_key(item: Any) -> NodeKey:
+    """The key of the node an item of the core view (or a virtual host) is shown as."""
+    if isinstance(item, VirtualHostView):
+        return ("vhost", item.name)
+    if isinstance(item, TableNode):
+        return ("table", item.table.key, item.via)
+    if isinstance(item, TreeNode) and item.is_delegate:
+        return ("delegate", item.link.id_part or f"{item.link.ref}@{item.link.route_index}")
+    if isinstance(item, TreeNode):
+        return ("route", item.flat_ids[0] if item.flat_ids else "")
+    return ("route", item.id)
+
+
+def node_key(data: NodeData) -> NodeKey:
+    if isinstance(data, VhostData):
+        return ("vhost", data.vhost)
+    if isinstance(data, DelegateData):
+        return item_key(data.node)
+    if isinstance(data, TableData):
+        return item_key(data.table)
+    if isinstance(data, RouteData):
+        return ("route", data.route_id)
+    return ("more",) if isinstance(data, MoreData) else ()
+
+
+def _same_item(data: NodeData, item: Any) -> bool:
+    """The node was made from this very object (and so has its key): no key to compute."""
+    return item is getattr(data, "source" if isinstance(data, RouteData) else
+                           "node" if isinstance(data, DelegateData) else "table", None)
+
+
+@dataclass
+class TreeState:
+    """What the operator opened, by node keys: kept across a rebuild of (part of) the tree."""
+
+    expanded: set[Path] = field(default_factory=set)
+    shown: dict[Path, int] = field(default_factory=dict)  # per loaded node, how many children it had loaded
 
 
 class RouteTree(Tree[NodeData]):
@@ -101,17 +146,19 @@ class RouteTree(Tree[NodeData]):
     # -- building ----------------------------------------------------------------------------------
     def show(self, model: ConsoleModel | None, gateway: str | None, query: str | None = None,
              mode: str | None = None, keep_state: bool = True) -> None:
-        """Rebuild for a model/gateway/filter; expanded virtual hosts stay expanded when `keep_state`."""
+        """Show a model/gateway/filter. With `keep_state`, what the operator opened stays open and the cursor stays
+        on its node; a new model of the same gateway, order and no filter only updates the nodes that changed."""
         with self.batch():
-            self._show(model, gateway, query, mode, keep_state)
+            if not (keep_state and self._update(model, gateway, query, mode)):
+                self._show(model, gateway, query, mode, keep_state)
+        if self.pending_cursor is not None:  # the lines of the updated tree exist only now (after the batch)
+            self._move_to_pending(5)
 
     def _show(self, model: ConsoleModel | None, gateway: str | None, query: str | None, mode: str | None,
               keep_state: bool) -> None:
-        expanded = self._expanded_vhosts() if keep_state else set()
-        if model is not self.model:  # both hold the previous model's objects (and so the whole previous view)
-            self.filter.reset()
-            self._labels = {}
-        self.model = model
+        state = self._capture(self.root) if keep_state else TreeState()
+        cursor = self._path_of(self.cursor_node) if keep_state else None
+        self._take(model)
         self.gateway = gateway
         if query is not None:
             self.filter_text = query
@@ -129,10 +176,7 @@ class RouteTree(Tree[NodeData]):
             self.root.set_label(Text("no VirtualGateway loaded" if model else "loading…", style="italic"))
             return
         self.gateway = g.name
-        label = self._gateway_label(g.name, len(g.virtual_hosts))
-        if g.listener_index is not None:  # Gloo v2: gateway → listener → host → routes
-            label.append(f"  listener {g.listener_index}, port {g.default_port}", style=self.semantic.muted)
-        self.root.set_label(label)
+        self.root.set_label(self._root_label(g))
         self.root.data = None
         matches: dict[str, list[RouteEntry]] = {}
         if self.filter_text.strip():
@@ -144,13 +188,152 @@ class RouteTree(Tree[NodeData]):
         for vh in g.virtual_hosts:
             if self.filter_text.strip() and vh.name not in matches:
                 continue
-            node = self.root.add(self._vhost_label(vh, len(matches.get(vh.name, [])) if self.filter_text.strip() else None),
-                                 VhostData(g.name, vh.name), allow_expand=True)
-            if first or vh.name in expanded or self.filter_text.strip():
-                self._populate(node)
+            data = VhostData(g.name, vh.name)
+            node = self.root.add(self._vhost_label(vh, self._vhost_matches(vh)), data, allow_expand=True)
+            data.label_key = self._label_key(data, vh)
+            path = (item_key(vh),)
+            if first or path in state.expanded or self.filter_text.strip():
+                self._populate(node, state.shown.get(path, PAGE))
                 node.expand()
+                self._restore(node, path, state)
             first = False
         self.root.expand()
+        if cursor:
+            self._find_cursor(cursor)
+
+    def _take(self, model: ConsoleModel | None) -> None:
+        if model is not self.model:  # both hold the previous model's objects (and so the whole previous view)
+            self.filter.reset()
+            self._labels = {}
+        self.model = model
+
+    def _vhost_matches(self, vh: VirtualHostView) -> int | None:
+        return len(self._matches.get(vh.name, [])) if self.filter_text.strip() else None
+
+    # -- incremental update --------------------------------------------------------------------------
+    def _update(self, model: ConsoleModel | None, gateway: str | None, query: str | None, mode: str | None) -> bool:
+        """A new model for the gateway, order and (no) filter on show: update in place the nodes whose items
+        changed, rebuild only a node whose children came, went or moved. False: the caller rebuilds the tree."""
+        if (model is None or self.model is None or model is self.model or gateway != self.gateway
+                or query is not None or mode not in (None, self.mode) or self.filter_text.strip()):
+            return False
+        g = model.gateway(gateway) if gateway is not None else None
+        children = list(self.root.children)
+        if g is None or [node_key(c.data) for c in children] != [item_key(vh) for vh in g.virtual_hosts]:
+            return False  # a virtual host came or went
+        cursor = self._path_of(self.cursor_node)
+        self._take(model)
+        self.root.set_label(self._root_label(g))
+        for node, vh in zip(children, g.virtual_hosts, strict=True):
+            self._refresh(node, vh)
+        if cursor and not self._attached(self.cursor_node):
+            self._find_cursor(cursor)  # its node was rebuilt: the cursor goes to the one in its place
+        return True
+
+    def _refresh(self, node: UINode[NodeData], item: Any) -> None:
+        """Point a node at this model's item; relabel it only if what its label shows changed."""
+        data = node.data
+        key = self._label_key(data, item)
+        if key != getattr(data, "label_key", None):
+            node.set_label(self._label(data, item))
+        if isinstance(data, DelegateData):
+            data.node = item
+        elif isinstance(data, TableData):
+            data.table = item
+        elif isinstance(data, RouteData):
+            data.source = item
+        if isinstance(data, (VhostData, DelegateData, TableData)):
+            data.label_key = key
+            if data.loaded:
+                self._sync(node, self._children(data))
+        elif isinstance(data, RouteData):
+            data.label_key = key
+
+    def _sync(self, parent: UINode[NodeData], items: list[Any]) -> None:
+        """Bring a loaded node's children to `items`: in place while the keys line up, else rebuilt."""
+        children = list(parent.children)
+        more = children.pop() if children and isinstance(children[-1].data, MoreData) else None
+        if len(items) < len(children) or any(not _same_item(c.data, i) and node_key(c.data) != item_key(i)
+                                             for c, i in zip(children, items, strict=False)):
+            self._refill(parent, items)
+            return
+        for child, item in zip(children, items, strict=False):  # items may go on past the loaded ones
+            self._refresh(child, item)
+        rest = items[len(children):]
+        data = parent.data
+        if more is not None and rest:  # as many pages loaded as before: the rest stays behind "more"
+            assert isinstance(more.data, MoreData)
+            more.data.items = rest
+            more.set_label(self._more_label(rest))
+        elif more is not None:
+            self._remove(more)
+        elif rest and isinstance(data, (VhostData, DelegateData, TableData)):  # all were loaded: so are new ones
+            self._add_items(parent, data.gateway, data.vhost, rest)
+
+    def _refill(self, parent: UINode[NodeData], items: list[Any]) -> None:
+        """Rebuild a node's children, keeping what was open below it."""
+        data = parent.data
+        assert isinstance(data, (VhostData, DelegateData, TableData))
+        state = self._capture(parent)
+        for child in list(parent.children):
+            self._remove(child)
+        self._add_items(parent, data.gateway, data.vhost, items, state.shown.get((), PAGE))
+        self._restore(parent, (), state)
+
+    def _remove(self, node: UINode[NodeData]) -> None:
+        self._drop_data(node)
+        node.remove()
+
+    def _capture(self, node: UINode[NodeData]) -> TreeState:
+        """The expanded nodes and loaded pages below `node`, by key paths relative to it."""
+        state = TreeState()
+
+        def walk(current: UINode[NodeData], path: Path) -> None:
+            data = current.data
+            if getattr(data, "loaded", False):
+                state.shown[path] = sum(1 for c in current.children if not isinstance(c.data, MoreData))
+            for child in current.children:
+                if child.allow_expand:
+                    below = (*path, node_key(child.data))
+                    if child.is_expanded:
+                        state.expanded.add(below)
+                    walk(child, below)
+        walk(node, ())
+        return state
+
+    def _restore(self, node: UINode[NodeData], path: Path, state: TreeState) -> None:
+        """Re-open below `node` what `state` says was open (new nodes, same keys)."""
+        for child in node.children:
+            below = (*path, node_key(child.data))
+            if below in state.expanded:
+                self._populate(child, state.shown.get(below, PAGE))
+                child.expand()
+                self._restore(child, below, state)
+
+    def _path_of(self, node: UINode[NodeData] | None) -> Path:
+        path: list[NodeKey] = []
+        while node is not None and node.parent is not None:
+            path.append(node_key(node.data))
+            node = node.parent
+        return tuple(reversed(path))
+
+    def _attached(self, node: UINode[NodeData] | None) -> bool:
+        while node is not None and node.parent is not None:
+            if node not in node.parent.children:
+                return False
+            node = node.parent
+        return node is self.root
+
+    def _find_cursor(self, path: Path) -> None:
+        """Put the cursor on the node at `path` among the loaded ones, or on its nearest ancestor there."""
+        node = self.root
+        for key in path:
+            child = next((c for c in node.children if node_key(c.data) == key), None)
+            if child is None:
+                break
+            node = child
+        if node is not self.root:
+            self.pending_cursor = node  # moved to once the tree's lines are rebuilt (show, after the batch)
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -201,18 +384,17 @@ class RouteTree(Tree[NodeData]):
             return label
         return super().process_label(label)
 
-    @staticmethod
-    def _drop_data(node: UINode[NodeData]) -> None:
+    def _drop_data(self, node: UINode[NodeData]) -> None:
         """Detach old nodes from the model: removed tree nodes form reference cycles, and a model reachable
         from cyclic garbage would only be freed by a full GC pass (a UI stall with 10k routes)."""
         stack = [node]
         while stack:
             current = stack.pop()
+            data = current.data
+            if isinstance(data, RouteData) and self.route_nodes.get(data.key) is current:
+                del self.route_nodes[data.key]
             current.data = None
             stack.extend(current.children)
-
-    def _expanded_vhosts(self) -> set[str]:
-        return {n.data.vhost for n in self.root.children if isinstance(n.data, VhostData) and n.is_expanded}
 
     def _children(self, data: NodeData) -> list[Any]:
         model = self.model
@@ -231,30 +413,38 @@ class RouteTree(Tree[NodeData]):
             return list(data.table.routes)
         return []
 
-    def _populate(self, node: UINode[NodeData]) -> None:
+    def _populate(self, node: UINode[NodeData], count: int = PAGE) -> None:
         data = node.data
         if not isinstance(data, (VhostData, DelegateData, TableData)) or data.loaded:
             return
         data.loaded = True
         with self.batch():
-            self._add_items(node, data.gateway, data.vhost, self._children(data))
+            self._add_items(node, data.gateway, data.vhost, self._children(data), count)
 
-    def _add_items(self, parent: UINode[NodeData], gateway: str, vhost: str, items: list[Any]) -> None:
-        for item in items[:PAGE]:
+    def _add_items(self, parent: UINode[NodeData], gateway: str, vhost: str, items: list[Any],
+                   count: int = PAGE) -> None:
+        """The first `count` items (a page, or as many as were loaded before a rebuild), then a "more" node."""
+        count = max(count, PAGE)
+        for item in items[:count]:
             self._add_item(parent, gateway, vhost, item)
-        rest = items[PAGE:]
+        rest = items[count:]
         if rest:
-            label = Text(f"… {len(rest):,} more (enter to show {min(PAGE, len(rest))})", style="italic")
-            parent.add_leaf(label, MoreData(rest, (gateway, vhost)))
+            parent.add_leaf(self._more_label(rest), MoreData(rest, (gateway, vhost)))
+
+    @staticmethod
+    def _more_label(rest: list[Any]) -> Text:
+        return Text(f"… {len(rest):,} more (enter to show {min(PAGE, len(rest))})", style="italic")
 
     def _add_item(self, parent: UINode[NodeData], gateway: str, vhost: str, item: Any) -> None:
         model = self.model
         assert model is not None
         if isinstance(item, TableNode):
-            parent.add(self._table_label(item), TableData(gateway, vhost, item), allow_expand=True)
+            table = TableData(gateway, vhost, item, label_key=self._label_key(None, item))
+            parent.add(self._table_label(item), table, allow_expand=True)
             return
         if isinstance(item, TreeNode) and item.is_delegate:
-            parent.add(self._delegate_label(item), DelegateData(gateway, vhost, item), allow_expand=True)
+            delegate = DelegateData(gateway, vhost, item, label_key=self._label_key(None, item))
+            parent.add(self._delegate_label(item), delegate, allow_expand=True)
             return
         if isinstance(item, TreeNode):
             rid = item.flat_ids[0] if item.flat_ids else ""
@@ -263,6 +453,7 @@ class RouteTree(Tree[NodeData]):
             flat = item
             rid = flat.id
         data = RouteData(gateway, vhost, rid, item)
+        data.label_key = self._route_label_key(data, flat, item)
         leaf = parent.add_leaf(self._cached_route_label(data, flat, item), data)
         self.route_nodes[data.key] = leaf
 
@@ -277,6 +468,53 @@ class RouteTree(Tree[NodeData]):
             self._add_items(parent, gateway, vhost, data.items)
 
     # -- labels --------------------------------------------------------------------------------------
+    def _root_label(self, g: GatewayView) -> Text:
+        label = self._gateway_label(g.name, len(g.virtual_hosts))
+        if g.listener_index is not None:  # Gloo v2: gateway → listener → host → routes
+            label.append(f"  listener {g.listener_index}, port {g.default_port}", style=self.semantic.muted)
+        return label
+
+    def _label_key(self, data: NodeData, item: Any) -> Any:
+        """What the label of `item`'s node shows, cheap to compare: equal keys, equal labels."""
+        if isinstance(item, VirtualHostView):
+            owner = item.owner
+            return (type(owner), owner.namespace, owner.name, tuple(item.domains), len(item.routes), item.invalid,
+                    self._vhost_matches(item))
+        if isinstance(item, TableNode):
+            return (item.table.namespace, item.table.name, item.weight, item.via, len(item.routes))
+        if isinstance(item, TreeNode) and item.is_delegate:
+            return (item.route, item.link.route_index, item.matchers, item.sort_method, tuple(item.problems))
+        assert isinstance(data, RouteData)
+        return self._route_label_key(data, self._flat(data), item)
+
+    def _label(self, data: NodeData, item: Any) -> Text:
+        if isinstance(item, VirtualHostView):
+            return self._vhost_label(item, self._vhost_matches(item))
+        if isinstance(item, TableNode):
+            return self._table_label(item)
+        if isinstance(item, TreeNode) and item.is_delegate:
+            return self._delegate_label(item)
+        assert isinstance(data, RouteData)
+        return self._cached_route_label(data, self._flat(data), item)
+
+    def _flat(self, data: RouteData) -> FlattenedRoute | None:
+        return self.model.route(*data.key) if self.model is not None else None
+
+    def _route_label_key(self, data: RouteData, flat: FlattenedRoute | None, item: Any) -> tuple[Any, ...]:
+        """Everything _route_label reads (identities first: a reused route's model objects are the same)."""
+        model = self.model
+        assert model is not None
+        written = (item.route.name, item.link.route_index) if isinstance(item, TreeNode) else None
+        flags = (self.matched == data.key, self.mode, bool(self.filter_text.strip()))
+        if flat is None:
+            return (written, data.route_id, flags)
+        served = model.is_served(*data.key)
+        owner = flat.owner_ref if flags[1] == "envoy" or flags[2] else None  # (a property: only when shown)
+        # the route's findings stand in for its marks (equal findings, equal marks), without building them
+        return (written, flags, served, flat.position.index, flat.position.reason, flat.name, flat.route,
+                flat.matchers, flat.replaced_by_direct_response, owner, flat.valid, flat.problems,
+                model.by_route.get(flat.id))
+
     def _gateway_label(self, name: str, count: int) -> Text:
         return Text.assemble(("VirtualGateway ", "bold"), (name, "bold"), (f"  {count} virtual host(s)",
                                                                             self.semantic.muted))
@@ -359,6 +597,7 @@ class RouteTree(Tree[NodeData]):
             if node is not None and isinstance(node.data, RouteData):
                 flat = self.model.route(*key)  # type: ignore[misc]
                 node.set_label(self._route_label(node.data, flat, node.data.source))
+                node.data.label_key = self._route_label_key(node.data, flat, node.data.source)
 
     def set_matched(self, key: tuple[str, str, str] | None) -> None:
         old, self.matched = self.matched, key

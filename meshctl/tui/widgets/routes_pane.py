@@ -65,9 +65,10 @@ class RoutesPane(Vertical):
         names = [g.name for g in model.view.gateways]
         gl = self.query_one("#gateways", OptionList)
         current = self.tree.gateway if self.tree.gateway in names else (names[0] if names else None)
-        gl.clear_options()
-        gl.add_options([Option(n, id=n) for n in names])
-        if current is not None:
+        if [gl.get_option_at_index(i).id for i in range(gl.option_count)] != names:
+            gl.clear_options()
+            gl.add_options([Option(n, id=n) for n in names])
+        if current is not None and gl.highlighted != names.index(current):
             gl.highlighted = names.index(current)
         self.tree.show(model, current, keep_state=not first)
         self._summary()
