@@ -16,6 +16,7 @@ from typing import Any
 from envoy_data_plane.envoy.config.core.v3 import HealthStatus
 
 from ..mesh.index import MeshIndex
+from ..model.gcpause import FrozenHeap
 from ..routing.incremental import routing_view_of
 from ..sources.workspace import MESH_INDEX_KEY, ROUTING_VIEW_KEY, Workspace
 from . import codec
@@ -59,6 +60,7 @@ class XdsService:
         self._unsubscribe: Callable[[], None] | None = None
         self.last_change_at: float | None = None
         self.mesh_tls: Any = None  # a meshctl.xds.mesh_tls.MeshTls: mTLS and SDS for meshed proxies
+        self.heap = FrozenHeap()  # the live model out of the cyclic collector between rebuilds (model/gcpause.py)
 
     # -- lifecycle ------------------------------------------------------------------------------------
     def start(self) -> "XdsService":
@@ -71,6 +73,7 @@ class XdsService:
             self._unsubscribe()
             self._unsubscribe = None
         self.background.stop()
+        self.heap.stop()
 
     def __enter__(self) -> "XdsService":
         return self.start()
@@ -108,7 +111,10 @@ class XdsService:
             overrides = dict(self._overrides)
         snapshot = self.translator().snapshot_for(node, overrides, version=f"ws{self.workspace.version}")
         tls = self.mesh_tls
-        return tls.decorate(snapshot, node) if tls is not None else snapshot
+        if tls is not None:
+            snapshot = tls.decorate(snapshot, node)
+        self.heap.settled()
+        return snapshot
 
     def resources_for(self, node: NodeInfo) -> Any:
         with self._lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +12,11 @@ from hypothesis import strategies as st
 from meshctl.model.snapshot import Snapshot
 from meshctl.routing.incremental import IncrementalRouting
 from meshctl.sources.files import FileSource
+from meshctl.sources.workspace import Workspace
 from meshctl.xds import codec
 from meshctl.xds.cache import NodeInfo
 from meshctl.xds.route_memo import RouteMemo
+from meshctl.xds.service import XdsService
 from meshctl.xds.translate import Translator
 from meshctl.xds.translate_clusters import ClusterMemo
 
@@ -132,3 +135,19 @@ def test_an_unchanged_route_is_not_translated_again(tmp_path: Path) -> None:
     after = translate()
     assert (memo.translated, memo.reused) == (8, 4)  # t1's two routes again; the other four reused
     assert any(b"changed" in route_config for route_config in after)
+
+
+def test_the_service_freezes_its_live_model_after_a_build_and_hands_it_back_on_stop(tmp_path: Path) -> None:
+    (tmp_path / "head.yaml").write_text(HEAD)
+    (tmp_path / "discovery.yaml").write_text(discovery(["app0"]))
+    (tmp_path / "t0.yaml").write_text(table(0, "v", "app0", 0))
+    workspace = Workspace([FileSource([tmp_path])]).load()
+    service = XdsService(workspace, listen="127.0.0.1:0").start()
+    try:
+        gc.unfreeze()
+        service.build(NodeInfo("n1", "gateway"))
+        assert gc.get_freeze_count() > 0  # see model/gcpause.py FrozenHeap
+    finally:
+        service.stop()
+        workspace.stop()
+    assert gc.get_freeze_count() == 0

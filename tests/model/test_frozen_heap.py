@@ -1,0 +1,64 @@
+"""FrozenHeap: the live model is frozen out of the cyclic collector after a rebuild, and cyclic garbage left
+behind is collected once the process is quiet."""
+
+from __future__ import annotations
+
+import gc
+import time
+import weakref
+
+from meshctl.model.gcpause import FrozenHeap
+
+
+class Node:
+    def __init__(self) -> None:
+        self.peer: Node | None = None
+
+
+def cycle() -> tuple[Node, weakref.ref[Node]]:
+    a, b = Node(), Node()
+    a.peer, b.peer = b, a
+    return a, weakref.ref(a)
+
+
+def test_settled_freezes_and_stop_hands_everything_back() -> None:
+    heap = FrozenHeap(idle=60)
+    try:
+        heap.settled()
+        assert gc.get_freeze_count() > 0
+    finally:
+        heap.stop()
+    assert gc.get_freeze_count() == 0
+    heap.settled()  # a stopped heap freezes nothing more
+    assert gc.get_freeze_count() == 0
+
+
+def test_cycles_dropped_after_a_freeze_are_collected_when_quiet() -> None:
+    heap = FrozenHeap(idle=0.05)
+    try:
+        node, alive = cycle()
+        heap.settled()  # the cycle is alive here: frozen with everything else
+        del node
+        gc.collect()
+        assert alive() is not None  # frozen: a collection does not look at it
+        deadline = time.monotonic() + 10
+        while (alive() is not None or heap.collections == 0) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert alive() is None and heap.collections == 1
+        assert gc.get_freeze_count() > 0  # the survivors are frozen again
+    finally:
+        heap.stop()
+
+
+def test_each_rebuild_postpones_the_quiet_collection() -> None:
+    heap = FrozenHeap(idle=1.0)
+    try:
+        began = time.monotonic()
+        heap.settled()
+        for _ in range(8):
+            time.sleep(0.2)
+            heap.settled()
+        assert time.monotonic() - began > heap.idle  # longer than one quiet period in all, never quiet that long
+        assert heap.collections == 0
+    finally:
+        heap.stop()
