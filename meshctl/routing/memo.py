@@ -117,7 +117,9 @@ class ShadowEntry:
 def shadow_findings(previous: Mapping[Any, ShadowEntry], kept: dict[Any, ShadowEntry], key: Hashable,
                     view: VirtualHostView, stats: dict[str, int]) -> list[Finding]:
     """The shadowing findings of one virtual host, reusing the previous build's up to the first route whose
-    (id, name, matchers) changed: a route's findings depend only on it and the routes before it."""
+    (id, name, matchers) changed: a route's findings depend only on it and the routes before it. After the changed
+    stretch, the routes that are the same as the previous build's last ones are analysed again only if they had a
+    finding (its positions move) or the stretch can reach them (shadow.py `ChangedStretch`)."""
     from .shadow import analyse_shadowing_from, locate_finding
 
     old = previous.get(key)
@@ -142,9 +144,46 @@ def shadow_findings(previous: Mapping[Any, ShadowEntry], kept: dict[Any, ShadowE
                 if owner is not located_in:  # same route, resource re-read: its line may have moved
                     finding = locate_finding(finding, routes[position])
                 found.append((position, finding, owner))
+    needed = None
+    if start < len(routes) and old is not None and old.domains == view.domains:
+        needed = _outside_unchanged_end(old, routes, start)
     if start < len(routes):
-        stats["shadow_routes_analysed"] += len(routes) - start
+        analysed = [0]
+
+        def counted(position: int, route: FlattenedRoute) -> bool:
+            if needed is not None and not needed(position, route):
+                return False
+            analysed[0] += 1
+            return True
+
         found += [(position, finding, routes[position].owner)
-                  for position, finding in analyse_shadowing_from(view, start)]
+                  for position, finding in analyse_shadowing_from(view, start, counted)]
+        stats["shadow_routes_analysed"] += analysed[0]
     kept[key] = ShadowEntry(view, list(view.domains), list(routes), found)
     return [finding for _, finding, _ in found]
+
+
+def _same_to_analysis(a: FlattenedRoute, b: FlattenedRoute) -> bool:
+    return a is b or (a.id == b.id and a.name == b.name and a.matchers == b.matchers)
+
+
+def _outside_unchanged_end(old: ShadowEntry, routes: list[FlattenedRoute],
+                           start: int) -> Callable[[int, FlattenedRoute], bool] | None:
+    """Which routes at `start` or later need analysing: those of the changed stretch, and of the routes that end
+    both lists alike, those with a finding before or that the stretch reaches. None: all of them."""
+    from .shadow import ChangedStretch
+
+    before = old.routes
+    same_end = 0
+    limit = min(len(before), len(routes)) - start
+    while same_end < limit and _same_to_analysis(before[-1 - same_end], routes[-1 - same_end]):
+        same_end += 1
+    if same_end == 0:
+        return None
+    stretch = ChangedStretch(before[start:len(before) - same_end] + routes[start:len(routes) - same_end])
+    if stretch.everything:
+        return None
+    first_same = len(routes) - same_end
+    shift = len(routes) - len(before)
+    had = {position + shift for position, _, _ in old.findings if position + shift >= first_same}
+    return lambda position, route: position < first_same or position in had or stretch.reaches(route)

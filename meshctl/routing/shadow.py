@@ -12,6 +12,7 @@ import dataclasses
 
 # Python's own regex parser (there since 3.11), used only to build example strings; RE2 then verifies them
 import re._parser as _sre_parse
+from bisect import bisect_left
 from collections import defaultdict
 from re._constants import (
     ANY,
@@ -30,7 +31,7 @@ from re._constants import (
     RANGE,
     SUBPATTERN,
 )
-from typing import Any, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from ..model.findings import Finding, Severity, format_path
 from ..model.regex import compile_re2, literal_prefix
@@ -368,23 +369,71 @@ def analyse_shadowing(view: VirtualHostView) -> list[Finding]:
     return [finding for _, finding in analyse_shadowing_from(view, 0)]
 
 
-def analyse_shadowing_from(view: VirtualHostView, start: int) -> list[tuple[int, Finding]]:
-    """The findings of routes at `start` and later, with the position of the route each is about.
+def analyse_shadowing_from(view: VirtualHostView, start: int,
+                           needed: Callable[[int, FlattenedRoute], bool] | None = None) -> list[tuple[int, Finding]]:
+    """The findings of routes at `start` and later (those `needed` accepts, if given), with the position of the
+    route each is about.
 
     A route's finding depends only on it and the routes before it, so an incremental rebuild whose routes are
-    unchanged up to `start` keeps the earlier findings and analyses from there on."""
+    unchanged up to `start` keeps the earlier findings and analyses from there on; after a changed stretch, only
+    the routes it can reach (`ChangedStretch`) need analysing again."""
     findings: list[tuple[int, Finding]] = []
     routes = view.routes
     index = _EarlierIndex()
     authority = next((d for d in view.domains if "*" not in d), "example.com")
     for bi, b in enumerate(routes):
-        if b.matchers and bi > 0 and bi >= start:
+        if b.matchers and bi > 0 and bi >= start and (needed is None or needed(bi, b)):
             finding = _analyse_one(view, routes, bi, b, index, authority)
             if finding is not None:
                 findings.append((bi, finding))
         for m in b.matchers:
             index.add(bi, m)
     return findings
+
+
+class ChangedStretch:
+    """The routes of a changed stretch (those removed and those added), as later routes' analyses can see them.
+
+    `_EarlierIndex.candidates` yields an earlier route to a later one only through its path: a prefix or an exact
+    path, or a regex's literal prefix, that starts the later route's path (or its witness request's path, which
+    extends it); a suffix to every exact path; "" and "/" prefixes to everything. A later route none of the
+    stretch's paths can reach that way sees exactly the candidates it saw before the change (shifted in position),
+    so its analysis gives what it gave. Cases are folded here, which can only reach more."""
+
+    def __init__(self, routes: Iterable[FlattenedRoute]) -> None:
+        self.everything = False
+        self.suffix = False
+        starts: set[str] = set()  # prefixes and regex literal prefixes: they reach the paths they start
+        exact: set[str] = set()  # exact paths: they reach the paths that start them (through a witness)
+        for route in routes:
+            for m in route.matchers:
+                if m.path_kind == "exact":
+                    exact.add(m.path.lower())
+                    continue
+                if m.path_kind == "suffix":
+                    self.suffix = True
+                    continue
+                key = (m.path if m.path_kind == "prefix" else literal_prefix(m.path)).lower()
+                if key in ("", "/"):
+                    self.everything = True
+                starts.add(key)
+        self._starts = starts
+        self._lengths = sorted({len(k) for k in starts})
+        self._sorted = sorted(starts | exact)
+
+    def reaches(self, route: FlattenedRoute) -> bool:
+        if self.everything:
+            return True
+        for m in route.matchers:
+            if m.path_kind not in ("prefix", "exact") or (self.suffix and m.path_kind == "exact"):
+                return True  # regex and suffix routes: their witnesses can be any path
+            path = m.path.lower()
+            if any(path[:n] in self._starts for n in self._lengths if n <= len(path)):
+                return True  # a changed path starts this one
+            at = bisect_left(self._sorted, path)
+            if at < len(self._sorted) and self._sorted[at].startswith(path):
+                return True  # this path starts a changed one: the witness may reach it
+        return False
 
 
 def _analyse_one(view: VirtualHostView, routes: list[FlattenedRoute], bi: int, b: FlattenedRoute,

@@ -3,7 +3,9 @@
 A route's Envoy messages depend on its model route, effective matchers, options, id and name (all the same
 objects when the routing view reused it) and on how its destinations resolve in this snapshot's mesh index. The
 memo records each resolution a translation made; an entry is reused only when every one resolves the same way now,
-and it then reports the clusters and notes the translation reported. Reused routes keep their encoded bytes
+and it then reports the clusters and notes the translation reported. Resolutions are compared once per translator
+(`_check_mesh`); while none changed, an entry checked under the same mesh epoch is reused on identity alone, so a
+host whose 10,000 routes were all renumbered (copies holding the same model objects) costs one dict read each. Reused routes keep their encoded bytes
 pinned in the codec, so packing a route configuration of 10,000 routes only encodes the changed ones.
 
 A whole virtual host is the unit of the fast path: the memo keeps, per host, the routes it translated last time
@@ -45,6 +47,7 @@ class _Entry:
     resolved: list[tuple[str, Any, str, Backend]]  # ("dest" | "kube", destination, owner namespace, backend)
     clusters: list[Backend]  # in the order the translation added them
     notes: list[str]
+    epoch: int = -1  # the mesh epoch its resolutions were last checked under
 
     @property
     def sizes(self) -> tuple[int, int]:
@@ -92,27 +95,18 @@ class RouteMemo:
         self.hosts_fast = 0  # virtual hosts assembled around their changed routes
 
     # -- one route ---------------------------------------------------------------------------------------
-    def envoy_routes(self, scope: str, route: FlattenedRoute, ctx: RouteContext) -> list[EnvoyRoute]:
-        entry = self._entry(scope, route, ctx)
-        self._report(entry, ctx)
-        return entry.messages
-
-    @staticmethod
-    def _report(entry: _Entry, ctx: RouteContext) -> None:
-        for backend in entry.clusters:
-            ctx.add_cluster(backend)
-        if entry.notes:
-            ctx.notes.extend(entry.notes)
-
-    def _entry(self, scope: str, route: FlattenedRoute, ctx: RouteContext) -> _Entry:
-        """The route's entry, reused when it still holds, else translated (nothing is reported to `ctx`)."""
+    def _entry(self, scope: str, route: FlattenedRoute, ctx: RouteContext, epoch: int) -> _Entry:
+        """The route's entry, reused when it still holds, else translated (nothing is reported to `ctx`).
+        `epoch` is the mesh epoch `ctx`'s translator was checked under (`_check_mesh`): an entry made or
+        re-checked under that same epoch resolves every destination as it did, and is not looked up again."""
         key = (scope, route.id)
         entry = self._entries.get(key)  # a dict read is atomic; writes below hold the lock
-        if entry is not None and self._holds(entry, route, ctx):
+        if entry is not None and self._holds(entry, route, ctx, epoch):
             self._used.add(key)
             self.reused += 1
             return entry
         entry = self._translate(key, route, ctx)
+        entry.epoch = epoch
         for message in entry.messages:
             codec.pin(message)
         with self._lock:
@@ -151,7 +145,8 @@ class RouteMemo:
         return host.messages
 
     def _route_by_route(self, routes: list[FlattenedRoute], scope: str, ctx: RouteContext) -> _Host:
-        entries = [self._entry(scope, r, ctx) for r in routes]
+        epoch = self._mesh_epoch
+        entries = [self._entry(scope, r, ctx, epoch) for r in routes]
         return self._host(routes, entries)
 
     def _host(self, routes: list[FlattenedRoute], entries: list[_Entry]) -> _Host:
@@ -182,7 +177,7 @@ class RouteMemo:
             old = previous.entries[index]
             if any(first_use.get(b.envoy_cluster) == index for b in old.clusters):
                 return None  # the route that named a cluster first changed: the cluster order may change
-            entry = self._entry(old.key[0], routes[index], ctx)
+            entry = self._entry(old.key[0], routes[index], ctx, self._mesh_epoch)
             for backend in entry.clusters:
                 first = first_use.get(backend.envoy_cluster)
                 if first is None or first > index:
@@ -235,14 +230,17 @@ class RouteMemo:
             hit = self._same[(id(a), id(b))] = (a, b, a == b)
         return hit[2]
 
-    def _holds(self, entry: _Entry, route: FlattenedRoute, ctx: RouteContext) -> bool:
+    def _holds(self, entry: _Entry, route: FlattenedRoute, ctx: RouteContext, epoch: int) -> bool:
         if (entry.route is not route.route or entry.matchers is not route.matchers
                 or entry.options is not route.options or entry.replaced != route.replaced_by_direct_response):
             return False
+        if entry.epoch == epoch:
+            return True
         for kind, destination, namespace, backend in entry.resolved:
             now = ctx.resolve(destination, namespace) if kind == "dest" else ctx.resolve_kube(destination, namespace)
             if not self._equal(now, backend):
                 return False
+        entry.epoch = epoch
         return True
 
     def _translate(self, key: Key, route: FlattenedRoute, ctx: RouteContext) -> _Entry:
