@@ -7,6 +7,8 @@ team3 also carries team2's label, so /team2 delegates to two tables ordered by w
 Part 1, in this process (no Envoy), each stage of an edit against the same stage of a cold load:
 - load: the file source re-reads the directory; only the changed file is parsed (meshctl/model/parsed_files.py);
 - routing view: incremental (meshctl/routing/incremental.py) beside a full rebuild of the same snapshot.
+Between edits the live objects are frozen out of the cyclic collector, as the xDS service does after each build
+(meshctl/model/gcpause.py FrozenHeap); without it, a generation-2 pass over the live model lands on some edit.
 
 Part 2, through the xDS service to one real Envoy (as `meshctl xds serve --watch` runs it): the edit is saved and
 the workspace told (as the TUI's apply and a watch event do); figures from the save to: the new snapshot, Envoy's
@@ -25,6 +27,7 @@ cold load + flatten of 10k <= 0.5 s.
 from __future__ import annotations
 
 import argparse
+import gc
 import http.client
 import re
 import shutil
@@ -117,6 +120,7 @@ def bench_stages(routes: int, edits: int) -> None:
             table = tables[(i * 37) % len(tables)]
             text = table.read_text()
             table.write_text(text.replace("body: ", f"body: e{i} ", 1))
+            gc.freeze()  # what is alive between edits is frozen, as the xDS service's FrozenHeap does
             _, seconds = timed(source.load)
             edit_load.append(seconds)
             parsed.add(len(source.last_parsed))
@@ -133,6 +137,7 @@ def bench_stages(routes: int, edits: int) -> None:
         row("load + routing view (incremental)", min(cold_load) + min(cold_view),
             [a + b for a, b in zip(edit_load, edit_view, strict=True)])
     finally:
+        gc.unfreeze()
         shutil.rmtree(work, ignore_errors=True)
 
 
