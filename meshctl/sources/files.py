@@ -42,19 +42,24 @@ class FileSource(Source):
         self.last_parsed: list[str] = []  # the files the last load parsed (the others were unchanged)
 
     def _stamps(self) -> dict[str, tuple[int, int]]:
-        files, _ = expand_paths(self.paths)
-        out = {}
+        return self._statuses(expand_paths(self.paths)[0])[1]
+
+    @staticmethod
+    def _statuses(files: list[Path]) -> tuple[dict[str, os.stat_result], dict[str, tuple[int, int]]]:
+        statuses, stamps = {}, {}
         for f in files:
+            key = str(f)
             try:
-                st = f.stat()
+                statuses[key] = st = os.stat(key)
             except OSError:
                 continue
-            out[str(f)] = (st.st_mtime_ns, st.st_size)
-        return out
+            stamps[key] = (st.st_mtime_ns, st.st_size)
+        return statuses, stamps
 
     def load(self) -> None:
-        self._stamp = self._stamps()
-        loaded = self._parsed.load(self.paths)
+        files, findings = expand_paths(self.paths)
+        statuses, self._stamp = self._statuses(files)
+        loaded = self._parsed.load_files(files, findings, statuses)
         self.last_parsed = loaded.parsed
         self.status.state = "ok"
         self.status.reason = ""
