@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 import weakref
 from dataclasses import dataclass, field
-from itertools import accumulate, compress
+from itertools import accumulate, chain, compress, count, repeat
 from operator import attrgetter, is_not
 from typing import Any
 
@@ -69,7 +69,10 @@ class _Host:
     epoch: int = 0  # the mesh resolutions these were made under (see RouteMemo._mesh_epoch)
 
 
-_MESSAGE_COUNT = attrgetter("sizes")
+_ID = attrgetter("id")
+_MESSAGES = attrgetter("messages")
+_NOTES = attrgetter("notes")
+_CLUSTERS = attrgetter("clusters")
 
 
 class RouteMemo:
@@ -146,30 +149,41 @@ class RouteMemo:
 
     def _route_by_route(self, routes: list[FlattenedRoute], scope: str, ctx: RouteContext) -> _Host:
         epoch = self._mesh_epoch
-        entries = [self._entry(scope, r, ctx, epoch) for r in routes]
+        keys = list(zip(repeat(scope), map(_ID, routes)))
+        entries = list(map(self._entries.get, keys))
+        # `_entry`'s test inlined for the common case (an entry checked under this epoch, the same model objects):
+        # a host whose 10,000 routes were all renumbered is one pass, not 20,000 calls
+        for index, (route, entry) in enumerate(zip(routes, entries, strict=True)):
+            if (entry is None or entry.epoch != epoch or entry.route is not route.route
+                    or entry.matchers is not route.matchers or entry.options is not route.options
+                    or entry.replaced != route.replaced_by_direct_response):
+                self.reused -= 1  # counted below with the others
+                entries[index] = self._entry(scope, route, ctx, epoch)
+        self._used.update(keys)
+        self.reused += len(keys)
         return self._host(routes, entries)
 
     def _host(self, routes: list[FlattenedRoute], entries: list[_Entry]) -> _Host:
-        messages = [m for e in entries for m in e.messages]
-        notes = [n for e in entries for n in e.notes]
-        sizes = list(map(_MESSAGE_COUNT, entries))
+        messages = list(chain.from_iterable(map(_MESSAGES, entries)))
+        notes = list(chain.from_iterable(map(_NOTES, entries)))
         clusters: list[Backend] = []
         first_use: dict[str, int] = {}
-        for index, e in enumerate(entries):
-            for backend in e.clusters:
+        for index in compress(count(), map(_CLUSTERS, entries)):
+            for backend in entries[index].clusters:
                 if backend.envoy_cluster not in first_use:
                     first_use[backend.envoy_cluster] = index
                     clusters.append(backend)
-        return _Host(routes, entries, messages, list(accumulate((s[0] for s in sizes), initial=0)), notes,
-                     list(accumulate((s[1] for s in sizes), initial=0)), clusters, first_use, self._mesh_epoch)
+        return _Host(routes, entries, messages, list(accumulate(map(len, map(_MESSAGES, entries)), initial=0)),
+                     notes, list(accumulate(map(len, map(_NOTES, entries)), initial=0)), clusters, first_use,
+                     self._mesh_epoch)
 
     def _fast(self, previous: _Host, routes: list[FlattenedRoute], ctx: RouteContext) -> _Host | None:
         """The host rebuilt around its changed routes, or None when it must be done route by route."""
-        count = len(routes)
-        if previous.epoch != self._mesh_epoch or len(previous.routes) != count:
+        size = len(routes)
+        if previous.epoch != self._mesh_epoch or len(previous.routes) != size:
             return None
-        changed = list(compress(range(count), map(is_not, routes, previous.routes)))
-        if len(changed) > max(64, count // 4):
+        changed = list(compress(range(size), map(is_not, routes, previous.routes)))
+        if len(changed) > max(64, size // 4):
             return None  # most of it changed: the slicing would not pay
         first_use = previous.first_use
         fresh: list[_Entry] = []
@@ -183,7 +197,7 @@ class RouteMemo:
                 if first is None or first > index:
                     return None  # a new cluster, or one now named earlier
             fresh.append(entry)
-        self.reused += count - len(changed)
+        self.reused += size - len(changed)
         if not changed:
             previous.routes = routes  # the very same objects; keep the newest list
             return previous
