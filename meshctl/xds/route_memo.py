@@ -245,9 +245,14 @@ class RouteMemo:
         return hit[2]
 
     def _holds(self, entry: _Entry, route: FlattenedRoute, ctx: RouteContext, epoch: int) -> bool:
-        if (entry.route is not route.route or entry.matchers is not route.matchers
-                or entry.options is not route.options or entry.replaced != route.replaced_by_direct_response):
+        if entry.replaced != route.replaced_by_direct_response:
             return False
+        if entry.route is not route.route or entry.matchers is not route.matchers or entry.options is not route.options:
+            # A re-read file gives every route in it new model objects, mostly equal to the old ones: compared by
+            # value (what the translation reads of them), an edit translates and encodes only the route it changed.
+            if entry.route != route.route or entry.matchers != route.matchers or entry.options != route.options:
+                return False
+            entry.route, entry.matchers, entry.options = route.route, route.matchers, route.options  # identity next
         if entry.epoch == epoch:
             return True
         for kind, destination, namespace, backend in entry.resolved:
