@@ -26,6 +26,7 @@ from operator import attrgetter, is_not
 from typing import Any
 
 from envoy_data_plane.envoy.config.route.v3 import Route as EnvoyRoute
+from envoy_data_plane.envoy.config.route.v3 import VirtualHost as EnvoyVirtualHost
 
 from ..mesh.index import Backend
 from ..model.common import KubeServiceDestination, WeightedDestination
@@ -67,6 +68,17 @@ class _Host:
     clusters: list[Backend]  # every cluster once, in the order a route-by-route pass reports them
     first_use: dict[str, int] = field(default_factory=dict)  # Envoy cluster name -> index of its first route
     epoch: int = 0  # the mesh resolutions these were made under (see RouteMemo._mesh_epoch)
+    # each message framed as an element of VirtualHost.routes, and all of them joined: the field's encoding,
+    # pinned in the codec for the `messages` list (a one-route edit splices one element, not 10,000)
+    framed: list[bytes] = field(default_factory=list)
+    encoded: bytes = b""
+
+
+_ROUTES_KEY = codec.field_key(EnvoyVirtualHost, "routes")
+
+
+def _framed(messages: list[EnvoyRoute]) -> list[bytes]:
+    return [codec.framed(_ROUTES_KEY, m) for m in messages]
 
 
 _ID = attrgetter("id")
@@ -138,6 +150,9 @@ class RouteMemo:
                 host = self._route_by_route(routes, scope, ctx)
             else:
                 self.hosts_fast += 1
+            if previous is not None and previous.messages is not host.messages:
+                codec.unpin_field(previous.messages)
+            codec.pin_field(host.messages, _ROUTES_KEY, host.encoded)
             with self._lock:
                 self._hosts[scope] = host
                 self._used_hosts.add(scope)
@@ -173,9 +188,10 @@ class RouteMemo:
                 if backend.envoy_cluster not in first_use:
                     first_use[backend.envoy_cluster] = index
                     clusters.append(backend)
+        framed = _framed(messages)
         return _Host(routes, entries, messages, list(accumulate(map(len, map(_MESSAGES, entries)), initial=0)),
                      notes, list(accumulate(map(len, map(_NOTES, entries)), initial=0)), clusters, first_use,
-                     self._mesh_epoch)
+                     self._mesh_epoch, framed, b"".join(framed))
 
     def _fast(self, previous: _Host, routes: list[FlattenedRoute], ctx: RouteContext) -> _Host | None:
         """The host rebuilt around its changed routes, or None when it must be done route by route."""
@@ -205,14 +221,15 @@ class RouteMemo:
         for index, entry in zip(changed, fresh, strict=True):
             entries[index] = entry
         if all(entry.sizes == previous.entries[i].sizes for i, entry in zip(changed, fresh, strict=True)):
-            messages, notes = list(previous.messages), previous.notes
+            messages, notes, framed = list(previous.messages), previous.notes, list(previous.framed)
             for index, entry in zip(changed, fresh, strict=True):
                 start = previous.message_at[index]
                 messages[start:start + len(entry.messages)] = entry.messages
+                framed[start:start + len(entry.messages)] = _framed(entry.messages)
             if any(entry.notes for entry in fresh):
                 notes = [n for e in entries for n in e.notes]
             return _Host(routes, entries, messages, previous.message_at, notes, previous.note_at,
-                         previous.clusters, first_use, self._mesh_epoch)
+                         previous.clusters, first_use, self._mesh_epoch, framed, b"".join(framed))
         host = self._host(routes, entries)
         return host
 
@@ -305,6 +322,6 @@ class RouteMemo:
                 for message in self._entries.pop(key).messages:
                     codec.unpin(message)
             for scope in [s for s in self._hosts if s not in self._used_hosts]:
-                del self._hosts[scope]
+                codec.unpin_field(self._hosts.pop(scope).messages)
             self._used, self._used_hosts, self._same, self._since_sweep = set(), set(), {}, 0
 
