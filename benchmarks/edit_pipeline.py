@@ -239,12 +239,13 @@ def bench_envoy(routes: int, edits: int) -> None:
         print(f"  {'edit':<30} {'-> snapshot':>18} {'-> ACK':>18} {'Envoy push->ACK':>18} {'-> served':>18}"
               f"   {'worst served':>12}")
         cold_served = None
-        watched = ("body, watched: saved only", body_edit, edits)
+        watched = ("body, watched: saved only", lambda i: body_edit(edits + i), edits)  # bodies not used yet
         for label, make, count in [*kinds, watched]:
             snap, ack, own, done = [], [], [], []
             if label.startswith("body, watched"):
                 source.interval = 3600  # the change notification is what reads the save, not the poll
                 source.start()
+                time.sleep(0.5)  # the watches are in place
             for i in range(count):
                 time.sleep(0.05)  # let the previous change settle
                 began = time.perf_counter()
@@ -256,7 +257,11 @@ def bench_envoy(routes: int, edits: int) -> None:
                 snap.append((loaded - began) * 1000)
                 done.append((finished - began) * 1000)
                 pushed = rec.first_after(rec.pushed, began)
-                acked = rec.first_after(rec.acked, pushed) if pushed is not None else None
+                acked = None
+                deadline = time.perf_counter() + 2  # Envoy may serve the new routes before its ACK is read
+                while pushed is not None and acked is None and time.perf_counter() < deadline:
+                    acked = rec.first_after(rec.acked, pushed)
+                    time.sleep(0.001)
                 if acked is not None and pushed is not None:
                     ack.append((acked - began) * 1000)
                     own.append((acked - pushed) * 1000)
