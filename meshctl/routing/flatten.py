@@ -73,6 +73,8 @@ class DiagnosticEvent:
 
 
 _POSITION_INDEX = attrgetter("position.index")
+_ID = attrgetter("id")
+_VALID = attrgetter("valid")
 
 
 def _as_is(routes: list[FlattenedRoute], i: int) -> FlattenedRoute:
@@ -216,9 +218,9 @@ class RouteEngine:
         return view
 
     def _apply_invalid_policy(self, view: VirtualHostView, spec: VirtualHostSpec) -> None:
-        invalid = [r for r in view.routes if not r.valid]
-        if not invalid:
+        if all(map(_VALID, view.routes)):  # in C: this runs over every route of the host on every build
             return
+        invalid = [r for r in view.routes if not r.valid]
         policy = spec.options.invalid_route_policy if spec.options else None
         if policy is not None and policy.direct_response is not None:
             view.invalid_policy = "directResponse"
@@ -336,7 +338,7 @@ class RouteEngine:
                 self.diags.add(owner, Severity.ERROR, "delegate-not-prefix", message, rpath + ("matchers",))
             else:
                 produced = self._delegate(node, route, chain, matchers, options, labels, active_sort, visiting)
-                node.flat_ids = [r.id for r in produced]
+                node.flat_ids = list(map(_ID, produced))
                 return node, produced
 
         leaf = FlattenedRoute(

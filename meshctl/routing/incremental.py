@@ -202,7 +202,7 @@ class IncrementalEngine(Recording, RouteEngine):
             self._pop()
         entry = _TableEntry(table, context, list(table_node.routes),
                             [(r, r.position.reason, r.position.detail) for r in produced], frame)
-        if all(r.valid for r in produced):
+        if all(map(_VALID, produced)):
             entry.shared, entry.shared_ids = list(produced), [id(r) for r in produced]
         self.kept.tables[key] = entry
         self._entry_of[id(produced)] = (produced, entry)
@@ -215,7 +215,7 @@ class IncrementalEngine(Recording, RouteEngine):
         above = len(chain)
         routes = entry.routes
         if entry.shared is not None and (
-                not routes or all(a.resource is b.resource for a, b in zip(chain, routes[0][0].chain, strict=False))):
+                not routes or all(map(operator.is_, map(_RESOURCE, chain), map(_RESOURCE, routes[0][0].chain)))):
             self._borrowed.update(entry.shared_ids)
             out = list(entry.shared)
             self._entry_of[id(out)] = (out, entry)
@@ -278,6 +278,7 @@ class IncrementalEngine(Recording, RouteEngine):
 
 
 _VALID = operator.attrgetter("valid")
+_RESOURCE = operator.attrgetter("resource")
 
 
 def _copy(route: FlattenedRoute, reason: str, detail: str, chain: tuple[ChainLink, ...]) -> FlattenedRoute:
