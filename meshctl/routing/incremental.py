@@ -192,7 +192,7 @@ class IncrementalEngine(Recording, RouteEngine):
             self._replay(entry.frame)
             self.kept.tables[key] = entry
             table_node.routes.extend(entry.nodes)
-            return self._reused_routes(entry, chain)
+            return self._reused_routes(entry, chain, key)
         self.stats["tables_expanded"] += 1
         frame = self._push()
         try:
@@ -208,20 +208,26 @@ class IncrementalEngine(Recording, RouteEngine):
         self._entry_of[id(produced)] = (produced, entry)
         return produced
 
-    def _reused_routes(self, entry: _TableEntry, chain: tuple[ChainLink, ...]) -> list[FlattenedRoute]:
+    def _reused_routes(self, entry: _TableEntry, chain: tuple[ChainLink, ...], key: Any) -> list[FlattenedRoute]:
         """The routes of a reused table expansion. When the chain above is the same resources (the context already
         matched its values), the route objects themselves are reused — the engine changes them only through
         `_writable`, which copies — so an edit elsewhere in a 10,000-route host copies no route of this table."""
         above = len(chain)
         routes = entry.routes
-        if entry.shared is not None and (
-                not routes or all(map(operator.is_, map(_RESOURCE, chain), map(_RESOURCE, routes[0][0].chain)))):
+        shared = entry.shared
+        if shared is not None and (
+                not shared or all(map(operator.is_, map(_RESOURCE, chain), map(_RESOURCE, shared[0].chain)))):
             self._borrowed.update(entry.shared_ids)
             out = list(entry.shared)
             self._entry_of[id(out)] = (out, entry)
             return out
         # the chain above was re-read, or a route is invalid (the invalidRoutePolicy changes it): copies
-        return [_copy(route, reason, detail, chain + route.chain[above:]) for route, reason, detail in routes]
+        out = [_copy(route, reason, detail, chain + route.chain[above:]) for route, reason, detail in routes]
+        if entry.shared is not None:  # the next build shares these, the routes of the chain as it is now
+            kept = self.kept.tables[key] = dataclasses.replace(entry, shared=list(out), shared_ids=list(map(id, out)),
+                                                               placed=None)
+            self._entry_of[id(out)] = (out, kept)
+        return out
 
     def _place_by_weight(self, table: Resource, table_routes: list[FlattenedRoute], weight_reason: str) -> None:
         hit = self._entry_of.get(id(table_routes))

@@ -305,3 +305,22 @@ def test_validation_re_checks_a_resource_when_a_table_it_names_goes_away(tmp_pat
     assert findings == validate(snapshot)
     assert any(f.code == "dangling-delegate-ref" and "t0" in f.message for f in findings)
     assert memo.stats["checked"] == 1  # the VirtualHost, whose lookup of t0 answers differently; no table
+
+
+def test_routes_re_linked_to_a_re_read_virtual_host_are_shared_by_the_next_build(tmp_path: Path) -> None:
+    state = initial()
+    write(tmp_path, state)
+    source = FileSource([tmp_path])
+    incremental = IncrementalRouting()
+    incremental.build(snapshot_of(source))
+    apply(state, ("vh_refs", ["t0"]))  # the VirtualHost is re-read; its by-label route hands down the same
+    write(tmp_path, state)
+    middle = incremental.build(snapshot_of(source))
+    apply(state, ("body", 0, 0, "changed"))  # t0 (by ref, and nested below t1): t3 is untouched
+    write(tmp_path, state)
+    snapshot = snapshot_of(source)
+    after = incremental.build(snapshot)
+    assert after == build_routing_view(snapshot)
+    before_ids = {id(r) for r in middle.gateways[0].virtual_hosts[0].routes}
+    t3 = [r for r in after.gateways[0].virtual_hosts[0].routes if "#by-label > RouteTable/gloo-mesh/t3#" in r.id]
+    assert t3 and all(id(r) in before_ids for r in t3)  # the very objects of the middle view
