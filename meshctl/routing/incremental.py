@@ -62,6 +62,7 @@ class _TableEntry:
     shared: list[FlattenedRoute] | None = None
     shared_ids: list[int] = dataclasses.field(default_factory=list)
     placed: str | None = None
+    nested: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)  # the entries of its subtree's tables
 
 
 @dataclasses.dataclass(slots=True)
@@ -71,6 +72,7 @@ class _HostEntry:
     spec_path: tuple[Any, ...]
     view: VirtualHostView
     frame: _Frame
+    tables: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)  # the entries of its tables
 
 
 @dataclasses.dataclass
@@ -119,6 +121,9 @@ class IncrementalEngine(Recording, RouteEngine):
         self._borrowed: set[int] = set()  # ids of routes a previous view holds too (see _reused_routes)
         self._entry_of: dict[int, tuple[list[FlattenedRoute], _TableEntry]] = {}  # a table's route list -> entry
         self._routes_before: list[FlattenedRoute] = []  # the routes of the virtual host being built, last view
+        # the table entries this build keeps, in order: a reused host or table hands its own over again (below),
+        # or the next build would expand them anew
+        self._tables_kept: list[tuple[Any, ...]] = []
 
     # -- dependencies ----------------------------------------------------------------------------
     def _lookup(self, namespace: str, name: str) -> Resource | None:
@@ -163,18 +168,27 @@ class IncrementalEngine(Recording, RouteEngine):
             self.stats["hosts_reused"] += 1
             self._replay(entry.frame)
             self.kept.hosts[key] = entry
+            self._keep_tables(entry.tables)
             self._vhost_cache[key] = entry.view
             return entry.view
         self.stats["hosts_built"] += 1
         frame = self._push()
         self._routes_before = entry.view.routes if entry is not None else []
+        first = len(self._tables_kept)
         try:
             view = super()._virtual_host(gw, owner, spec, spec_path, ordinal)
         finally:
             self._pop()
             self._routes_before = []
-        self.kept.hosts[key] = _HostEntry(owner, spec, spec_path, view, frame)
+        self.kept.hosts[key] = _HostEntry(owner, spec, spec_path, view, frame, self._tables_kept[first:])
         return view
+
+    def _keep_tables(self, keys: list[tuple[Any, ...]]) -> None:
+        for key in keys:
+            entry = self.previous.tables.get(key)
+            if entry is not None:
+                self.kept.tables.setdefault(key, entry)
+                self._tables_kept.append(key)
 
     def _table_routes(self, table: RouteTable, table_node: TableNode, chain: tuple[ChainLink, ...],
                       matchers: list[EffectiveMatcher], options: Policy, labels: dict[str, str],
@@ -191,17 +205,22 @@ class IncrementalEngine(Recording, RouteEngine):
             self.stats["tables_reused"] += 1
             self._replay(entry.frame)
             self.kept.tables[key] = entry
+            self._tables_kept.append(key)
+            self._keep_tables(entry.nested)
             table_node.routes.extend(entry.nodes)
             return self._reused_routes(entry, chain, key)
         self.stats["tables_expanded"] += 1
         frame = self._push()
+        first = len(self._tables_kept)
         try:
             produced = super()._table_routes(table, table_node, chain, matchers, options, labels, effective_sort,
                                              below)
         finally:
             self._pop()
         entry = _TableEntry(table, context, list(table_node.routes),
-                            [(r, r.position.reason, r.position.detail) for r in produced], frame)
+                            [(r, r.position.reason, r.position.detail) for r in produced], frame,
+                            nested=self._tables_kept[first:])
+        self._tables_kept.append(key)
         if all(map(_VALID, produced)):
             entry.shared, entry.shared_ids = list(produced), [id(r) for r in produced]
         self.kept.tables[key] = entry
@@ -218,7 +237,7 @@ class IncrementalEngine(Recording, RouteEngine):
         if shared is not None and (
                 not shared or all(map(operator.is_, map(_RESOURCE, chain), map(_RESOURCE, shared[0].chain)))):
             self._borrowed.update(entry.shared_ids)
-            out = list(entry.shared)
+            out = list(shared)
             self._entry_of[id(out)] = (out, entry)
             return out
         # the chain above was re-read, or a route is invalid (the invalidRoutePolicy changes it): copies

@@ -324,3 +324,18 @@ def test_routes_re_linked_to_a_re_read_virtual_host_are_shared_by_the_next_build
     before_ids = {id(r) for r in middle.gateways[0].virtual_hosts[0].routes}
     t3 = [r for r in after.gateways[0].virtual_hosts[0].routes if "#by-label > RouteTable/gloo-mesh/t3#" in r.id]
     assert t3 and all(id(r) in before_ids for r in t3)  # the very objects of the middle view
+
+
+def test_a_reused_table_keeps_its_subtrees_entries_for_later_builds(tmp_path: Path) -> None:
+    state = initial()
+    write(tmp_path, state)
+    source = FileSource([tmp_path])
+    incremental = IncrementalRouting()
+    incremental.build(snapshot_of(source))
+    for edit in [("body", 3, 0, "x"), ("body", 4, 0, "y")]:  # t1 is reused whole, then its nested t4 changes
+        apply(state, edit)
+        write(tmp_path, state)
+        snapshot = snapshot_of(source)
+        assert incremental.build(snapshot) == build_routing_view(snapshot)
+    # t4 and t1 above it are expanded again; t1's other nested tables (t2, t0), t3 and t0 by ref are reused
+    assert (incremental.last_stats["tables_expanded"], incremental.last_stats["tables_reused"]) == (2, 4)
