@@ -200,11 +200,11 @@ class RouteEngine:
         for i, route in enumerate(spec.routes):
             rpath = spec_path + ("routes", i)
             link = ChainLink(owner, i, route.name, rpath, None, self._id_part(owner, i, route.name, rpath))
-            node, produced = self._expand(route, (link,), [ROOT], True, inherited, {}, None, ())
+            node, produced = self._top_route(cache_key, route, link, inherited)
+            written = f"route {i} of {name}, in written order"
             for j, r in enumerate(produced):
-                if r.sort_method is None:
-                    self._writable(produced, j).position = Position(0, "written order",
-                                                                    f"route {i} of {name}, in written order")
+                if r.sort_method is None and (r.position.reason != "written order" or r.position.detail != written):
+                    self._writable(produced, j).position = Position(0, "written order", written)
             tree.append(node)
             flat.extend(produced)
         self._number(flat)
@@ -216,6 +216,11 @@ class RouteEngine:
         self._apply_invalid_policy(view, spec)
         self._vhost_cache[cache_key] = view
         return view
+
+    def _top_route(self, host_key: Any, route: Route, link: ChainLink,
+                   inherited: Policy | None) -> tuple[TreeNode, list[FlattenedRoute]]:
+        """One route written in a virtual host, expanded (a hook: the incremental engine reuses it)."""
+        return self._expand(route, (link,), [ROOT], True, inherited, {}, None, ())
 
     def _apply_invalid_policy(self, view: VirtualHostView, spec: VirtualHostSpec) -> None:
         if all(map(_VALID, view.routes)):  # in C: this runs over every route of the host on every build
