@@ -85,7 +85,11 @@ class Recording:
 
     def _holds(self, deps: list[Dependency]) -> bool:
         # in recording order: a table's own dependencies are checked only once the one that found it held
-        return all(self._still(dep) for dep in deps)
+        still = self._still
+        for dep in deps:
+            if not still(dep):
+                return False
+        return True
 
     def _still(self, dep: Dependency) -> bool:
         raise NotImplementedError
