@@ -40,7 +40,7 @@ from ..model.snapshot import Snapshot
 from ..model.v2.validate import has_v2
 from .flatten import RouteEngine, vhost_key
 from .matchers import EffectiveMatcher
-from .memo import Dependency, Recording, TableKey, same_objects, shadow_findings
+from .memo import Borrowing, Dependency, Recording, TableKey, same_objects, shadow_findings
 from .memo import Frame as _Frame
 from .memo import ShadowEntry as _ShadowEntry
 from .types import ChainLink, FlattenedRoute, Position, RoutingView, TableNode, VirtualHostView
@@ -104,7 +104,7 @@ class IncrementalRouting:
             return view
 
 
-class IncrementalEngine(Recording, RouteEngine):
+class IncrementalEngine(Borrowing, Recording, RouteEngine):
     """RouteEngine that reuses the entries of a previous build whose dependencies still hold."""
 
     def __init__(self, snapshot: Snapshot, previous: _Memory) -> None:
@@ -254,15 +254,8 @@ class IncrementalEngine(Recording, RouteEngine):
             if len(names) == len(set(names)):
                 self.kept.unique_names[key] = owner
 
-    def _writable(self, routes: list[FlattenedRoute], i: int) -> FlattenedRoute:
-        route = routes[i]
-        if id(route) not in self._borrowed:
-            return route
-        self._borrowed.discard(id(route))
-        copy = routes[i] = _copy(route, route.position.reason, route.position.detail, route.chain)
-        copy.position.index = route.position.index
-        self.stats["routes_copied"] += 1
-        return copy
+    def _own_copy(self, route: FlattenedRoute) -> FlattenedRoute:
+        return _copy(route, route.position.reason, route.position.detail, route.chain)
 
     def _apply_invalid_policy(self, view: VirtualHostView, spec: VirtualHostSpec) -> None:
         # the policy changes invalid routes and renumbers the rest in view.routes but not view.all_routes: own

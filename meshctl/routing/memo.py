@@ -102,6 +102,29 @@ class Recording:
         return entry
 
 
+class Borrowing:
+    """Mixin for an incremental RouteEngine: routes of an earlier view handed to this one as they are (ids in
+    `_borrowed`), copied by `_own_copy` the first time the engine changes one (RouteEngine._writable), so no view
+    ever sees another's changes."""
+
+    _borrowed: set[int]
+    stats: dict[str, int]
+
+    def _writable(self, routes: list[FlattenedRoute], i: int) -> FlattenedRoute:
+        route = routes[i]
+        if id(route) not in self._borrowed:
+            return route
+        self._borrowed.discard(id(route))
+        copy = routes[i] = self._own_copy(route)
+        copy.position.index = route.position.index
+        self.stats["routes_copied"] += 1
+        return copy
+
+    def _own_copy(self, route: FlattenedRoute) -> FlattenedRoute:
+        """A copy of a borrowed route this view may change: its own Position at least."""
+        raise NotImplementedError
+
+
 def same_objects(now: tuple[Any, ...], then: tuple[Any, ...]) -> bool:
     return len(now) == len(then) and all(a is b for a, b in zip(now, then, strict=True))
 
