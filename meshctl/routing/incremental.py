@@ -117,7 +117,7 @@ class IncrementalEngine(Borrowing, Recording, RouteEngine):
         self.stats = {"hosts_reused": 0, "hosts_built": 0, "tables_reused": 0, "tables_expanded": 0,
                       "routes_copied": 0, "shadow_routes_analysed": 0}
         self._borrowed: set[int] = set()  # ids of routes a previous view holds too (see _reused_routes)
-        self._entry_of: dict[int, tuple[list[FlattenedRoute], _TableEntry]] = {}  # a table's route list -> entry
+        self._entry_of: dict[int, tuple[list[FlattenedRoute], Any]] = {}  # a table's route list -> entry
         self._routes_before: list[FlattenedRoute] = []  # the routes of the virtual host being built, last view
 
     # -- dependencies ----------------------------------------------------------------------------
@@ -205,8 +205,7 @@ class IncrementalEngine(Borrowing, Recording, RouteEngine):
         if all(r.valid for r in produced):
             entry.shared, entry.shared_ids = list(produced), [id(r) for r in produced]
         self.kept.tables[key] = entry
-        self._entry_of[id(produced)] = (produced, entry)
-        return produced
+        return self._handed_out(produced, entry)
 
     def _reused_routes(self, entry: _TableEntry, chain: tuple[ChainLink, ...]) -> list[FlattenedRoute]:
         """The routes of a reused table expansion. When the chain above is the same resources (the context already
@@ -217,21 +216,9 @@ class IncrementalEngine(Borrowing, Recording, RouteEngine):
         if entry.shared is not None and (
                 not routes or all(a.resource is b.resource for a, b in zip(chain, routes[0][0].chain, strict=False))):
             self._borrowed.update(entry.shared_ids)
-            out = list(entry.shared)
-            self._entry_of[id(out)] = (out, entry)
-            return out
+            return self._handed_out(list(entry.shared), entry)
         # the chain above was re-read, or a route is invalid (the invalidRoutePolicy changes it): copies
         return [_copy(route, reason, detail, chain + route.chain[above:]) for route, reason, detail in routes]
-
-    def _place_by_weight(self, table: Resource, table_routes: list[FlattenedRoute], weight_reason: str) -> None:
-        hit = self._entry_of.get(id(table_routes))
-        entry = hit[1] if hit is not None and hit[0] is table_routes else None
-        if entry is not None and entry.shared is not None and entry.placed == weight_reason \
-                and all(id(r) in self._borrowed for r in table_routes[:1]):
-            return  # the shared routes were placed with this very text when they were made
-        super()._place_by_weight(table, table_routes, weight_reason)
-        if entry is not None and entry.placed is None and not any(id(r) in self._borrowed for r in table_routes[:1]):
-            entry.placed = weight_reason  # a fresh expansion: its routes now carry this text
 
     def _number(self, routes: list[FlattenedRoute]) -> None:
         # A route that is the very object at the same place in the host's previous view has that index already

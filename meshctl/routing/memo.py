@@ -102,13 +102,36 @@ class Recording:
         return entry
 
 
+class SharingEntry(Protocol):
+    """A table expansion's entry whose routes later views may borrow."""
+
+    shared: list[FlattenedRoute] | None  # the route objects, when all can be shared
+    placed: str | None  # the TABLE_WEIGHT text they were placed with in the build that made them
+
+
 class Borrowing:
     """Mixin for an incremental RouteEngine: routes of an earlier view handed to this one as they are (ids in
     `_borrowed`), copied by `_own_copy` the first time the engine changes one (RouteEngine._writable), so no view
-    ever sees another's changes."""
+    ever sees another's changes. The engine sets `_borrowed = set()` and `_entry_of = {}` and registers each table's
+    route list it hands out with `_handed_out`."""
 
     _borrowed: set[int]
+    _entry_of: dict[int, tuple[list[FlattenedRoute], SharingEntry]]  # a table's route list -> its entry
     stats: dict[str, int]
+
+    def _handed_out(self, routes: list[FlattenedRoute], entry: SharingEntry) -> list[FlattenedRoute]:
+        self._entry_of[id(routes)] = (routes, entry)
+        return routes
+
+    def _place_by_weight(self, table: Resource, table_routes: list[FlattenedRoute], weight_reason: str) -> None:
+        hit = self._entry_of.get(id(table_routes))
+        entry = hit[1] if hit is not None and hit[0] is table_routes else None
+        if entry is not None and entry.shared is not None and entry.placed == weight_reason \
+                and all(id(r) in self._borrowed for r in table_routes[:1]):
+            return  # the shared routes were placed with this very text when they were made
+        super()._place_by_weight(table, table_routes, weight_reason)  # type: ignore[misc]
+        if entry is not None and entry.placed is None and not any(id(r) in self._borrowed for r in table_routes[:1]):
+            entry.placed = weight_reason  # a fresh expansion: its routes now carry this text
 
     def _writable(self, routes: list[FlattenedRoute], i: int) -> FlattenedRoute:
         route = routes[i]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from typing import Any
+from typing import Any, Iterable
 
 from ..model.common import Policy, RedirectAction, Route
 from ..model.findings import Finding, Severity
@@ -290,7 +290,8 @@ class V2RouteEngine(RouteEngine):
                 link = ChainLink(table, i, route.name, rpath, None, _route_id_part(table.ref, (), i, route.name))
                 node, produced = self._expand(route, (link,), [ROOT], True, None, {}, None, ())
                 detail = f"route {i} of {table.ref}, in written order"
-                for j, r in enumerate(produced):
+                for j in self._unsettled(produced):
+                    r = produced[j]
                     if r.sort_method is None and (r.position.reason != "written order" or r.position.detail != detail):
                         self._writable(produced, j).position = Position(0, "written order", detail)
                     self._check_destinations_visible(produced, j)
@@ -304,6 +305,11 @@ class V2RouteEngine(RouteEngine):
         view.invalid_policy = "directResponse" if any(r.replaced_by_direct_response for r in flat) else None
         self._add_view(view)
         return view
+
+    def _unsettled(self, routes: list[FlattenedRoute]) -> Iterable[int]:
+        """The indexes of the routes the host-level passes must look at (the incremental engine skips the routes
+        an earlier view settled)."""
+        return range(len(routes))
 
     def _numbered(self, flat: list[FlattenedRoute]) -> list[FlattenedRoute]:
         """The routes served (valid or replaced by a 500), numbered; a route numbering copied (see `_writable`) is
@@ -404,7 +410,9 @@ class V2RouteEngine(RouteEngine):
 
     def _missing_in(self, key: HostKey, view: VirtualHostView) -> None:
         """`missing-destination` for the routes of one host."""
-        for r in view.all_routes:
+        routes = view.all_routes
+        for j in self._unsettled(routes):
+            r = routes[j]
             missing = self._route_missing(r)
             link = r.chain[-1]
             for k, text in missing:
@@ -486,8 +494,12 @@ class V2RouteEngine(RouteEngine):
                 self._place_by_weight(table, expanded, weight_reason)
             produced.extend(expanded)
         if active_sort is None and effective_sort == ROUTE_SPECIFICITY:
-            order_by_specificity(produced, link.ref, self._writable)
+            self._order_by_specificity(produced, chain)
         return produced
+
+    def _order_by_specificity(self, produced: list[FlattenedRoute], chain: tuple[ChainLink, ...]) -> None:
+        """ROUTE_SPECIFICITY below the delegating route that ends `chain`."""
+        order_by_specificity(produced, chain[-1].ref, self._writable)
 
     def _v2_table_routes(self, table: RouteTableV2, table_node: TableNode, chain: tuple[ChainLink, ...],
                          matchers: list[EffectiveMatcher], options: Any, labels: dict[str, str],

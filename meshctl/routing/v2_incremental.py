@@ -23,8 +23,10 @@ after every step of random edit sequences.
 from __future__ import annotations
 
 import dataclasses
+import operator
 from functools import partial
-from typing import Any, Callable
+from itertools import compress
+from typing import Any, Callable, Iterable
 
 from ..model.common import Policy
 from ..model.findings import Finding
@@ -72,6 +74,17 @@ class _TableEntry:
     # the route objects handed to the view that built the entry, when all were valid: later builds borrow them
     shared: list[FlattenedRoute] | None = None
     shared_ids: list[int] = dataclasses.field(default_factory=list)
+    placed: str | None = None  # the TABLE_WEIGHT text the shared routes were placed with
+
+
+@dataclasses.dataclass(slots=True)
+class _Sorted:
+    """One ROUTE_SPECIFICITY sort of a build: the routes it was given and the order it gave them (valid routes,
+    which later builds borrow when given the very same routes in the same order)."""
+
+    under: str
+    given: list[FlattenedRoute]
+    ordered: list[FlattenedRoute]
 
 
 @dataclasses.dataclass(slots=True)
@@ -110,6 +123,8 @@ class _Memory:
     policies: dict[HostKey, _ViewEntry] = dataclasses.field(default_factory=dict)
     shadow: dict[HostKey, ShadowEntry] = dataclasses.field(default_factory=dict)
     checked: dict[int, _Checked] = dataclasses.field(default_factory=dict)  # by id of the shared route
+    settled: set[int] = dataclasses.field(default_factory=set)  # ids of shared routes with empty records
+    sorted: dict[tuple[Any, ...], _Sorted] = dataclasses.field(default_factory=dict)  # by host and delegating route
 
 
 class V2IncrementalRouting:
@@ -125,6 +140,7 @@ class V2IncrementalRouting:
         """As `add_v2_gateways(snapshot, gateways, diagnostics, freeze)`."""
         engine = V2IncrementalEngine(snapshot, freeze, self._memory)
         add_v2_gateways(snapshot, gateways, diagnostics, freeze, engine)
+        engine.settle()
         self._memory = engine.kept  # entries not used by this snapshot are forgotten
         self.last_stats = engine.stats
 
@@ -146,6 +162,9 @@ class V2IncrementalEngine(Borrowing, Recording, V2RouteEngine):
         self._borrowed: set[int] = set()  # ids of routes an earlier view holds too (see _shared_routes)
         self._held: set[int] = set()  # ids of routes this build made and keeps for later builds to borrow
         self._host_key: HostKey = ()
+        self._entry_of: dict[int, tuple[list[FlattenedRoute], Any]] = {}  # a table's route list -> entry
+        # ids of borrowed routes an earlier build found nothing to report or change for (see settle)
+        self._settled: set[int] = set()
 
     # -- dependencies ------------------------------------------------------------------------------
     def _selected_now(self, sel: ObjectSelectorV2) -> tuple[RouteTableV2, ...]:
@@ -187,10 +206,11 @@ class V2IncrementalEngine(Borrowing, Recording, V2RouteEngine):
                                                 options, labels, effective_sort, below))
         kept = outcome if isinstance(outcome, TableConflict) else [_fresh(r, r.chain) for r in outcome]
         entry = self.kept.tables[key] = _TableEntry(table, context, list(table_node.routes), kept, frame)
-        if not isinstance(outcome, TableConflict) and all(r.valid for r in outcome):
-            entry.shared, entry.shared_ids = list(outcome), [id(r) for r in outcome]
-            self._held.update(entry.shared_ids)
-        return outcome
+        if isinstance(outcome, TableConflict) or not all(r.valid for r in outcome):
+            return outcome
+        entry.shared, entry.shared_ids = list(outcome), [id(r) for r in outcome]
+        self._held.update(entry.shared_ids)
+        return self._handed_out(outcome, entry)
 
     def _shared_routes(self, entry: _TableEntry, chain: tuple[ChainLink, ...]) -> Outcome:
         """A reused table's routes: the very objects of the earlier view when the chain above is the same
@@ -199,8 +219,27 @@ class V2IncrementalEngine(Borrowing, Recording, V2RouteEngine):
         if shared is not None and (not shared or all(
                 a.resource is b.resource for a, b in zip(chain, shared[0].chain, strict=False))):
             self._borrowed.update(entry.shared_ids)
-            return list(shared)
+            self._settled.update(self.previous.settled.intersection(entry.shared_ids))
+            return self._handed_out(list(shared), entry)
         return _relinked(entry.outcome, chain)
+
+    def _order_by_specificity(self, produced: list[FlattenedRoute], chain: tuple[ChainLink, ...]) -> None:
+        # given the very routes of the previous build's sort, in the same order: its result, borrowed
+        key = (self._host_key, tuple((link.resource.key, link.route_path) for link in chain))
+        under, last = chain[-1].ref, self.previous.sorted.get(key)
+        if last is not None and last.under == under and len(last.given) == len(produced) and all(
+                map(operator.is_, last.given, produced)):
+            produced[:] = last.ordered
+            ids = list(map(id, produced))
+            self._borrowed.update(ids)
+            self._settled.update(self.previous.settled.intersection(ids))
+            self.kept.sorted[key] = last
+            return
+        given = list(produced)
+        super()._order_by_specificity(produced, chain)
+        if all(r.valid for r in produced):
+            self.kept.sorted[key] = _Sorted(under, given, list(produced))
+            self._held.update(map(id, produced))
 
     def _own_copy(self, route: FlattenedRoute) -> FlattenedRoute:
         self._carry(route)
@@ -224,6 +263,23 @@ class V2IncrementalEngine(Borrowing, Recording, V2RouteEngine):
         return routes[i]
 
     # -- host-level passes over shared routes: once per route and epoch ---------------------------------
+    def _unsettled(self, routes: list[FlattenedRoute]) -> Iterable[int]:
+        if not self._settled:
+            return range(len(routes))
+        return compress(range(len(routes)), map(operator.not_, map(self._settled.__contains__, map(id, routes))))
+
+    def settle(self) -> None:
+        """After the host-level passes: the shared routes the next build may skip in them — those settled before,
+        and those made now that every pass ran on and found nothing (a route left out of its view, by a
+        FREEZE_CONFIG tree or a matcher conflict, is not)."""
+        policies = any(self.snapshot.of_kind(kind) for kind in ROUTE_POLICY_KINDS)
+        settled = self.kept.settled = set(self._settled)
+        for rid in self._held:
+            record = self.kept.checked.get(rid)
+            if record is not None and record.invisible == () and record.missing == () and (
+                    record.conflicts == [] if policies else record.conflicts is None):
+                settled.add(rid)
+
     def _checked(self, route: FlattenedRoute) -> _Checked | None:
         """The record of a shared route (borrowed or held), carried into the next build's memory; None for a route
         of this view alone."""
@@ -304,7 +360,8 @@ class V2IncrementalEngine(Borrowing, Recording, V2RouteEngine):
     def _attach(self, policies: RoutePolicies, view: VirtualHostView) -> None:
         """P1-P5 on one host's routes. A shared route carries the effect already (same route, same policies):
         its conflicts are reported again; the rest get the policies attached."""
-        for i, route in enumerate(view.all_routes):
+        for i in self._unsettled(view.all_routes):
+            route = view.all_routes[i]
             record = self._checked(route)
             if record is None:
                 policies.attach_route(route, self.diags)
