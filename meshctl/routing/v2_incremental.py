@@ -243,7 +243,10 @@ class V2IncrementalEngine(Borrowing, Recording, V2RouteEngine):
 
     def _own_copy(self, route: FlattenedRoute) -> FlattenedRoute:
         self._carry(route)
-        return _fresh(route, route.chain)
+        copy = _fresh(route, route.chain)
+        if id(route) in self._settled:  # same route, chain and options: the passes would find the same nothing
+            self._settled.add(id(copy))
+        return copy
 
     def _carry(self, route: FlattenedRoute) -> None:
         """A borrowed route being copied stays shared (its entry keeps it): so does its record."""
