@@ -27,8 +27,6 @@ from __future__ import annotations
 import dataclasses
 import operator
 import threading
-from itertools import chain as chain_iter
-from itertools import compress
 from typing import Any, Callable
 
 from ..model.common import Policy
@@ -219,15 +217,6 @@ class IncrementalEngine(Borrowing, Recording, RouteEngine):
             return self._handed_out(list(entry.shared), entry)
         # the chain above was re-read, or a route is invalid (the invalidRoutePolicy changes it): copies
         return [_copy(route, reason, detail, chain + route.chain[above:]) for route, reason, detail in routes]
-
-    def _number(self, routes: list[FlattenedRoute]) -> None:
-        # A route that is the very object at the same place in the host's previous view has that index already
-        # (views are numbered, and a shared route is never changed): only the others are looked at.
-        before = self._routes_before
-        count, known = len(routes), min(len(routes), len(before))
-        for index in chain_iter(compress(range(known), map(operator.is_not, routes, before)), range(known, count)):
-            if routes[index].position.index != index:
-                self._writable(routes, index).position.index = index
 
     def _check_route_names(self, owner: Resource, routes: list[Route], path: tuple[Any, ...]) -> None:
         key = (owner.key, path)

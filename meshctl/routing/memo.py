@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import operator
-from itertools import compress
+from itertools import chain, compress
 from typing import Any, Callable, Hashable, Mapping, Protocol, TypeVar
 
 from ..model.findings import Finding
@@ -116,6 +116,7 @@ class Borrowing:
     route list it hands out with `_handed_out`."""
 
     _borrowed: set[int]
+    _routes_before: list[FlattenedRoute]  # the served routes of the host being built, in its previous view
     _entry_of: dict[int, tuple[list[FlattenedRoute], SharingEntry]]  # a table's route list -> its entry
     stats: dict[str, int]
 
@@ -146,6 +147,15 @@ class Borrowing:
     def _own_copy(self, route: FlattenedRoute) -> FlattenedRoute:
         """A copy of a borrowed route this view may change: its own Position at least."""
         raise NotImplementedError
+
+    def _number(self, routes: list[FlattenedRoute]) -> None:
+        # A route that is the very object at the same place in the host's previous view has that index already
+        # (views are numbered, and a shared route is never changed): only the others are looked at.
+        before = self._routes_before
+        count, known = len(routes), min(len(routes), len(before))
+        for index in chain(compress(range(known), map(operator.is_not, routes, before)), range(known, count)):
+            if routes[index].position.index != index:
+                self._writable(routes, index).position.index = index
 
 
 def same_objects(now: tuple[Any, ...], then: tuple[Any, ...]) -> bool:

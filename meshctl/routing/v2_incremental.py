@@ -162,6 +162,7 @@ class V2IncrementalEngine(Borrowing, Recording, V2RouteEngine):
         self._borrowed: set[int] = set()  # ids of routes an earlier view holds too (see _shared_routes)
         self._held: set[int] = set()  # ids of routes this build made and keeps for later builds to borrow
         self._host_key: HostKey = ()
+        self._routes_before: list[FlattenedRoute] = []  # the served routes of the host being built, last view
         self._entry_of: dict[int, tuple[list[FlattenedRoute], Any]] = {}  # a table's route list -> entry
         # ids of borrowed routes an earlier build found nothing to report or change for (see settle)
         self._settled: set[int] = set()
@@ -333,7 +334,12 @@ class V2IncrementalEngine(Borrowing, Recording, V2RouteEngine):
             return entry.view
         self.stats["hosts_built"] += 1
         self._host_key = key
-        view, frame = self._recorded(partial(super()._host_view, vg, listener, host, tables))
+        before = self.previous.hosts.get(key)
+        self._routes_before = before.view.routes if before is not None else []
+        try:
+            view, frame = self._recorded(partial(super()._host_view, vg, listener, host, tables))
+        finally:
+            self._routes_before = []
         if not frozen:
             self.kept.hosts[key] = _HostEntry(vg, roots, view, frame)
         return view
