@@ -7,11 +7,19 @@ delegated-table expansion and per host, reused while their resources are the sam
 - an *epoch*: what workspace visibility (W, X, G2, R2, R16), destination checks and route policies (P1-P5) read
   besides the tables: the workspace model's state, the destinations the configuration knows, the route policy
   resources. When it differs from the previous build's, nothing is reused (correct first; these change rarely);
-- the listener port in a table entry's key (a matcher's `port` keeps a route off other listeners);
+- the listener port and the host in a table entry's key (a matcher's `port` keeps a route off other listeners;
+  no route object is in two views of one build);
 - hosts whose root tables include a FREEZE_CONFIG one are built every time (their routes come from the
   session's FreezeMemory, which changes between builds); their delegated tables are still reused;
-- routes the host-level steps change after expansion (R16 visibility, ROUTE_REPLACEMENT, policies, positions) are
-  copies: a table entry keeps its routes as its subtree left them;
+- copy-on-write, as for v1beta1: a reused table whose routes were all valid, under the same chain resources,
+  hands over the previous view's route objects (borrowed); the engine changes positions only through `_writable`
+  and invalidates (R16) only through `_detached`, both of which copy a shared route, so a shared route stays valid
+  and no view sees another's changes (a table entry also keeps private copies as its subtree left them, for a
+  re-read chain above). A ROUTE_SPECIFICITY sort given the very routes it was given before hands over its order;
+  numbering looks only at routes not at their place in the host's previous view;
+- what the host-level passes found for a shared route (R16, missing destinations, policy conflicts: functions of
+  the route and the epoch) is recorded per route (`_Checked`) and used again instead of recomputed; a shared route
+  they found nothing for is *settled*: the passes skip it, found in C (`_unsettled`);
 - per host, the missing-destination findings, the policy findings and the shadowing findings are kept with the
   host's view and replayed while the view is reused.
 
