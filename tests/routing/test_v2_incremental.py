@@ -371,3 +371,17 @@ def test_a_freeze_config_tree_is_rebuilt_from_its_reused_tables(tmp_path: Path) 
 
     assert root_a(view) == root_a(good)  # root-c (ROUTE_REPLACEMENT) beside it drops its broken route
     assert session.stats["tables_reused"] > 0
+
+
+def test_routes_left_out_of_their_first_view_get_their_policies_when_they_come_back(tmp_path: Path) -> None:
+    # t3 is re-expanded while t0 breaks the FREEZE_CONFIG tree: the tree serves its last good routes, so t3's new
+    # routes are in no view and get no policies; once t0 is fixed they are borrowed (some already at their place,
+    # so not renumbered) and must get their policies, as copies
+    session = Session(tmp_path, {**initial(), "policy": "all", "failure_mode": "FREEZE_CONFIG"})
+    session.step()
+    view = session.step(("body", 3, 0, "left-out"), ("kind", 0, 0, "broken"))
+    assert any(d.code == "freeze-config" for d in view.diagnostics)
+    view = session.step(("kind", 0, 0, "direct"))
+    came_back = [r for _, _, r in view.all_routes() if r.chain[-1].resource.name == "t3"]
+    assert came_back and all(r.applied_policies for r in came_back)
+    assert session.stats["routes_copied"] > 0
