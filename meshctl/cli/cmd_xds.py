@@ -46,9 +46,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     serve.add_argument("--sidecar-port", type=int, metavar="PORT", help="sidecar listener port (default 15001)")
     serve.add_argument("--listener-address", default="127.0.0.1", metavar="IP",
                        help="address Envoy's listeners bind (default 127.0.0.1)")
-    serve.add_argument("--watch", action="store_true", help="re-read the files when they change and push")
+    serve.add_argument("--watch", action="store_true",
+                       help="re-read the files as soon as they change (the OS notifies meshctl) and push")
     serve.add_argument("--poll-interval", type=float, default=0.2, metavar="SECONDS",
-                       help="how often --watch checks the files (default 0.2)")
+                       help="how often --watch also checks the files' times and sizes, for file systems without "
+                            "change notifications (default 0.2)")
     serve.add_argument("--health-listen", metavar="HOST:PORT",
                        help="also serve the EDS health API here (for `meshctl failover trigger --mode eds-unhealthy "
                             "--health-url`); 127.0.0.1 only")
@@ -381,6 +383,9 @@ def _start_health_api(args: argparse.Namespace, service: Any, workspace: Any) ->
     return health
 
 
+SERVE_COALESCE_SECONDS = 0.002
+
+
 def run_serve(args: argparse.Namespace) -> int:
     from ..controlplane.replica import Replica
     from ..sources.workspace import Workspace
@@ -390,7 +395,9 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.poll_interval <= 0:
         raise UsageError("--poll-interval must be above 0")
     replica_options = _replica_options(args)
-    workspace = Workspace(_sources(args), coalesce_seconds=0.01).load()
+    # a save reaches the workspace once (file sources wait out a save's own events); bursts of watch events from a
+    # cluster arrive within a millisecond or two of each other
+    workspace = Workspace(_sources(args), coalesce_seconds=SERVE_COALESCE_SECONDS).load()
     try:
         replica = Replica(workspace, replica_options, options)
         service = replica.service

@@ -1,7 +1,11 @@
-"""Parsed YAML files kept by content: a re-load reads every file but parses only those whose bytes changed.
+"""Parsed YAML files kept by content: a re-load parses only the files whose bytes changed.
 
 A watched directory of a hundred route-table files changes one file at a time; parsing and model-building the
-other ninety-nine again is most of what an edit used to cost. The result of `load` is, resource for resource and
+other ninety-nine again is most of what an edit used to cost. Reading and hashing a thousand unchanged files is
+the next cost (a 100,000-route directory), so a file whose status (modification and change times, size, inode)
+is what it was when it was last read is not read again, provided that status had settled when it was taken: its
+times were more than `SETTLED_NS` old. Within that window a second write could leave every field as it was
+(coarse file-system clocks), so a young file is always read and compared by content (git's "racily clean" rule). The result of `load` is, resource for resource and
 finding for finding, what a fresh `load_files` + `resource_from_document` gives (tests/model/test_parsed_files.py
 checks it over random edit sequences).
 """
@@ -10,7 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable
 
@@ -20,6 +25,13 @@ from .loader import resource_from_document
 from .resources import Resource
 from .yamldoc import decode_text, expand_paths, parse_text, read_text
 
+Stamp = tuple[int, int, int, int]  # st_mtime_ns, st_ctime_ns, st_size, st_ino
+SETTLED_NS = 2_000_000_000  # above any file system's timestamp granularity that meshctl meets (FAT: 2 s)
+
+
+def stamp_of(status: os.stat_result) -> Stamp:
+    return (status.st_mtime_ns, status.st_ctime_ns, status.st_size, status.st_ino)
+
 
 @dataclass(frozen=True)
 class ParsedFile:
@@ -27,6 +39,7 @@ class ParsedFile:
     resources: tuple[Resource, ...]
     file_findings: tuple[Finding, ...]  # reading and YAML problems
     resource_findings: tuple[Finding, ...]  # model problems of its documents
+    settled: Stamp | None = None  # the file's status before its last read, if it had settled by then
 
 
 @dataclass(frozen=True)
@@ -45,6 +58,13 @@ class ParsedFiles:
 
     def load(self, paths: Iterable[str | os.PathLike[str]]) -> LoadResult:
         files, findings = expand_paths(paths)
+        return self.load_files(files, findings)
+
+    def load_files(self, files: list[Path], findings: list[Finding],
+                   statuses: dict[str, os.stat_result] | None = None) -> LoadResult:
+        """`files` as `expand_paths` listed them (with its findings); `statuses`: each file's os.stat, taken just
+        now by the caller (missing: read the file)."""
+        now = time.time_ns()
         resources: list[Resource] = []
         resource_findings: list[Finding] = []
         kept: dict[str, ParsedFile] = {}
@@ -52,7 +72,16 @@ class ParsedFiles:
         with gc_paused():
             for path in files:
                 key = str(path)
-                entry = self._entry(path, key, parsed)
+                status = statuses.get(key) if statuses is not None else None
+                cached = self._files.get(key)
+                if status is not None and cached is not None and cached.settled == stamp_of(status):
+                    entry = cached  # unchanged since it was read (see the module's docstring)
+                else:
+                    entry = self._entry(path, key, parsed)
+                    settled = stamp_of(status) if status is not None and \
+                        now - max(status.st_mtime_ns, status.st_ctime_ns) > SETTLED_NS else None
+                    if entry.settled != settled:
+                        entry = replace(entry, settled=settled)
                 kept[key] = entry
                 resources.extend(entry.resources)
                 findings.extend(entry.file_findings)

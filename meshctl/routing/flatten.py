@@ -73,6 +73,8 @@ class DiagnosticEvent:
 
 
 _POSITION_INDEX = attrgetter("position.index")
+_ID = attrgetter("id")
+_VALID = attrgetter("valid")
 
 
 def _as_is(routes: list[FlattenedRoute], i: int) -> FlattenedRoute:
@@ -198,11 +200,11 @@ class RouteEngine:
         for i, route in enumerate(spec.routes):
             rpath = spec_path + ("routes", i)
             link = ChainLink(owner, i, route.name, rpath, None, self._id_part(owner, i, route.name, rpath))
-            node, produced = self._expand(route, (link,), [ROOT], True, inherited, {}, None, ())
+            node, produced = self._top_route(cache_key, route, link, inherited)
+            written = f"route {i} of {name}, in written order"
             for j, r in enumerate(produced):
-                if r.sort_method is None:
-                    self._writable(produced, j).position = Position(0, "written order",
-                                                                    f"route {i} of {name}, in written order")
+                if r.sort_method is None and (r.position.reason != "written order" or r.position.detail != written):
+                    self._writable(produced, j).position = Position(0, "written order", written)
             tree.append(node)
             flat.extend(produced)
         self._number(flat)
@@ -215,10 +217,15 @@ class RouteEngine:
         self._vhost_cache[cache_key] = view
         return view
 
+    def _top_route(self, host_key: Any, route: Route, link: ChainLink,
+                   inherited: Policy | None) -> tuple[TreeNode, list[FlattenedRoute]]:
+        """One route written in a virtual host, expanded (a hook: the incremental engine reuses it)."""
+        return self._expand(route, (link,), [ROOT], True, inherited, {}, None, ())
+
     def _apply_invalid_policy(self, view: VirtualHostView, spec: VirtualHostSpec) -> None:
-        invalid = [r for r in view.routes if not r.valid]
-        if not invalid:
+        if all(map(_VALID, view.routes)):  # in C: this runs over every route of the host on every build
             return
+        invalid = [r for r in view.routes if not r.valid]
         policy = spec.options.invalid_route_policy if spec.options else None
         if policy is not None and policy.direct_response is not None:
             view.invalid_policy = "directResponse"
@@ -336,7 +343,7 @@ class RouteEngine:
                 self.diags.add(owner, Severity.ERROR, "delegate-not-prefix", message, rpath + ("matchers",))
             else:
                 produced = self._delegate(node, route, chain, matchers, options, labels, active_sort, visiting)
-                node.flat_ids = [r.id for r in produced]
+                node.flat_ids = list(map(_ID, produced))
                 return node, produced
 
         leaf = FlattenedRoute(

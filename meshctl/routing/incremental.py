@@ -41,7 +41,7 @@ from .matchers import EffectiveMatcher
 from .memo import Borrowing, Dependency, Recording, TableKey, same_objects, shadow_findings
 from .memo import Frame as _Frame
 from .memo import ShadowEntry as _ShadowEntry
-from .types import ChainLink, FlattenedRoute, Position, RoutingView, TableNode, VirtualHostView
+from .types import ChainLink, FlattenedRoute, Position, RoutingView, TableNode, TreeNode, VirtualHostView
 from .v2_engine import freeze_memory_of
 from .v2_incremental import V2IncrementalRouting
 
@@ -60,6 +60,7 @@ class _TableEntry:
     shared: list[FlattenedRoute] | None = None
     shared_ids: list[int] = dataclasses.field(default_factory=list)
     placed: str | None = None
+    nested: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)  # the entries of its subtree's tables
 
 
 @dataclasses.dataclass(slots=True)
@@ -69,12 +70,29 @@ class _HostEntry:
     spec_path: tuple[Any, ...]
     view: VirtualHostView
     frame: _Frame
+    tables: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)  # the entries of its tables
+
+
+@dataclasses.dataclass(slots=True)
+class _TopEntry:
+    """One route written in a virtual host, with everything below it: reused while the route, the virtual host
+    and what it hands down are the same objects and every table lookup and selection below answers the same."""
+
+    route: Route
+    owner: Resource
+    inherited: Any
+    node: TreeNode
+    routes: list[FlattenedRoute]  # all valid: shared with later views like a table entry's
+    route_ids: list[int]
+    frame: _Frame
+    tables: list[tuple[Any, ...]]
 
 
 @dataclasses.dataclass
 class _Memory:
     tables: dict[tuple[Any, ...], _TableEntry] = dataclasses.field(default_factory=dict)
     hosts: dict[TableKey, _HostEntry] = dataclasses.field(default_factory=dict)
+    tops: dict[tuple[Any, int], _TopEntry] = dataclasses.field(default_factory=dict)
     shadow: dict[TableKey, _ShadowEntry] = dataclasses.field(default_factory=dict)
     # route lists without a duplicate route name, by (resource key, path): the resource checked
     unique_names: dict[tuple[Any, ...], Resource] = dataclasses.field(default_factory=dict)
@@ -112,11 +130,15 @@ class IncrementalEngine(Borrowing, Recording, RouteEngine):
         self._frames: list[_Frame] = []
         self._lookups: dict[tuple[str, str], Resource | None] = {}
         self._selections: dict[tuple[int, str], tuple[Any, tuple[RouteTable, ...]]] = {}
-        self.stats = {"hosts_reused": 0, "hosts_built": 0, "tables_reused": 0, "tables_expanded": 0,
+        self.stats = {"hosts_reused": 0, "hosts_built": 0, "top_routes_reused": 0, "tables_reused": 0,
+                      "tables_expanded": 0,
                       "routes_copied": 0, "shadow_routes_analysed": 0}
         self._borrowed: set[int] = set()  # ids of routes a previous view holds too (see _reused_routes)
         self._entry_of: dict[int, tuple[list[FlattenedRoute], Any]] = {}  # a table's route list -> entry
         self._routes_before: list[FlattenedRoute] = []  # the routes of the virtual host being built, last view
+        # the table entries this build keeps, in order: a reused host or table hands its own over again (below),
+        # or the next build would expand them anew
+        self._tables_kept: list[tuple[Any, ...]] = []
 
     # -- dependencies ----------------------------------------------------------------------------
     def _lookup(self, namespace: str, name: str) -> Resource | None:
@@ -161,18 +183,52 @@ class IncrementalEngine(Borrowing, Recording, RouteEngine):
             self.stats["hosts_reused"] += 1
             self._replay(entry.frame)
             self.kept.hosts[key] = entry
+            self._keep_tables(entry.tables)
             self._vhost_cache[key] = entry.view
             return entry.view
         self.stats["hosts_built"] += 1
         frame = self._push()
         self._routes_before = entry.view.routes if entry is not None else []
+        first = len(self._tables_kept)
         try:
             view = super()._virtual_host(gw, owner, spec, spec_path, ordinal)
         finally:
             self._pop()
             self._routes_before = []
-        self.kept.hosts[key] = _HostEntry(owner, spec, spec_path, view, frame)
+        self.kept.hosts[key] = _HostEntry(owner, spec, spec_path, view, frame, self._tables_kept[first:])
         return view
+
+    def _top_route(self, host_key: Any, route: Route, link: ChainLink,
+                   inherited: Policy | None) -> tuple[TreeNode, list[FlattenedRoute]]:
+        # A one-route edit in a 1,000-table host would otherwise redo the host's every delegating route (merging
+        # matchers and options, looking tables up, ~50 us each) to find their tables reused.
+        key = (host_key, link.route_index)
+        entry = self.previous.tops.get(key)
+        if (entry is not None and entry.route is route and entry.owner is link.resource
+                and entry.inherited is inherited and entry.node.link == link and self._holds(entry.frame.deps)):
+            self.stats["top_routes_reused"] += 1
+            self._replay(entry.frame)
+            self._keep_tables(entry.tables)
+            self.kept.tops[key] = entry
+            self._borrowed.update(entry.route_ids)
+            return entry.node, list(entry.routes)
+        frame = self._push()
+        first = len(self._tables_kept)
+        try:
+            node, produced = super()._top_route(host_key, route, link, inherited)
+        finally:
+            self._pop()
+        if all(map(_VALID, produced)):
+            self.kept.tops[key] = _TopEntry(route, link.resource, inherited, node, list(produced),
+                                            list(map(id, produced)), frame, self._tables_kept[first:])
+        return node, produced
+
+    def _keep_tables(self, keys: list[tuple[Any, ...]]) -> None:
+        for key in keys:
+            entry = self.previous.tables.get(key)
+            if entry is not None:
+                self.kept.tables.setdefault(key, entry)
+                self._tables_kept.append(key)
 
     def _table_routes(self, table: RouteTable, table_node: TableNode, chain: tuple[ChainLink, ...],
                       matchers: list[EffectiveMatcher], options: Policy, labels: dict[str, str],
@@ -189,34 +245,45 @@ class IncrementalEngine(Borrowing, Recording, RouteEngine):
             self.stats["tables_reused"] += 1
             self._replay(entry.frame)
             self.kept.tables[key] = entry
+            self._tables_kept.append(key)
+            self._keep_tables(entry.nested)
             table_node.routes.extend(entry.nodes)
-            return self._reused_routes(entry, chain)
+            return self._reused_routes(entry, chain, key)
         self.stats["tables_expanded"] += 1
         frame = self._push()
+        first = len(self._tables_kept)
         try:
             produced = super()._table_routes(table, table_node, chain, matchers, options, labels, effective_sort,
                                              below)
         finally:
             self._pop()
         entry = _TableEntry(table, context, list(table_node.routes),
-                            [(r, r.position.reason, r.position.detail) for r in produced], frame)
-        if all(r.valid for r in produced):
+                            [(r, r.position.reason, r.position.detail) for r in produced], frame,
+                            nested=self._tables_kept[first:])
+        self._tables_kept.append(key)
+        if all(map(_VALID, produced)):
             entry.shared, entry.shared_ids = list(produced), [id(r) for r in produced]
         self.kept.tables[key] = entry
         return self._handed_out(produced, entry)
 
-    def _reused_routes(self, entry: _TableEntry, chain: tuple[ChainLink, ...]) -> list[FlattenedRoute]:
+    def _reused_routes(self, entry: _TableEntry, chain: tuple[ChainLink, ...], key: Any) -> list[FlattenedRoute]:
         """The routes of a reused table expansion. When the chain above is the same resources (the context already
         matched its values), the route objects themselves are reused — the engine changes them only through
         `_writable`, which copies — so an edit elsewhere in a 10,000-route host copies no route of this table."""
         above = len(chain)
         routes = entry.routes
-        if entry.shared is not None and (
-                not routes or all(a.resource is b.resource for a, b in zip(chain, routes[0][0].chain, strict=False))):
+        shared = entry.shared
+        if shared is not None and (
+                not shared or all(map(operator.is_, map(_RESOURCE, chain), map(_RESOURCE, shared[0].chain)))):
             self._borrowed.update(entry.shared_ids)
-            return self._handed_out(list(entry.shared), entry)
+            return self._handed_out(list(shared), entry)
         # the chain above was re-read, or a route is invalid (the invalidRoutePolicy changes it): copies
-        return [_copy(route, reason, detail, chain + route.chain[above:]) for route, reason, detail in routes]
+        out = [_copy(route, reason, detail, chain + route.chain[above:]) for route, reason, detail in routes]
+        if entry.shared is not None:  # the next build shares these, the routes of the chain as it is now
+            kept = self.kept.tables[key] = dataclasses.replace(entry, shared=list(out), shared_ids=list(map(id, out)),
+                                                               placed=None)
+            return self._handed_out(out, kept)
+        return out
 
     def _check_route_names(self, owner: Resource, routes: list[Route], path: tuple[Any, ...]) -> None:
         key = (owner.key, path)
@@ -247,6 +314,7 @@ class IncrementalEngine(Borrowing, Recording, RouteEngine):
 
 
 _VALID = operator.attrgetter("valid")
+_RESOURCE = operator.attrgetter("resource")
 
 
 def _copy(route: FlattenedRoute, reason: str, detail: str, chain: tuple[ChainLink, ...]) -> FlattenedRoute:

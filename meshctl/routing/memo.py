@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import operator
-from itertools import chain, compress
+from itertools import chain, compress, count
 from typing import Any, Callable, Hashable, Mapping, Protocol, TypeVar
 
 from ..model.findings import Finding
@@ -152,8 +152,8 @@ class Borrowing:
         # A route that is the very object at the same place in the host's previous view has that index already
         # (views are numbered, and a shared route is never changed): only the others are looked at.
         before = self._routes_before
-        count, known = len(routes), min(len(routes), len(before))
-        for index in chain(compress(range(known), map(operator.is_not, routes, before)), range(known, count)):
+        total, known = len(routes), min(len(routes), len(before))
+        for index in chain(compress(range(known), map(operator.is_not, routes, before)), range(known, total)):
             if routes[index].position.index != index:
                 self._writable(routes, index).position.index = index
 
@@ -186,60 +186,66 @@ def shadow_findings(previous: Mapping[Any, ShadowEntry], kept: dict[Any, ShadowE
     start = 0
     found: list[tuple[int, Finding, Resource]] = []
     if old is not None and old.domains == view.domains:
-        # the first route that is not the very same object (found in C), then the first that differs in what
-        # the analysis reads (a copy or a re-expanded route can be equal)
-        start = min(len(old.routes), len(routes))
-        for i in compress(range(start), map(operator.is_not, old.routes, routes)):
-            a, b = old.routes[i], routes[i]
-            if a.id != b.id or a.name != b.name or a.matchers != b.matchers:
-                start = i
-                break
+        start = _first_unlike(old.routes, routes)
         for position, finding, located_in in old.findings:
             if position < start:
                 owner = routes[position].owner
                 if owner is not located_in:  # same route, resource re-read: its line may have moved
                     finding = locate_finding(finding, routes[position])
                 found.append((position, finding, owner))
-    needed = None
-    if start < len(routes) and old is not None and old.domains == view.domains:
-        needed = _outside_unchanged_end(old, routes, start)
     if start < len(routes):
-        analysed = [0]
-
-        def counted(position: int, route: FlattenedRoute) -> bool:
-            if needed is not None and not needed(position, route):
-                return False
-            analysed[0] += 1
-            return True
-
+        only = _outside_unchanged_end(old, routes, start) \
+            if old is not None and old.domains == view.domains else None
         found += [(position, finding, routes[position].owner)
-                  for position, finding in analyse_shadowing_from(view, start, counted)]
-        stats["shadow_routes_analysed"] += analysed[0]
+                  for position, finding in analyse_shadowing_from(view, start, only)]
+        stats["shadow_routes_analysed"] += len(routes) - start if only is None else len(only)
     kept[key] = ShadowEntry(view, list(view.domains), list(routes), found)
     return [finding for _, finding, _ in found]
 
 
-def _same_to_analysis(a: FlattenedRoute, b: FlattenedRoute) -> bool:
-    return a is b or (a.id == b.id and a.name == b.name and a.matchers == b.matchers)
+_ID = operator.attrgetter("id")
+_NAME = operator.attrgetter("name")
+_MATCHERS = operator.attrgetter("matchers")
 
 
-def _outside_unchanged_end(old: ShadowEntry, routes: list[FlattenedRoute],
-                           start: int) -> Callable[[int, FlattenedRoute], bool] | None:
-    """Which routes at `start` or later need analysing: those of the changed stretch, and of the routes that end
-    both lists alike, those with a finding before or that the stretch reaches. None: all of them."""
+def _first_unlike(a: list[FlattenedRoute], b: list[FlattenedRoute]) -> int:
+    """The first position where the routes differ in what the analysis reads of them (id, name, matchers), or the
+    shorter length. The very same object is alike; runs of other objects (a renumbering copies every route after
+    it) are compared column by column in C, a window at a time."""
+    limit = min(len(a), len(b))
+    at = 0
+    while at < limit:
+        rest = range(at, limit)
+        at = next(compress(count(at), map(operator.is_not, map(a.__getitem__, rest), map(b.__getitem__, rest))),
+                  limit)
+        end = min(limit, at + 256)
+        x, y = a[at:end], b[at:end]
+        alike = map(operator.and_, map(operator.and_, map(operator.eq, map(_ID, x), map(_ID, y)),
+                                       map(operator.eq, map(_NAME, x), map(_NAME, y))),
+                    map(operator.eq, map(_MATCHERS, x), map(_MATCHERS, y)))
+        unlike = next(compress(count(at), map(operator.not_, alike)), None)
+        if unlike is not None:
+            return unlike
+        at = end
+    return limit
+
+
+def _outside_unchanged_end(old: ShadowEntry, routes: list[FlattenedRoute], start: int) -> set[int] | None:
+    """The positions at `start` or later that need analysing: those of the changed stretch, and of the routes that
+    end both lists alike, those with a finding before or that the stretch reaches. None: all of them."""
     from .shadow import ChangedStretch
 
     before = old.routes
-    same_end = 0
     limit = min(len(before), len(routes)) - start
-    while same_end < limit and _same_to_analysis(before[-1 - same_end], routes[-1 - same_end]):
-        same_end += 1
+    same_end = _first_unlike(before[:-limit - 1:-1], routes[:-limit - 1:-1]) if limit > 0 else 0
     if same_end == 0:
         return None
-    stretch = ChangedStretch(before[start:len(before) - same_end] + routes[start:len(routes) - same_end])
+    first_same = len(routes) - same_end
+    stretch = ChangedStretch(before[start:len(before) - same_end] + routes[start:first_same])
     if stretch.everything:
         return None
-    first_same = len(routes) - same_end
     shift = len(routes) - len(before)
-    had = {position + shift for position, _, _ in old.findings if position + shift >= first_same}
-    return lambda position, route: position < first_same or position in had or stretch.reaches(route)
+    only = set(range(start, first_same))
+    only.update(position + shift for position, _, _ in old.findings if position + shift >= first_same)
+    only.update(compress(count(first_same), stretch.reached(routes[first_same:])))
+    return only

@@ -12,8 +12,9 @@ import dataclasses
 
 # Python's own regex parser (there since 3.11), used only to build example strings; RE2 then verifies them
 import re._parser as _sre_parse
-from bisect import bisect_left
 from collections import defaultdict
+from itertools import repeat
+from operator import and_, attrgetter, eq, itemgetter, not_, or_
 from re._constants import (
     ANY,
     AT,
@@ -31,7 +32,7 @@ from re._constants import (
     RANGE,
     SUBPATTERN,
 )
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Collection, Iterable, Iterator, Sequence
 
 from ..model.findings import Finding, Severity, format_path
 from ..model.regex import compile_re2, literal_prefix
@@ -370,25 +371,35 @@ def analyse_shadowing(view: VirtualHostView) -> list[Finding]:
 
 
 def analyse_shadowing_from(view: VirtualHostView, start: int,
-                           needed: Callable[[int, FlattenedRoute], bool] | None = None) -> list[tuple[int, Finding]]:
-    """The findings of routes at `start` and later (those `needed` accepts, if given), with the position of the
-    route each is about.
+                           only: Collection[int] | None = None) -> list[tuple[int, Finding]]:
+    """The findings of routes at `start` and later (of those at the positions `only` names, if given), with the
+    position of the route each is about.
 
     A route's finding depends only on it and the routes before it, so an incremental rebuild whose routes are
     unchanged up to `start` keeps the earlier findings and analyses from there on; after a changed stretch, only
-    the routes it can reach (`ChangedStretch`) need analysing again."""
+    the routes it can reach (`ChangedStretch`) need analysing again, and no route after the last of them needs
+    indexing."""
     findings: list[tuple[int, Finding]] = []
     routes = view.routes
     index = _EarlierIndex()
     authority = next((d for d in view.domains if "*" not in d), "example.com")
+    last = len(routes) - 1 if only is None else max(only, default=-1)
     for bi, b in enumerate(routes):
-        if b.matchers and bi > 0 and bi >= start and (needed is None or needed(bi, b)):
+        if bi > last:
+            break
+        if b.matchers and bi > 0 and bi >= start and (only is None or bi in only):
             finding = _analyse_one(view, routes, bi, b, index, authority)
             if finding is not None:
                 findings.append((bi, finding))
         for m in b.matchers:
             index.add(bi, m)
     return findings
+
+
+_MATCHERS = attrgetter("matchers")
+_FIRST = itemgetter(0)
+_KIND = attrgetter("path_kind")
+_PATH = attrgetter("path")
 
 
 class ChangedStretch:
@@ -419,20 +430,36 @@ class ChangedStretch:
                 starts.add(key)
         self._starts = starts
         self._lengths = sorted({len(k) for k in starts})
-        self._sorted = sorted(starts | exact)
+        # every beginning of a changed path: a route whose path is one of them may have its witness reached
+        self._beginnings = {key[:n] for key in starts | exact for n in range(len(key) + 1)}
+        # the kinds whose reach is decided by their path ("exact" routes see every suffix route as a candidate)
+        self._by_path = frozenset({"prefix"} if self.suffix else {"prefix", "exact"})
 
-    def reaches(self, route: FlattenedRoute) -> bool:
+    def reached(self, routes: Sequence[FlattenedRoute]) -> list[bool]:
+        """For each route, whether the stretch can reach it. Done column by column in C (map over the routes),
+        as this runs over every route after an edit: a route with one prefix or exact matcher is reached when a
+        changed path starts its path or its path starts a changed one; any other route counts as reached."""
         if self.everything:
-            return True
-        for m in route.matchers:
-            if m.path_kind not in ("prefix", "exact") or (self.suffix and m.path_kind == "exact"):
+            return [True] * len(routes)
+        matchers = list(map(_MATCHERS, routes))
+        if not all(matchers):  # a route without matchers is never analysed; keep the columns simple
+            return [bool(m) and self._reaches(m) for m in matchers]
+        firsts = list(map(_FIRST, matchers))
+        by_path = map(and_, map(eq, map(len, matchers), repeat(1)),
+                      map(self._by_path.__contains__, map(_KIND, firsts)))
+        paths = list(map(str.lower, map(_PATH, firsts)))
+        hit = list(map(self._beginnings.__contains__, paths))
+        for length in self._lengths:  # path[:n] of a shorter path is the path itself, never a key of length n
+            hit = list(map(or_, hit, map(self._starts.__contains__, map(itemgetter(slice(0, length)), paths))))
+        return list(map(or_, hit, map(not_, by_path)))
+
+    def _reaches(self, matchers: Sequence[EffectiveMatcher]) -> bool:
+        for m in matchers:
+            if m.path_kind not in self._by_path:
                 return True  # regex and suffix routes: their witnesses can be any path
             path = m.path.lower()
-            if any(path[:n] in self._starts for n in self._lengths if n <= len(path)):
-                return True  # a changed path starts this one
-            at = bisect_left(self._sorted, path)
-            if at < len(self._sorted) and self._sorted[at].startswith(path):
-                return True  # this path starts a changed one: the witness may reach it
+            if path in self._beginnings or any(path[:n] in self._starts for n in self._lengths):
+                return True
         return False
 
 

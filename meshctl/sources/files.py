@@ -1,19 +1,30 @@
-"""File and directory sources (and the built-in demo), re-read when a file changes on disk."""
+"""File and directory sources (and the built-in demo), re-read when a file changes on disk.
+
+A started source learns of changes from the operating system (watchdog: inotify, FSEvents, kqueue, Windows): a
+save is read a few milliseconds after it happens, not on the next poll. Polling every `interval` stays as the
+safety net (file systems without notifications, a full inotify watch table, a missed event)."""
 
 from __future__ import annotations
 
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 from ..model.parsed_files import ParsedFiles
 from ..model.snapshot import demo_files
 from ..model.yamldoc import expand_paths
 from .base import Source
 
+# After an event, the source waits until the files have been quiet this long: one save is often several events
+# (truncate, write, close; or write a temporary file, rename), and half of a save is not a configuration.
+QUIET_SECONDS = 0.005
+_NOT_CHANGES = frozenset({"opened", "closed_no_write"})  # reads (our own loads among them) change nothing
+
 
 class FileSource(Source):
-    """YAML files/directories. `start()` polls modification times (cheap, portable, no extra dependency)."""
+    """YAML files/directories. `start()` watches them: change notifications, and a poll of the files' sizes and
+    modification times every `interval` seconds."""
 
     kind = "files"
 
@@ -25,23 +36,30 @@ class FileSource(Source):
         self._pending: dict[str, tuple[int, int]] | None = None  # a change seen once, waiting to settle
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._wake = threading.Event()  # set by the change notifications
+        self._observer: Any = None  # a watchdog Observer, while started and available
         self._parsed = ParsedFiles()  # a change re-parses only the files whose bytes changed
         self.last_parsed: list[str] = []  # the files the last load parsed (the others were unchanged)
 
     def _stamps(self) -> dict[str, tuple[int, int]]:
-        files, _ = expand_paths(self.paths)
-        out = {}
+        return self._statuses(expand_paths(self.paths)[0])[1]
+
+    @staticmethod
+    def _statuses(files: list[Path]) -> tuple[dict[str, os.stat_result], dict[str, tuple[int, int]]]:
+        statuses, stamps = {}, {}
         for f in files:
+            key = str(f)
             try:
-                st = f.stat()
+                statuses[key] = st = os.stat(key)
             except OSError:
                 continue
-            out[str(f)] = (st.st_mtime_ns, st.st_size)
-        return out
+            stamps[key] = (st.st_mtime_ns, st.st_size)
+        return statuses, stamps
 
     def load(self) -> None:
-        self._stamp = self._stamps()
-        loaded = self._parsed.load(self.paths)
+        files, findings = expand_paths(self.paths)
+        statuses, self._stamp = self._statuses(files)
+        loaded = self._parsed.load_files(files, findings, statuses)
         self.last_parsed = loaded.parsed
         self.status.state = "ok"
         self.status.reason = ""
@@ -69,22 +87,66 @@ class FileSource(Source):
         if self._thread is not None:
             return
         self._stop.clear()
+        self._observer = self._notifications()
         self._thread = threading.Thread(target=self._run, name=f"watch:{self.name}", daemon=True)
         self._thread.start()
 
+    def _notifications(self) -> Any:
+        """A started watchdog Observer that wakes the watcher on any change below the paths, or None (polling
+        alone) when watchdog cannot watch them."""
+        try:
+            from watchdog.events import FileSystemEvent, FileSystemEventHandler
+            from watchdog.observers import Observer
+        except ImportError:
+            return None
+        wake = self._wake
+
+        class Wake(FileSystemEventHandler):
+            def on_any_event(self, event: FileSystemEvent) -> None:
+                if event.event_type not in _NOT_CHANGES:
+                    wake.set()
+
+        observer = Observer()
+        try:
+            for raw in self.paths:
+                path = Path(raw)
+                if path.is_dir():
+                    observer.schedule(Wake(), str(path), recursive=True)
+                elif path.parent.is_dir():  # a file: its directory (an editor may replace the file by renaming)
+                    observer.schedule(Wake(), str(path.parent), recursive=False)
+            observer.start()
+        except Exception:  # e.g. the inotify watch limit: polling still sees every change
+            return None
+        return observer
+
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        while not self._stop.is_set():
+            notified = self._wake.wait(self.interval)
+            if self._stop.is_set():
+                break
             try:
-                self.poll()
+                if notified:
+                    self._wake.clear()
+                    while self._wake.wait(QUIET_SECONDS) and not self._stop.is_set():
+                        self._wake.clear()  # still being written
+                    self.poll(settle=False)
+                else:
+                    self.poll()
             except Exception as exc:  # a watcher must never die silently
                 self.status.state = "error"
                 self.status.reason = str(exc)
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
+        observer, self._observer = self._observer, None
+        if observer is not None:
+            observer.stop()
+            observer.join(timeout=2)
         if self._thread is not None:
             self._thread.join(timeout=2)
             self._thread = None
+        self._wake.clear()
 
 
 class DemoSource(FileSource):

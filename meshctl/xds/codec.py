@@ -215,6 +215,35 @@ def unpin(message: betterproto2.Message) -> None:
         del _PINNED[id(message)]
 
 
+# Encodings of whole repeated message fields (a virtual host's 10,000 routes), kept up to date by their owner as
+# it replaces elements (route_memo splices the changed routes' framed bytes): id(list) -> (list, field key, the
+# field's bytes). The list must not be mutated while pinned.
+_PINNED_FIELDS: dict[int, tuple[list[AnyType], bytes, bytes]] = {}
+
+
+def field_key(cls: type, name: str) -> bytes:
+    """The tag bytes of field `name` of message class `cls`."""
+    return next(plan.key for plan in _plan_for(cls) if plan.name == name)
+
+
+def framed(key: bytes, message: betterproto2.Message) -> bytes:
+    """`message` as one element of a repeated field with tag `key`: tag, length, its (pinned) bytes."""
+    pinned = _PINNED.get(id(message))
+    payload = pinned[1] if pinned is not None and pinned[0] is message else encode(message)
+    return key + encode_varint(len(payload)) + payload
+
+
+def pin_field(values: list[AnyType], key: bytes, encoded: bytes) -> None:
+    """Encode the repeated field holding the very list `values` (with tag `key`) as `encoded`."""
+    _PINNED_FIELDS[id(values)] = (values, key, encoded)
+
+
+def unpin_field(values: list[AnyType]) -> None:
+    entry = _PINNED_FIELDS.get(id(values))
+    if entry is not None and entry[0] is values:
+        del _PINNED_FIELDS[id(values)]
+
+
 def _emit(out: bytearray, plan: _FieldPlan, value: AnyType) -> None:
     payload = _scalar_payload(plan, value)
     out += plan.key
@@ -241,6 +270,10 @@ def encode(message: betterproto2.Message) -> bytes:
             out += encode_varint(len(buf))
             out += buf
         elif plan.repeated:
+            whole = _PINNED_FIELDS.get(id(value))
+            if whole is not None and whole[0] is value and whole[1] == plan.key:
+                out += whole[2]
+                continue
             for item in value:
                 _emit(out, plan, item)
         elif plan.map_key is not None:

@@ -7,7 +7,7 @@ import gc
 import time
 import weakref
 
-from meshctl.model.gcpause import FrozenHeap
+from meshctl.model.gcpause import FrozenHeap, gc_paused
 
 
 class Node:
@@ -62,3 +62,18 @@ def test_each_rebuild_postpones_the_quiet_collection() -> None:
         assert heap.collections == 0
     finally:
         heap.stop()
+
+
+def test_while_a_heap_is_in_use_a_paused_build_leaves_its_survivors_frozen() -> None:
+    heap = FrozenHeap(idle=60)
+    try:
+        heap.settled()
+        frozen = gc.get_freeze_count()
+        with gc_paused():
+            built = [Node() for _ in range(1000)]  # a build's survivors
+        assert gc.get_freeze_count() >= frozen + len(built)
+    finally:
+        heap.stop()
+    with gc_paused():
+        built = [Node() for _ in range(10)]
+    assert gc.get_freeze_count() == 0  # no heap in use: nothing frozen

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -9,9 +10,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from meshctl.model import parsed_files
 from meshctl.model.loader import resource_from_document
 from meshctl.model.parsed_files import ParsedFiles
-from meshctl.model.yamldoc import load_files
+from meshctl.model.yamldoc import expand_paths, load_files
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "docs/examples/004-advanced-routing/07-route-specificity"
@@ -105,3 +107,74 @@ def test_only_changed_files_are_parsed(tmp_path: Path) -> None:
     # unchanged files give the very same objects: nothing of theirs was rebuilt
     before = {id(r) for r in first.resources if r.name != "t1"}
     assert before <= {id(r) for r in again.resources}
+
+
+# -- files not read again while their status is as it was -------------------------------------------------------
+
+class Reads:
+    """Counts the files a ParsedFiles reads (its `_entry` reads and hashes one file)."""
+
+    def __init__(self, cache: ParsedFiles, monkeypatch: Any) -> None:
+        self.paths: list[str] = []
+        read = cache._entry
+
+        def counted(path: Path, key: str, parsed: list[str]) -> Any:
+            self.paths.append(key)
+            return read(path, key, parsed)
+
+        monkeypatch.setattr(cache, "_entry", counted)
+
+
+def statuses(directory: Path) -> tuple[list[Path], list[Any], dict[str, os.stat_result]]:
+    files, findings = expand_paths([str(directory)])
+    return files, findings, {str(f): os.stat(f) for f in files}
+
+
+def stamped(directory: Path, edit: tuple[Any, ...], clock: list[int]) -> None:
+    """`apply`, then give the file a modification time of its own: a file system clock finer than any two writes."""
+    apply(directory, edit)
+    path = directory / f"table-{edit[1]}.yaml"
+    if path.exists():
+        clock[0] += 1_000_000
+        os.utime(path, ns=(clock[0], clock[0]))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=st.lists(EDITS, min_size=1, max_size=12))
+def test_a_load_trusting_settled_statuses_equals_a_fresh_load(tmp_path_factory: Any, edits: list[tuple[Any, ...]],
+                                                              monkeypatch: Any) -> None:
+    monkeypatch.setattr(parsed_files, "SETTLED_NS", -1)  # every status counts as settled at once
+    directory = tmp_path_factory.mktemp("config")
+    shutil.copytree(EXAMPLE, directory, dirs_exist_ok=True)
+    cache, clock = ParsedFiles(), [10**18]
+    for edit in [("touch", 0), *edits]:
+        stamped(directory, edit, clock)
+        got = cache.load_files(*statuses(directory))
+        resources, findings, files = fresh([str(directory)])
+        assert (got.files, got.resources, got.findings) == (files, resources, findings)
+
+
+def test_a_settled_unchanged_file_is_not_read_again(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setattr(parsed_files, "SETTLED_NS", -1)
+    for i in range(3):
+        apply(tmp_path, ("table", i, "a", i, "x", "one"))
+    cache = ParsedFiles()
+    reads = Reads(cache, monkeypatch)
+    cache.load_files(*statuses(tmp_path))
+    assert len(reads.paths) == 3
+    reads.paths.clear()
+    cache.load_files(*statuses(tmp_path))
+    assert reads.paths == []
+    stamped(tmp_path, ("table", 1, "b", 5, "y", "two"), [10**18])
+    cache.load_files(*statuses(tmp_path))
+    assert reads.paths == [str(tmp_path / "table-1.yaml")]
+
+
+def test_a_young_file_is_read_on_every_load(tmp_path: Path, monkeypatch: Any) -> None:
+    # written just now: a second write within the file system clock's tick could leave its status as it is
+    apply(tmp_path, ("table", 0, "a", 0, "x", "one"))
+    cache = ParsedFiles()
+    reads = Reads(cache, monkeypatch)
+    for _ in range(3):
+        cache.load_files(*statuses(tmp_path))
+    assert len(reads.paths) == 3

@@ -225,7 +225,8 @@ def test_an_edit_to_one_table_re_expands_only_that_table(tmp_path: Path) -> None
     assert view == build_routing_view(snapshot)
     stats = incremental.last_stats
     assert stats["tables_expanded"] == 1  # t3, under the label selector
-    assert stats["tables_reused"] == 2  # t1 with its nested subtree (t0, t2, t4) in one piece, and t0 by ref
+    assert stats["tables_reused"] == 1  # t1 with its nested subtree (t0, t2, t4) in one piece
+    assert stats["top_routes_reused"] == 2  # the direct route, and the by-ref route with t0 below it, whole
     assert stats["shadow_routes_analysed"] == 0  # a body edit leaves every route's matchers as they were
     assert stats["routes_copied"] == 0  # the reused tables' routes kept their places: the objects are shared
     body = [r for _, _, r in view.all_routes() if r.id.endswith("t3#r1")]
@@ -284,7 +285,7 @@ def test_a_route_turning_invalid_renumbers_the_shared_routes_after_it(tmp_path: 
     snapshot = snapshot_of(source)
     after = incremental.build(snapshot)
     want = build_routing_view(snapshot)
-    assert incremental.last_stats["tables_reused"] >= 2
+    assert incremental.last_stats["tables_reused"] + incremental.last_stats["top_routes_reused"] >= 2
     got_host, want_host = after.gateways[0].virtual_hosts[0], want.gateways[0].virtual_hosts[0]
     assert len(got_host.routes) == len(before.gateways[0].virtual_hosts[0].routes) - 1
     assert [(r.id, r.position) for r in got_host.all_routes] == [(r.id, r.position) for r in want_host.all_routes]
@@ -305,3 +306,39 @@ def test_validation_re_checks_a_resource_when_a_table_it_names_goes_away(tmp_pat
     assert findings == validate(snapshot)
     assert any(f.code == "dangling-delegate-ref" and "t0" in f.message for f in findings)
     assert memo.stats["checked"] == 1  # the VirtualHost, whose lookup of t0 answers differently; no table
+
+
+def test_routes_re_linked_to_a_re_read_virtual_host_are_shared_by_the_next_build(tmp_path: Path) -> None:
+    state = initial()
+    write(tmp_path, state)
+    source = FileSource([tmp_path])
+    incremental = IncrementalRouting()
+    incremental.build(snapshot_of(source))
+    apply(state, ("vh_refs", ["t0"]))  # the VirtualHost is re-read; its by-label route hands down the same
+    write(tmp_path, state)
+    middle = incremental.build(snapshot_of(source))
+    apply(state, ("body", 0, 0, "changed"))  # t0 (by ref, and nested below t1): t3 is untouched
+    write(tmp_path, state)
+    snapshot = snapshot_of(source)
+    after = incremental.build(snapshot)
+    assert after == build_routing_view(snapshot)
+    before_ids = {id(r) for r in middle.gateways[0].virtual_hosts[0].routes}
+    t3 = [r for r in after.gateways[0].virtual_hosts[0].routes if "#by-label > RouteTable/gloo-mesh/t3#" in r.id]
+    assert t3 and all(id(r) in before_ids for r in t3)  # the very objects of the middle view
+
+
+def test_a_reused_table_keeps_its_subtrees_entries_for_later_builds(tmp_path: Path) -> None:
+    state = initial()
+    write(tmp_path, state)
+    source = FileSource([tmp_path])
+    incremental = IncrementalRouting()
+    incremental.build(snapshot_of(source))
+    for edit in [("body", 3, 0, "x"), ("body", 4, 0, "y")]:  # t1 is reused whole, then its nested t4 changes
+        apply(state, edit)
+        write(tmp_path, state)
+        snapshot = snapshot_of(source)
+        assert incremental.build(snapshot) == build_routing_view(snapshot)
+    # t4 and t1 above it are expanded again; t1's other nested tables (t2, t0) and t3 are reused, and the by-ref
+    # route with t0 below it whole
+    stats = incremental.last_stats
+    assert (stats["tables_expanded"], stats["tables_reused"], stats["top_routes_reused"]) == (2, 3, 2)

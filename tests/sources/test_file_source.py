@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 from pathlib import Path
+from typing import Any, Callable
 
 from meshctl.sources.files import FileSource
 
@@ -47,3 +50,71 @@ def test_reload_now_does_not_wait(tmp_path: Path) -> None:
     f.write_text(GOOD.replace("c1", "c3"))
     assert source.poll(settle=False) is True
     assert names(source) == ["c3"]
+
+
+def wait_for(check: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.01)
+    return check()
+
+
+def test_a_started_source_reads_a_save_when_notified_not_on_the_next_poll(tmp_path: Path) -> None:
+    (tmp_path / "team").mkdir()
+    f = tmp_path / "team" / "c.yaml"
+    f.write_text(GOOD)
+    source = FileSource([tmp_path], interval=3600)  # no poll within the test: only a notification can do it
+    changed = threading.Event()
+    source.on_change(lambda _: changed.set())
+    source.load()
+    source.start()
+    try:
+        assert source._observer is not None  # watchdog watches this directory (inotify here)
+        f.write_text(GOOD.replace("c1", "c2"))  # a file below a watched directory
+        assert wait_for(lambda: names(source) == ["c2"])
+        (tmp_path / "new.yaml").write_text(GOOD.replace("c1", "c3"))  # a new file
+        assert wait_for(lambda: names(source) == ["c2", "c3"])
+        replacement = tmp_path / ".new.yaml.tmp"  # an editor's save: write aside, then rename over the file
+        replacement.write_text(GOOD.replace("c1", "c4"))
+        os.replace(replacement, tmp_path / "new.yaml")
+        assert wait_for(lambda: names(source) == ["c2", "c4"])
+        (tmp_path / "new.yaml").unlink()
+        assert wait_for(lambda: names(source) == ["c2"])
+        changed.clear()
+        (tmp_path / "notes.txt").write_text("not configuration")  # wakes the watcher; nothing to read
+        names(source)  # our own reads are not changes either
+        time.sleep(0.2)
+        assert not changed.is_set()
+    finally:
+        source.stop()
+    assert source._observer is None and source._thread is None
+
+
+def test_a_named_file_is_watched_through_its_directory(tmp_path: Path) -> None:
+    f = tmp_path / "c.yaml"
+    f.write_text(GOOD)
+    (tmp_path / "other.yaml").write_text(GOOD.replace("c1", "x"))  # beside it, not named: never read
+    source = FileSource([f], interval=3600)
+    source.load()
+    source.start()
+    try:
+        f.write_text(GOOD.replace("c1", "c5"))
+        assert wait_for(lambda: names(source) == ["c5"])
+    finally:
+        source.stop()
+
+
+def test_without_notifications_the_poll_still_sees_a_change(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setattr(FileSource, "_notifications", lambda self: None)
+    f = tmp_path / "c.yaml"
+    f.write_text(GOOD)
+    source = FileSource([tmp_path], interval=0.02)
+    source.load()
+    source.start()
+    try:
+        f.write_text(GOOD.replace("c1", "c6"))
+        assert wait_for(lambda: names(source) == ["c6"])
+    finally:
+        source.stop()
