@@ -92,6 +92,7 @@ def _group_end(pattern: str, start: int) -> int | None:
     return next((i for i, c, depth in _structure(pattern, start) if c == ")" and depth == 1), None)
 
 
+@lru_cache(maxsize=65536)  # shadow analysis asks again for every route a changed stretch may reach
 def literal_prefix(pattern: str) -> str:
     """Characters every full match of the RE2 `pattern` must start with ('' when unsure)."""
     if _top_level_alternation(pattern):

@@ -27,8 +27,6 @@ from __future__ import annotations
 import dataclasses
 import operator
 import threading
-from itertools import chain as chain_iter
-from itertools import compress
 from typing import Any, Callable
 
 from ..model.common import Policy
@@ -40,7 +38,7 @@ from ..model.snapshot import Snapshot
 from ..model.v2.validate import has_v2
 from .flatten import RouteEngine, vhost_key
 from .matchers import EffectiveMatcher
-from .memo import Dependency, Recording, TableKey, same_objects, shadow_findings
+from .memo import Borrowing, Dependency, Recording, TableKey, same_objects, shadow_findings
 from .memo import Frame as _Frame
 from .memo import ShadowEntry as _ShadowEntry
 from .types import ChainLink, FlattenedRoute, Position, RoutingView, TableNode, TreeNode, VirtualHostView
@@ -122,7 +120,7 @@ class IncrementalRouting:
             return view
 
 
-class IncrementalEngine(Recording, RouteEngine):
+class IncrementalEngine(Borrowing, Recording, RouteEngine):
     """RouteEngine that reuses the entries of a previous build whose dependencies still hold."""
 
     def __init__(self, snapshot: Snapshot, previous: _Memory) -> None:
@@ -136,7 +134,7 @@ class IncrementalEngine(Recording, RouteEngine):
                       "tables_expanded": 0,
                       "routes_copied": 0, "shadow_routes_analysed": 0}
         self._borrowed: set[int] = set()  # ids of routes a previous view holds too (see _reused_routes)
-        self._entry_of: dict[int, tuple[list[FlattenedRoute], _TableEntry]] = {}  # a table's route list -> entry
+        self._entry_of: dict[int, tuple[list[FlattenedRoute], Any]] = {}  # a table's route list -> entry
         self._routes_before: list[FlattenedRoute] = []  # the routes of the virtual host being built, last view
         # the table entries this build keeps, in order: a reused host or table hands its own over again (below),
         # or the next build would expand them anew
@@ -266,8 +264,7 @@ class IncrementalEngine(Recording, RouteEngine):
         if all(map(_VALID, produced)):
             entry.shared, entry.shared_ids = list(produced), [id(r) for r in produced]
         self.kept.tables[key] = entry
-        self._entry_of[id(produced)] = (produced, entry)
-        return produced
+        return self._handed_out(produced, entry)
 
     def _reused_routes(self, entry: _TableEntry, chain: tuple[ChainLink, ...], key: Any) -> list[FlattenedRoute]:
         """The routes of a reused table expansion. When the chain above is the same resources (the context already
@@ -279,35 +276,14 @@ class IncrementalEngine(Recording, RouteEngine):
         if shared is not None and (
                 not shared or all(map(operator.is_, map(_RESOURCE, chain), map(_RESOURCE, shared[0].chain)))):
             self._borrowed.update(entry.shared_ids)
-            out = list(shared)
-            self._entry_of[id(out)] = (out, entry)
-            return out
+            return self._handed_out(list(shared), entry)
         # the chain above was re-read, or a route is invalid (the invalidRoutePolicy changes it): copies
         out = [_copy(route, reason, detail, chain + route.chain[above:]) for route, reason, detail in routes]
         if entry.shared is not None:  # the next build shares these, the routes of the chain as it is now
             kept = self.kept.tables[key] = dataclasses.replace(entry, shared=list(out), shared_ids=list(map(id, out)),
                                                                placed=None)
-            self._entry_of[id(out)] = (out, kept)
+            return self._handed_out(out, kept)
         return out
-
-    def _place_by_weight(self, table: Resource, table_routes: list[FlattenedRoute], weight_reason: str) -> None:
-        hit = self._entry_of.get(id(table_routes))
-        entry = hit[1] if hit is not None and hit[0] is table_routes else None
-        if entry is not None and entry.shared is not None and entry.placed == weight_reason \
-                and all(id(r) in self._borrowed for r in table_routes[:1]):
-            return  # the shared routes were placed with this very text when they were made
-        super()._place_by_weight(table, table_routes, weight_reason)
-        if entry is not None and entry.placed is None and not any(id(r) in self._borrowed for r in table_routes[:1]):
-            entry.placed = weight_reason  # a fresh expansion: its routes now carry this text
-
-    def _number(self, routes: list[FlattenedRoute]) -> None:
-        # A route that is the very object at the same place in the host's previous view has that index already
-        # (views are numbered, and a shared route is never changed): only the others are looked at.
-        before = self._routes_before
-        count, known = len(routes), min(len(routes), len(before))
-        for index in chain_iter(compress(range(known), map(operator.is_not, routes, before)), range(known, count)):
-            if routes[index].position.index != index:
-                self._writable(routes, index).position.index = index
 
     def _check_route_names(self, owner: Resource, routes: list[Route], path: tuple[Any, ...]) -> None:
         key = (owner.key, path)
@@ -321,15 +297,8 @@ class IncrementalEngine(Recording, RouteEngine):
             if len(names) == len(set(names)):
                 self.kept.unique_names[key] = owner
 
-    def _writable(self, routes: list[FlattenedRoute], i: int) -> FlattenedRoute:
-        route = routes[i]
-        if id(route) not in self._borrowed:
-            return route
-        self._borrowed.discard(id(route))
-        copy = routes[i] = _copy(route, route.position.reason, route.position.detail, route.chain)
-        copy.position.index = route.position.index
-        self.stats["routes_copied"] += 1
-        return copy
+    def _own_copy(self, route: FlattenedRoute) -> FlattenedRoute:
+        return _copy(route, route.position.reason, route.position.detail, route.chain)
 
     def _apply_invalid_policy(self, view: VirtualHostView, spec: VirtualHostSpec) -> None:
         # the policy changes invalid routes and renumbers the rest in view.routes but not view.all_routes: own

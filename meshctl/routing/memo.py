@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import operator
-from itertools import compress, count
+from itertools import chain, compress, count
 from typing import Any, Callable, Hashable, Mapping, Protocol, TypeVar
 
 from ..model.findings import Finding
@@ -104,6 +104,62 @@ class Recording:
         self._replay(entry.frame)
         kept[key] = entry
         return entry
+
+
+class SharingEntry(Protocol):
+    """A table expansion's entry whose routes later views may borrow."""
+
+    shared: list[FlattenedRoute] | None  # the route objects, when all can be shared
+    placed: str | None  # the TABLE_WEIGHT text they were placed with in the build that made them
+
+
+class Borrowing:
+    """Mixin for an incremental RouteEngine: routes of an earlier view handed to this one as they are (ids in
+    `_borrowed`), copied by `_own_copy` the first time the engine changes one (RouteEngine._writable), so no view
+    ever sees another's changes. The engine sets `_borrowed = set()` and `_entry_of = {}` and registers each table's
+    route list it hands out with `_handed_out`."""
+
+    _borrowed: set[int]
+    _routes_before: list[FlattenedRoute]  # the served routes of the host being built, in its previous view
+    _entry_of: dict[int, tuple[list[FlattenedRoute], SharingEntry]]  # a table's route list -> its entry
+    stats: dict[str, int]
+
+    def _handed_out(self, routes: list[FlattenedRoute], entry: SharingEntry) -> list[FlattenedRoute]:
+        self._entry_of[id(routes)] = (routes, entry)
+        return routes
+
+    def _place_by_weight(self, table: Resource, table_routes: list[FlattenedRoute], weight_reason: str) -> None:
+        hit = self._entry_of.get(id(table_routes))
+        entry = hit[1] if hit is not None and hit[0] is table_routes else None
+        if entry is not None and entry.shared is not None and entry.placed == weight_reason \
+                and all(id(r) in self._borrowed for r in table_routes[:1]):
+            return  # the shared routes were placed with this very text when they were made
+        super()._place_by_weight(table, table_routes, weight_reason)  # type: ignore[misc]
+        if entry is not None and entry.placed is None and not any(id(r) in self._borrowed for r in table_routes[:1]):
+            entry.placed = weight_reason  # a fresh expansion: its routes now carry this text
+
+    def _writable(self, routes: list[FlattenedRoute], i: int) -> FlattenedRoute:
+        route = routes[i]
+        if id(route) not in self._borrowed:
+            return route
+        self._borrowed.discard(id(route))
+        copy = routes[i] = self._own_copy(route)
+        copy.position.index = route.position.index
+        self.stats["routes_copied"] += 1
+        return copy
+
+    def _own_copy(self, route: FlattenedRoute) -> FlattenedRoute:
+        """A copy of a borrowed route this view may change: its own Position at least."""
+        raise NotImplementedError
+
+    def _number(self, routes: list[FlattenedRoute]) -> None:
+        # A route that is the very object at the same place in the host's previous view has that index already
+        # (views are numbered, and a shared route is never changed): only the others are looked at.
+        before = self._routes_before
+        total, known = len(routes), min(len(routes), len(before))
+        for index in chain(compress(range(known), map(operator.is_not, routes, before)), range(known, total)):
+            if routes[index].position.index != index:
+                self._writable(routes, index).position.index = index
 
 
 def same_objects(now: tuple[Any, ...], then: tuple[Any, ...]) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from typing import Any
+from typing import Any, Iterable
 
 from ..model.common import Policy, RedirectAction, Route
 from ..model.findings import Finding, Severity
@@ -289,41 +289,71 @@ class V2RouteEngine(RouteEngine):
                 rpath = ("spec", "http", i)
                 link = ChainLink(table, i, route.name, rpath, None, _route_id_part(table.ref, (), i, route.name))
                 node, produced = self._expand(route, (link,), [ROOT], True, None, {}, None, ())
-                for r in produced:
-                    if r.sort_method is None:
-                        r.position = Position(0, "written order", f"route {i} of {table.ref}, in written order")
-                    self._check_destinations_visible(r)
+                detail = f"route {i} of {table.ref}, in written order"
+                for j in self._unsettled(produced):
+                    r = produced[j]
+                    if r.sort_method is None and (r.position.reason != "written order" or r.position.detail != detail):
+                        self._writable(produced, j).position = Position(0, "written order", detail)
+                    self._check_destinations_visible(produced, j)
                 tree.append(node)
                 flat.extend(produced)
             frozen = self._failure_mode(table, flat[start:], (*self._listener_key, host, table.key))
             if frozen is not None:
                 flat[start:] = frozen
-        routes_served = [r for r in flat if r.valid or r.replaced_by_direct_response]
-        for index, r in enumerate(routes_served):
-            r.position.index = index
+        routes_served = self._numbered(flat)
         view = VirtualHostView(owner, host, [host], routes_served, tree, ("spec",), all_routes=flat)
         view.invalid_policy = "directResponse" if any(r.replaced_by_direct_response for r in flat) else None
         self._add_view(view)
         return view
 
+    def _unsettled(self, routes: list[FlattenedRoute]) -> Iterable[int]:
+        """The indexes of the routes the host-level passes must look at (the incremental engine skips the routes
+        an earlier view settled)."""
+        return range(len(routes))
+
+    def _numbered(self, flat: list[FlattenedRoute]) -> list[FlattenedRoute]:
+        """The routes served (valid or replaced by a 500), numbered; a route numbering copied (see `_writable`) is
+        replaced in `flat` too, so both lists hold the same objects."""
+        served = [r for r in flat if r.valid or r.replaced_by_direct_response]
+        self._number(served)
+        if len(served) == len(flat):
+            flat[:] = served
+        else:
+            remaining = iter(served)
+            flat[:] = [next(remaining) if r.valid or r.replaced_by_direct_response else r for r in flat]
+        return served
+
     def _add_view(self, view: VirtualHostView) -> None:
         self.views.append(view)
         self.view_keys.append((*self._listener_key, view.name))
 
-    def _check_destinations_visible(self, r: FlattenedRoute) -> None:
+    def _check_destinations_visible(self, routes: list[FlattenedRoute], i: int) -> None:
         """R16: a destination not visible in the translating workspace makes the route invalid."""
+        problems = self._visibility_problems(routes[i])
+        if problems:
+            self._invalidate(routes, i, problems)
+
+    def _visibility_problems(self, r: FlattenedRoute) -> tuple[tuple[int, str], ...]:
+        """R16's problems with one route: (destination index, sentence)."""
         action = r.route.route_action
         if self._translating is None or not isinstance(action, V2RouteAction) or not r.valid:
-            return
+            return ()
+        found = ((k, self._destination_problem(d, self._translating)) for k, d in enumerate(action.destinations))
+        return tuple((k, problem) for k, problem in found if problem is not None)
+
+    def _invalidate(self, routes: list[FlattenedRoute], i: int, problems: tuple[tuple[int, str], ...]) -> None:
+        r = self._detached(routes, i)
         link = r.chain[-1]
-        for k, d in enumerate(action.destinations):
-            problem = self._destination_problem(d, self._translating)
-            if problem is None:
-                continue
+        for k, problem in problems:
             r.valid = False
             r.problems.append(problem)
             self.diags.add(link.resource, Severity.ERROR, "destination-not-visible", problem,
                            link.route_path + ("forwardTo", "destinations", k), routes=(r.id,))
+
+    def _detached(self, routes: list[FlattenedRoute], i: int) -> FlattenedRoute:
+        """routes[i], about to become invalid: as `_writable`, and the incremental engine never invalidates a route
+        it keeps for later builds (those share only valid routes)."""
+        return self._writable(routes, i)
 
     def _destination_problem(self, d: Any, where: str) -> str | None:
         """destination_problem, once per destination reference and workspace (routes share a few services)."""
@@ -380,17 +410,24 @@ class V2RouteEngine(RouteEngine):
 
     def _missing_in(self, key: HostKey, view: VirtualHostView) -> None:
         """`missing-destination` for the routes of one host."""
-        for r in view.all_routes:
-            action = r.route.route_action
-            if not isinstance(action, V2RouteAction):
-                continue
+        routes = view.all_routes
+        for j in self._unsettled(routes):
+            r = routes[j]
+            missing = self._route_missing(r)
             link = r.chain[-1]
-            for k, d in enumerate(action.destinations):
-                missing = self._missing(d) if isinstance(d, V2Destination) else None
-                if missing:
-                    self.diags.add(link.resource, Severity.WARNING, "missing-destination",
-                                   f"destination {missing} does not exist in the loaded configuration",
-                                   link.route_path + ("forwardTo", "destinations", k), routes=(r.id,))
+            for k, text in missing:
+                self.diags.add(link.resource, Severity.WARNING, "missing-destination",
+                               f"destination {text} does not exist in the loaded configuration",
+                               link.route_path + ("forwardTo", "destinations", k), routes=(r.id,))
+
+    def _route_missing(self, r: FlattenedRoute) -> tuple[tuple[int, str], ...]:
+        """The destinations of one route the configuration does not have: (index, what it names)."""
+        action = r.route.route_action
+        if not isinstance(action, V2RouteAction):
+            return ()
+        found = ((k, self._missing(d) if isinstance(d, V2Destination) else None)
+                 for k, d in enumerate(action.destinations))
+        return tuple((k, text) for k, text in found if text)
 
     def _missing(self, d: V2Destination) -> str | None:
         """The object a destination names when the configuration does not have it (Services: only when any
@@ -457,8 +494,12 @@ class V2RouteEngine(RouteEngine):
                 self._place_by_weight(table, expanded, weight_reason)
             produced.extend(expanded)
         if active_sort is None and effective_sort == ROUTE_SPECIFICITY:
-            order_by_specificity(produced, link.ref)
+            self._order_by_specificity(produced, chain)
         return produced
+
+    def _order_by_specificity(self, produced: list[FlattenedRoute], chain: tuple[ChainLink, ...]) -> None:
+        """ROUTE_SPECIFICITY below the delegating route that ends `chain`."""
+        order_by_specificity(produced, chain[-1].ref, self._writable)
 
     def _v2_table_routes(self, table: RouteTableV2, table_node: TableNode, chain: tuple[ChainLink, ...],
                          matchers: list[EffectiveMatcher], options: Any, labels: dict[str, str],

@@ -7,11 +7,19 @@ delegated-table expansion and per host, reused while their resources are the sam
 - an *epoch*: what workspace visibility (W, X, G2, R2, R16), destination checks and route policies (P1-P5) read
   besides the tables: the workspace model's state, the destinations the configuration knows, the route policy
   resources. When it differs from the previous build's, nothing is reused (correct first; these change rarely);
-- the listener port in a table entry's key (a matcher's `port` keeps a route off other listeners);
+- the listener port and the host in a table entry's key (a matcher's `port` keeps a route off other listeners;
+  no route object is in two views of one build);
 - hosts whose root tables include a FREEZE_CONFIG one are built every time (their routes come from the
   session's FreezeMemory, which changes between builds); their delegated tables are still reused;
-- routes the host-level steps change after expansion (R16 visibility, ROUTE_REPLACEMENT, policies, positions) are
-  copies: a table entry keeps its routes as its subtree left them;
+- copy-on-write, as for v1beta1: a reused table whose routes were all valid, under the same chain resources,
+  hands over the previous view's route objects (borrowed); the engine changes positions only through `_writable`
+  and invalidates (R16) only through `_detached`, both of which copy a shared route, so a shared route stays valid
+  and no view sees another's changes (a table entry also keeps private copies as its subtree left them, for a
+  re-read chain above). A ROUTE_SPECIFICITY sort given the very routes it was given before hands over its order;
+  numbering looks only at routes not at their place in the host's previous view;
+- what the host-level passes found for a shared route (R16, missing destinations, policy conflicts: functions of
+  the route and the epoch) is recorded per route (`_Checked`) and used again instead of recomputed; a shared route
+  they found nothing for is *settled*: the passes skip it, found in C (`_unsettled`);
 - per host, the missing-destination findings, the policy findings and the shadowing findings are kept with the
   host's view and replayed while the view is reused.
 
@@ -23,18 +31,22 @@ after every step of random edit sequences.
 from __future__ import annotations
 
 import dataclasses
+import operator
 from functools import partial
-from typing import Any, Callable
+from itertools import compress
+from typing import Any, Callable, Iterable
 
+from ..model.common import Policy
 from ..model.findings import Finding
 from ..model.snapshot import Snapshot
 from ..model.v2.policies import ROUTE_POLICY_KINDS
 from ..model.v2.resources import ObjectSelectorV2, RouteTableV2, VirtualGatewayV2
 from ..model.v2.workspaces import SharedObject, WorkspaceModel
 from .matchers import EffectiveMatcher
-from .memo import Dependency, Frame, Recording, ShadowEntry, same_objects, shadow_findings
+from .memo import Borrowing, Dependency, Frame, Recording, ShadowEntry, same_objects, shadow_findings
 from .types import ChainLink, FlattenedRoute, GatewayView, Position, TableNode, TreeNode, VirtualHostView
 from .v2_engine import FreezeMemory, HostKey, TableConflict, TableKey, V2RouteEngine, add_v2_gateways
+from .v2_policies import Conflict, RoutePolicies, attach
 
 Outcome = list[FlattenedRoute] | TableConflict
 
@@ -67,6 +79,31 @@ class _TableEntry:
     nodes: list[TreeNode]  # TreeNode of each route of the table expanded
     outcome: Outcome  # the routes as the subtree left them (private copies), or the conflict it stopped at
     frame: Frame
+    # the route objects handed to the view that built the entry, when all were valid: later builds borrow them
+    shared: list[FlattenedRoute] | None = None
+    shared_ids: list[int] = dataclasses.field(default_factory=list)
+    placed: str | None = None  # the TABLE_WEIGHT text the shared routes were placed with
+
+
+@dataclasses.dataclass(slots=True)
+class _Sorted:
+    """One ROUTE_SPECIFICITY sort of a build: the routes it was given and the order it gave them (valid routes,
+    which later builds borrow when given the very same routes in the same order)."""
+
+    under: str
+    given: list[FlattenedRoute]
+    ordered: list[FlattenedRoute]
+
+
+@dataclasses.dataclass(slots=True)
+class _Checked:
+    """What the host-level passes found for one shared route, computed once per epoch: None until a pass ran on it
+    (R16 invisible destinations, missing destinations, route policy conflicts)."""
+
+    route: FlattenedRoute  # pins the id the record is filed under
+    invisible: tuple[tuple[int, str], ...] | None = None
+    missing: tuple[tuple[int, str], ...] | None = None
+    conflicts: list[Conflict] | None = None
 
 
 @dataclasses.dataclass(slots=True)
@@ -93,6 +130,9 @@ class _Memory:
     missing: dict[HostKey, _ViewEntry] = dataclasses.field(default_factory=dict)
     policies: dict[HostKey, _ViewEntry] = dataclasses.field(default_factory=dict)
     shadow: dict[HostKey, ShadowEntry] = dataclasses.field(default_factory=dict)
+    checked: dict[int, _Checked] = dataclasses.field(default_factory=dict)  # by id of the shared route
+    settled: set[int] = dataclasses.field(default_factory=set)  # ids of shared routes with empty records
+    sorted: dict[tuple[Any, ...], _Sorted] = dataclasses.field(default_factory=dict)  # by host and delegating route
 
 
 class V2IncrementalRouting:
@@ -108,11 +148,12 @@ class V2IncrementalRouting:
         """As `add_v2_gateways(snapshot, gateways, diagnostics, freeze)`."""
         engine = V2IncrementalEngine(snapshot, freeze, self._memory)
         add_v2_gateways(snapshot, gateways, diagnostics, freeze, engine)
+        engine.settle()
         self._memory = engine.kept  # entries not used by this snapshot are forgotten
         self.last_stats = engine.stats
 
 
-class V2IncrementalEngine(Recording, V2RouteEngine):
+class V2IncrementalEngine(Borrowing, Recording, V2RouteEngine):
     """V2RouteEngine that reuses the entries of a previous build whose dependencies still hold."""
 
     def __init__(self, snapshot: Snapshot, freeze: FreezeMemory | None, previous: _Memory) -> None:
@@ -124,7 +165,15 @@ class V2IncrementalEngine(Recording, V2RouteEngine):
         self._frames: list[Frame] = []
         self._hits: dict[int, tuple[ObjectSelectorV2, tuple[RouteTableV2, ...]]] = {}
         self.stats = {"epoch_changed": int(previous.epoch is not None and not same_epoch), "hosts_reused": 0,
-                      "hosts_built": 0, "tables_reused": 0, "tables_expanded": 0, "shadow_routes_analysed": 0}
+                      "hosts_built": 0, "tables_reused": 0, "tables_expanded": 0, "shadow_routes_analysed": 0,
+                      "routes_copied": 0}
+        self._borrowed: set[int] = set()  # ids of routes an earlier view holds too (see _shared_routes)
+        self._held: set[int] = set()  # ids of routes this build made and keeps for later builds to borrow
+        self._host_key: HostKey = ()
+        self._routes_before: list[FlattenedRoute] = []  # the served routes of the host being built, last view
+        self._entry_of: dict[int, tuple[list[FlattenedRoute], Any]] = {}  # a table's route list -> entry
+        # ids of borrowed routes an earlier build found nothing to report or change for (see settle)
+        self._settled: set[int] = set()
 
     # -- dependencies ------------------------------------------------------------------------------
     def _selected_now(self, sel: ObjectSelectorV2) -> tuple[RouteTableV2, ...]:
@@ -151,20 +200,133 @@ class V2IncrementalEngine(Recording, V2RouteEngine):
         links = tuple((link.resource.key, link.route_index, link.route_name, link.route_path, link.weight,
                        link.id_part) for link in chain)
         # keyed by the chain's resources too: two root tables delegating from the same route index must not share
-        key = (table.key, tuple(link[:4] for link in links), effective_sort, self.listener_port)
+        # and by host: the host-level passes (R16 reads the gateway's workspace) leave their marks on shared routes,
+        # and no route object may appear in two views of one build
+        key = (table.key, tuple(link[:4] for link in links), effective_sort, self.listener_port, self._host_key)
         context = (links, tuple(matchers), options, labels, below)
         entry = self._reuse(self.previous.tables, self.kept.tables, key,
                             lambda e: e.table is table and e.context == context)
         if entry is not None:
             self.stats["tables_reused"] += 1
             table_node.routes.extend(entry.nodes)
-            return _relinked(entry.outcome, chain)
+            return self._shared_routes(entry, chain)
         self.stats["tables_expanded"] += 1
         outcome, frame = self._recorded(partial(super()._v2_table_routes, table, table_node, chain, matchers,
                                                 options, labels, effective_sort, below))
         kept = outcome if isinstance(outcome, TableConflict) else [_fresh(r, r.chain) for r in outcome]
-        self.kept.tables[key] = _TableEntry(table, context, list(table_node.routes), kept, frame)
-        return outcome
+        entry = self.kept.tables[key] = _TableEntry(table, context, list(table_node.routes), kept, frame)
+        if isinstance(outcome, TableConflict) or not all(r.valid for r in outcome):
+            return outcome
+        entry.shared, entry.shared_ids = list(outcome), [id(r) for r in outcome]
+        self._held.update(entry.shared_ids)
+        return self._handed_out(outcome, entry)
+
+    def _shared_routes(self, entry: _TableEntry, chain: tuple[ChainLink, ...]) -> Outcome:
+        """A reused table's routes: the very objects of the earlier view when the chain above is the same
+        resources (its values matched already), borrowed — changed only through copies — else copies."""
+        shared = entry.shared
+        if shared is not None and (not shared or all(
+                a.resource is b.resource for a, b in zip(chain, shared[0].chain, strict=False))):
+            self._borrowed.update(entry.shared_ids)
+            self._settled.update(self.previous.settled.intersection(entry.shared_ids))
+            return self._handed_out(list(shared), entry)
+        return _relinked(entry.outcome, chain)
+
+    def _order_by_specificity(self, produced: list[FlattenedRoute], chain: tuple[ChainLink, ...]) -> None:
+        # given the very routes of the previous build's sort, in the same order: its result, borrowed
+        key = (self._host_key, tuple((link.resource.key, link.route_path) for link in chain))
+        under, last = chain[-1].ref, self.previous.sorted.get(key)
+        if last is not None and last.under == under and len(last.given) == len(produced) and all(
+                map(operator.is_, last.given, produced)):
+            produced[:] = last.ordered
+            ids = list(map(id, produced))
+            self._borrowed.update(ids)
+            self._settled.update(self.previous.settled.intersection(ids))
+            self.kept.sorted[key] = last
+            return
+        given = list(produced)
+        super()._order_by_specificity(produced, chain)
+        if all(r.valid for r in produced):
+            self.kept.sorted[key] = _Sorted(under, given, list(produced))
+            self._held.update(map(id, produced))
+
+    def _own_copy(self, route: FlattenedRoute) -> FlattenedRoute:
+        self._carry(route)
+        copy = _fresh(route, route.chain)
+        if id(route) in self._settled:  # same route, chain and options: the passes would find the same nothing
+            self._settled.add(id(copy))
+        return copy
+
+    def _carry(self, route: FlattenedRoute) -> None:
+        """A borrowed route being copied stays shared (its entry keeps it): so does its record."""
+        record = self.previous.checked.get(id(route))
+        if record is not None and record.route is route:
+            self.kept.checked[id(route)] = record
+
+    def _detached(self, routes: list[FlattenedRoute], i: int) -> FlattenedRoute:
+        # a shared route stays valid (entries share valid routes only): a copy is invalidated, and, not served,
+        # keeps index 0 as in a fresh build
+        route, rid = routes[i], id(routes[i])
+        if rid in self._held or rid in self._borrowed:
+            self._borrowed.discard(rid)
+            self._carry(route)
+            routes[i] = _fresh(route, route.chain)
+            self.stats["routes_copied"] += 1
+        return routes[i]
+
+    # -- host-level passes over shared routes: once per route and epoch ---------------------------------
+    def _unsettled(self, routes: list[FlattenedRoute]) -> Iterable[int]:
+        if not self._settled:
+            return range(len(routes))
+        return compress(range(len(routes)), map(operator.not_, map(self._settled.__contains__, map(id, routes))))
+
+    def settle(self) -> None:
+        """After the host-level passes: the shared routes the next build may skip in them — those settled before,
+        and those made now that every pass ran on and found nothing (a route left out of its view, by a
+        FREEZE_CONFIG tree or a matcher conflict, is not)."""
+        policies = any(self.snapshot.of_kind(kind) for kind in ROUTE_POLICY_KINDS)
+        settled = self.kept.settled = set(self._settled)
+        for rid in self._held:
+            record = self.kept.checked.get(rid)
+            if record is not None and record.invisible == () and record.missing == () and (
+                    record.conflicts == [] if policies else record.conflicts is None):
+                settled.add(rid)
+
+    def _checked(self, route: FlattenedRoute) -> _Checked | None:
+        """The record of a shared route (borrowed or held), carried into the next build's memory; None for a route
+        of this view alone."""
+        rid = id(route)
+        record = self.kept.checked.get(rid)
+        if record is not None and record.route is route:
+            return record
+        if rid in self._borrowed:
+            record = self.previous.checked.get(rid)
+            if record is None or record.route is not route:
+                record = _Checked(route)
+        elif rid in self._held:
+            record = _Checked(route)
+        else:
+            return None
+        self.kept.checked[rid] = record
+        return record
+
+    def _check_destinations_visible(self, routes: list[FlattenedRoute], i: int) -> None:
+        record = self._checked(routes[i])
+        if record is None:
+            super()._check_destinations_visible(routes, i)
+            return
+        if record.invisible is None:
+            record.invisible = self._visibility_problems(routes[i])
+        if record.invisible:
+            self._invalidate(routes, i, record.invisible)
+
+    def _route_missing(self, r: FlattenedRoute) -> tuple[tuple[int, str], ...]:
+        record = self._checked(r)
+        if record is None:
+            return super()._route_missing(r)
+        if record.missing is None:
+            record.missing = super()._route_missing(r)
+        return record.missing
 
     # -- hosts -----------------------------------------------------------------------------------------
     def _host_view(self, vg: VirtualGatewayV2, listener: int, host: str,
@@ -179,7 +341,13 @@ class V2IncrementalEngine(Recording, V2RouteEngine):
             self._add_view(entry.view)
             return entry.view
         self.stats["hosts_built"] += 1
-        view, frame = self._recorded(partial(super()._host_view, vg, listener, host, tables))
+        self._host_key = key
+        before = self.previous.hosts.get(key)
+        self._routes_before = before.view.routes if before is not None else []
+        try:
+            view, frame = self._recorded(partial(super()._host_view, vg, listener, host, tables))
+        finally:
+            self._routes_before = []
         if not frozen:
             self.kept.hosts[key] = _HostEntry(vg, roots, view, frame)
         return view
@@ -201,12 +369,32 @@ class V2IncrementalEngine(Recording, V2RouteEngine):
     def attach_policies(self) -> None:
         if not any(self.snapshot.of_kind(kind) for kind in ROUTE_POLICY_KINDS):
             return
-        from .v2_policies import RoutePolicies
-
         policies = RoutePolicies(self.snapshot, self.workspaces)
         for key, view in zip(self.view_keys, self.views, strict=True):
             self._per_view(self.previous.policies, self.kept.policies, key, view,
-                           partial(policies.attach, [view], self.diags))
+                           partial(self._attach, policies, view))
+
+    def _attach(self, policies: RoutePolicies, view: VirtualHostView) -> None:
+        """P1-P5 on one host's routes. A shared route carries the effect already (same route, same policies):
+        its conflicts are reported again; the rest get the policies attached."""
+        for i in self._unsettled(view.all_routes):
+            route = view.all_routes[i]
+            record = self._checked(route)
+            if record is None:
+                policies.attach_route(route, self.diags)
+                continue
+            if record.conflicts is not None:
+                policies.report(route, record.conflicts, self.diags)
+                continue
+            values, applied, conflicts = policies.choose(route)
+            policies.report(route, conflicts, self.diags)
+            if id(route) not in self._borrowed:  # made by this build: attached in place
+                attach(route, values, applied)
+            elif not _carries(route, values, applied):  # borrowed but never attached (left out of its first view)
+                self.stats["routes_copied"] += 1
+                attach(_copy_in_view(view, i), values, applied)
+                continue  # not recorded: the shared route still lacks the policies
+            record.conflicts = conflicts
 
 
 def _fresh(route: FlattenedRoute, chain: tuple[ChainLink, ...]) -> FlattenedRoute:
@@ -223,3 +411,18 @@ def _relinked(outcome: Outcome, chain: tuple[ChainLink, ...]) -> Outcome:
         return outcome
     above = len(chain)
     return [_fresh(r, chain + r.chain[above:]) for r in outcome]
+
+
+def _carries(route: FlattenedRoute, values: dict[str, Any], applied: list[str]) -> bool:
+    """Whether `route` already has the options and names the policies give it (attaching is idempotent)."""
+    options = dataclasses.replace(route.options or Policy(), **values) if values else route.options
+    return options == route.options and applied == route.applied_policies
+
+
+def _copy_in_view(view: VirtualHostView, i: int) -> FlattenedRoute:
+    """A copy of route i of `view`'s routes (shared with an earlier view), in place of it in both lists."""
+    route = view.all_routes[i]
+    copy = view.all_routes[i] = _fresh(route, route.chain)
+    copy.position.index = route.position.index
+    view.routes = [copy if r is route else r for r in view.routes]
+    return copy

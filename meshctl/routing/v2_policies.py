@@ -152,6 +152,9 @@ def options_of(policy: RoutePolicyV2) -> dict[str, Any]:
     return {}
 
 
+Conflict = tuple[str, RoutePolicyV2, RoutePolicyV2]  # kind, the policy skipped, the one applied
+
+
 class RoutePolicies:
     """The route policies of one snapshot, attached to flattened routes."""
 
@@ -169,8 +172,15 @@ class RoutePolicies:
                 self.attach_route(route, diags)
 
     def attach_route(self, route: FlattenedRoute, diags: Any) -> None:
+        values, applied, conflicts = self.choose(route)
+        self.report(route, conflicts, diags)
+        attach(route, values, applied)
+
+    def choose(self, route: FlattenedRoute) -> tuple[dict[str, Any], list[str], list[Conflict]]:
+        """The options the policies applying to `route` set, their names, and the conflicts among them (P5)."""
         values: dict[str, Any] = {}
         applied: list[str] = []
+        conflicts: list[Conflict] = []
         for kind, policies in self.by_kind.items():
             matching = [p for p in policies if selects(self.model, p, route)]
             if not matching:
@@ -178,18 +188,27 @@ class RoutePolicies:
             winner = matching[0]  # P5: the oldest applies
             values.update(options_of(winner))
             applied.append(f"{kind}/{winner.namespace}/{winner.name}")
-            for loser in matching[1:]:
-                key = (loser.key, winner.key, route.id)
-                if key in self._reported:
-                    continue
-                self._reported.add(key)
-                diags.add(loser, Severity.WARNING, "policy-conflict",
-                          f"{kind} {winner.namespace}/{winner.name} (older) already applies to route "
-                          f"{route.name or route.id}; only one {kind} applies per route, so this one is skipped there",
-                          ("spec", "applyToRoutes"), routes=(route.id,))
-        if values:
-            route.options = dataclasses.replace(route.options or Policy(), **values)
-        route.applied_policies = applied
+            conflicts += [(kind, loser, winner) for loser in matching[1:]]
+        return values, applied, conflicts
+
+    def report(self, route: FlattenedRoute, conflicts: list[Conflict], diags: Any) -> None:
+        """`policy-conflict` for each policy skipped on `route` (once per policy pair and route)."""
+        for kind, loser, winner in conflicts:
+            key = (loser.key, winner.key, route.id)
+            if key in self._reported:
+                continue
+            self._reported.add(key)
+            diags.add(loser, Severity.WARNING, "policy-conflict",
+                      f"{kind} {winner.namespace}/{winner.name} (older) already applies to route "
+                      f"{route.name or route.id}; only one {kind} applies per route, so this one is skipped there",
+                      ("spec", "applyToRoutes"), routes=(route.id,))
+
+
+def attach(route: FlattenedRoute, values: dict[str, Any], applied: list[str]) -> None:
+    """Give `route` the options its policies set and their names."""
+    if values:
+        route.options = dataclasses.replace(route.options or Policy(), **values)
+    route.applied_policies = applied
 
 
 def attach_route_policies(snapshot: Snapshot, model: WorkspaceModel, views: list[VirtualHostView],

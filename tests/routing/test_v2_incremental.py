@@ -31,6 +31,7 @@ def initial() -> dict[str, Any]:
     return {
         "workspaces": False, "export": True, "import": True, "policy": "none", "attempts": 3,
         "failure_mode": "ROUTE_REPLACEMENT", "sort": "TABLE_WEIGHT", "root_prefix": "/a", "https": False,
+        "alias": False,
         "tables": {i: {"ns": "shop" if i % 2 else "ops", "team": "a" if i % 2 else "b", "weight": i,
                        "prefixes": [f"/t{i}/{r}" for r in range(ROUTES)], "bodies": ["one"] * ROUTES,
                        "kinds": ["direct", "forward", "direct"], "nested": i == 1} for i in range(TABLES)},
@@ -87,7 +88,7 @@ def root_docs(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
                                 {"name": "top", "matchers": [{"uri": {"exact": "/top"}}],
                                  "directResponse": {"status": 200, "body": "top"}}]}}
     root_b = {"apiVersion": V2, "kind": "RouteTable", "metadata": {"name": "root-b", "namespace": "ops"},
-              "spec": {"hosts": ["b.example.com"], "virtualGateways": gw,
+              "spec": {"hosts": ["b.example.com"] + (["b2.example.com"] if state["alias"] else []), "virtualGateways": gw,
                        "http": [{"name": "team-b", "matchers": [{"uri": {"prefix": "/"}}],
                                  "delegate": {"routeTables": [{"labels": {"team": "b"}}]}}]}}
     # a second root table of host a, in the other workspace: binds only when shop exports it to ops (G2)
@@ -168,6 +169,7 @@ EDITS = st.one_of(
     st.tuples(st.just("sort"), st.sampled_from(["TABLE_WEIGHT", "ROUTE_SPECIFICITY"])),
     st.tuples(st.just("root_prefix"), st.sampled_from(["/a", "/", "/t1"])),
     st.tuples(st.just("https"), st.booleans()),
+    st.tuples(st.just("alias"), st.booleans()),  # root-b serves a second host: its tables' routes in two views
 )
 
 
@@ -204,6 +206,19 @@ def assert_same(got: RoutingView, want: RoutingView) -> None:
     assert got == want
 
 
+def assert_one_set_of_objects(view: RoutingView) -> None:
+    """A host's served routes are objects of its list of all routes (a copy replaces its original in both), and
+    no route object is in two hosts: each build may change the routes it shares with no other view."""
+    seen: set[int] = set()
+    for g in view.gateways:
+        for v in g.virtual_hosts:
+            every = {id(r) for r in v.all_routes}
+            if v.routes and v.routes[0].name != "https-redirect":
+                assert all(id(r) in every for r in v.routes)
+            assert not every & seen
+            seen |= every
+
+
 class Session:
     """One directory, its file source, the incremental builder and a fresh-build twin, each with its own
     FreezeMemory (as a live session keeps one)."""
@@ -225,6 +240,7 @@ class Session:
         if self.previous is not None:  # views share hosts and tree nodes: building this one changed no earlier one
             assert_same(*self.previous)
         assert_same(got, want)
+        assert_one_set_of_objects(got)
         self.previous = (got, want)
         return got
 
@@ -233,11 +249,18 @@ class Session:
         return self.incremental.v2.last_stats
 
 
+# where the edits start: routes are shared with earlier views within an epoch, so the sort, R16 (workspaces, shop
+# not exporting) and policies must be in force for whole sequences of edits, not only after a late switch
+STARTS = st.fixed_dictionaries({"sort": st.sampled_from(["TABLE_WEIGHT", "ROUTE_SPECIFICITY"]),
+                                "workspaces": st.booleans(), "export": st.booleans(),
+                                "policy": st.sampled_from(["none", "team-a", "all"]), "alias": st.booleans()})
+
+
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(edits=st.lists(EDITS, min_size=1, max_size=12))
-def test_v2_incremental_view_equals_a_fresh_build_after_every_edit(tmp_path_factory: Any,
+@given(start=STARTS, edits=st.lists(EDITS, min_size=1, max_size=12))
+def test_v2_incremental_view_equals_a_fresh_build_after_every_edit(tmp_path_factory: Any, start: dict[str, Any],
                                                                     edits: list[tuple[Any, ...]]) -> None:
-    session = Session(tmp_path_factory.mktemp("config"), initial())
+    session = Session(tmp_path_factory.mktemp("config"), {**initial(), **start})
     session.step()
     for edit in edits:
         session.step(edit)
@@ -280,6 +303,35 @@ def test_a_one_route_edit_re_expands_only_its_table_and_reuses_the_other_host(tm
     assert bodies and set(bodies) == {"changed"}
 
 
+def test_a_one_route_edit_shares_every_other_route_with_the_previous_view(tmp_path: Path) -> None:
+    session = Session(tmp_path, {**initial(), "policy": "all", "sort": "ROUTE_SPECIFICITY"})
+    before = session.step()
+    after = session.step(("body", 3, 0, "changed"))  # t3 (team a, by label and by name): host a only
+    assert session.stats["routes_copied"] == 0  # nothing moved: no shared route needed a change
+
+    def by_id(view: RoutingView) -> dict[tuple[str, str], Any]:
+        return {(g.name + v.name, r.id): r for g in view.gateways for v in g.virtual_hosts for r in v.all_routes}
+
+    old, new = by_id(before), by_id(after)
+    assert old.keys() == new.keys()
+    moved = {key for key in new if new[key] is not old[key]}
+    # new objects: the routes t3 wrote and the root tables' own routes (made with their host); the rest shared
+    assert moved and all(len(new[key].chain) == 1 or new[key].chain[-1].resource.name == "t3" for key in moved)
+    assert len(moved) < len(new) / 4
+    assert any(r.applied_policies for r in new.values())  # shared routes kept the policies attached before
+
+
+def test_a_shared_route_is_invalidated_as_a_copy(tmp_path: Path) -> None:
+    # R16: with workspaces on and shop not exporting, routes forwarding to svc-shop translated in ops are invalid;
+    # the invalid copies are rebuilt from the shared (valid) originals on every build, never the originals changed
+    session = Session(tmp_path, {**initial(), "workspaces": True, "export": False})
+    session.step(("kind", 1, 0, "forward"))
+    view = session.step(("body", 3, 0, "x"))
+    invalid = [r for _, _, r in view.all_routes() if not r.valid]
+    assert any("R16" in p for r in invalid for p in r.problems)
+    session.step(("body", 3, 0, "y"))  # the earlier views are checked unchanged by every step
+
+
 def test_a_label_edit_re_selects_and_a_weight_edit_re_sorts(tmp_path: Path) -> None:
     session = Session(tmp_path, initial())
     session.step()
@@ -319,3 +371,17 @@ def test_a_freeze_config_tree_is_rebuilt_from_its_reused_tables(tmp_path: Path) 
 
     assert root_a(view) == root_a(good)  # root-c (ROUTE_REPLACEMENT) beside it drops its broken route
     assert session.stats["tables_reused"] > 0
+
+
+def test_routes_left_out_of_their_first_view_get_their_policies_when_they_come_back(tmp_path: Path) -> None:
+    # t3 is re-expanded while t0 breaks the FREEZE_CONFIG tree: the tree serves its last good routes, so t3's new
+    # routes are in no view and get no policies; once t0 is fixed they are borrowed (some already at their place,
+    # so not renumbered) and must get their policies, as copies
+    session = Session(tmp_path, {**initial(), "policy": "all", "failure_mode": "FREEZE_CONFIG"})
+    session.step()
+    view = session.step(("body", 3, 0, "left-out"), ("kind", 0, 0, "broken"))
+    assert any(d.code == "freeze-config" for d in view.diagnostics)
+    view = session.step(("kind", 0, 0, "direct"))
+    came_back = [r for _, _, r in view.all_routes() if r.chain[-1].resource.name == "t3"]
+    assert came_back and all(r.applied_policies for r in came_back)
+    assert session.stats["routes_copied"] > 0
