@@ -229,12 +229,13 @@ def bench_envoy(routes: int, edits: int, envoy_args: list[str]) -> None:
                                     .replace(f"body: c{state['cold'] - 1} v0 ", f"body: {tag} v0 "))
             return f"/team{last}/svc1/", lambda a: a[0] == 200 and a[1].startswith(f"{tag} ")
 
+        flips = 2 * max(2, edits // 8)  # even: each of these kinds ends where it began (the watched row needs /teamN)
         kinds: list[tuple[str, Callable[[int], tuple[str, Callable[[tuple[int, str]], bool]]], int]] = [
             ("cold: every table rewritten", cold_edit, 3),
             ("body: one route's body", body_edit, edits),
-            ("label: re-selection", label_edit, max(4, edits // 4)),
-            ("weight: re-sort", weight_edit, max(4, edits // 4)),
-            ("matcher: delegating route", matcher_edit, max(4, edits // 4)),
+            ("label: re-selection", label_edit, flips),
+            ("weight: re-sort", weight_edit, flips),
+            ("matcher: delegating route", matcher_edit, flips),
         ]
         print(f"{routes:,} routes, {tables} table files, one real Envoy{' ' + ' '.join(envoy_args) if envoy_args else ''}"
               f" through XdsService (ms from the save; the source told, as the TUI's apply does, or watching)")
