@@ -49,6 +49,7 @@ class _Entry:
     clusters: list[Backend]  # in the order the translation added them
     notes: list[str]
     epoch: int = -1  # the mesh epoch its resolutions were last checked under
+    framed: bytes = b""  # its messages as elements of VirtualHost.routes (tag, length, pinned bytes), joined
 
     @property
     def sizes(self) -> tuple[int, int]:
@@ -68,17 +69,14 @@ class _Host:
     clusters: list[Backend]  # every cluster once, in the order a route-by-route pass reports them
     first_use: dict[str, int] = field(default_factory=dict)  # Envoy cluster name -> index of its first route
     epoch: int = 0  # the mesh resolutions these were made under (see RouteMemo._mesh_epoch)
-    # each message framed as an element of VirtualHost.routes, and all of them joined: the field's encoding,
-    # pinned in the codec for the `messages` list (a one-route edit splices one element, not 10,000)
-    framed: list[bytes] = field(default_factory=list)
+    # the entries' framed messages joined: the whole field's encoding, pinned in the codec for the `messages` list
     encoded: bytes = b""
 
 
 _ROUTES_KEY = codec.field_key(EnvoyVirtualHost, "routes")
 
 
-def _framed(messages: list[EnvoyRoute]) -> list[bytes]:
-    return [codec.framed(_ROUTES_KEY, m) for m in messages]
+_FRAMED = attrgetter("framed")
 
 
 _ID = attrgetter("id")
@@ -124,6 +122,7 @@ class RouteMemo:
         entry.epoch = epoch
         for message in entry.messages:
             codec.pin(message)
+        entry.framed = b"".join(codec.framed(_ROUTES_KEY, m) for m in entry.messages)
         with self._lock:
             old = self._entries.get(key)
             if old is not None and old is not entry:
@@ -188,10 +187,9 @@ class RouteMemo:
                 if backend.envoy_cluster not in first_use:
                     first_use[backend.envoy_cluster] = index
                     clusters.append(backend)
-        framed = _framed(messages)
         return _Host(routes, entries, messages, list(accumulate(map(len, map(_MESSAGES, entries)), initial=0)),
                      notes, list(accumulate(map(len, map(_NOTES, entries)), initial=0)), clusters, first_use,
-                     self._mesh_epoch, framed, b"".join(framed))
+                     self._mesh_epoch, b"".join(map(_FRAMED, entries)))
 
     def _fast(self, previous: _Host, routes: list[FlattenedRoute], ctx: RouteContext) -> _Host | None:
         """The host rebuilt around its changed routes, or None when it must be done route by route."""
@@ -221,15 +219,14 @@ class RouteMemo:
         for index, entry in zip(changed, fresh, strict=True):
             entries[index] = entry
         if all(entry.sizes == previous.entries[i].sizes for i, entry in zip(changed, fresh, strict=True)):
-            messages, notes, framed = list(previous.messages), previous.notes, list(previous.framed)
+            messages, notes = list(previous.messages), previous.notes
             for index, entry in zip(changed, fresh, strict=True):
                 start = previous.message_at[index]
                 messages[start:start + len(entry.messages)] = entry.messages
-                framed[start:start + len(entry.messages)] = _framed(entry.messages)
             if any(entry.notes for entry in fresh):
                 notes = [n for e in entries for n in e.notes]
             return _Host(routes, entries, messages, previous.message_at, notes, previous.note_at,
-                         previous.clusters, first_use, self._mesh_epoch, framed, b"".join(framed))
+                         previous.clusters, first_use, self._mesh_epoch, b"".join(map(_FRAMED, entries)))
         host = self._host(routes, entries)
         return host
 
