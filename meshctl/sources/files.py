@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from ..model.parsed_files import ParsedFiles
 from ..model.snapshot import demo_files
-from ..model.yamldoc import expand_paths
+from ..model.yamldoc import YAML_SUFFIXES, expand_paths
 from .base import Source
 
 # After an event, the source waits until the files have been quiet this long: one save is often several events
 # (truncate, write, close; or write a temporary file, rename), and half of a save is not a configuration.
 QUIET_SECONDS = 0.005
+QUIET_AT_MOST_SECONDS = 0.5  # files written without pause for longer: read once their status holds still (poll)
 _NOT_CHANGES = frozenset({"opened", "closed_no_write"})  # reads (our own loads among them) change nothing
 
 
@@ -101,9 +103,15 @@ class FileSource(Source):
             return None
         wake = self._wake
 
+        def configuration(path: str | bytes) -> bool:
+            return os.path.splitext(os.fsdecode(path))[1].lower() in YAML_SUFFIXES
+
         class Wake(FileSystemEventHandler):
             def on_any_event(self, event: FileSystemEvent) -> None:
-                if event.event_type not in _NOT_CHANGES:
+                if event.event_type in _NOT_CHANGES:
+                    return
+                # a directory (created, moved, removed) or a configuration file; not an editor's swap file or a log
+                if event.is_directory or configuration(event.src_path) or configuration(event.dest_path or ""):
                     wake.set()
 
         observer = Observer()
@@ -116,6 +124,7 @@ class FileSource(Source):
                     observer.schedule(Wake(), str(path.parent), recursive=False)
             observer.start()
         except Exception:  # e.g. the inotify watch limit: polling still sees every change
+            observer.stop()
             return None
         return observer
 
@@ -127,9 +136,17 @@ class FileSource(Source):
             try:
                 if notified:
                     self._wake.clear()
-                    while self._wake.wait(QUIET_SECONDS) and not self._stop.is_set():
+                    deadline = time.monotonic() + QUIET_AT_MOST_SECONDS
+                    quiet = False
+                    while not self._stop.is_set() and time.monotonic() < deadline:
+                        if not self._wake.wait(QUIET_SECONDS):
+                            quiet = True
+                            break
                         self._wake.clear()  # still being written
-                    self.poll(settle=False)
+                    # never quiet: take the files only once their status holds still, as the poll does
+                    self.poll(settle=not quiet)
+                    if not quiet:
+                        self._wake.set()  # look again soon: a second look is what settles it
                 else:
                     self.poll()
             except Exception as exc:  # a watcher must never die silently
