@@ -60,15 +60,19 @@ class XdsService:
         self._unsubscribe: Callable[[], None] | None = None
         self.last_change_at: float | None = None
         self.mesh_tls: Any = None  # a meshctl.xds.mesh_tls.MeshTls: mTLS and SDS for meshed proxies
-        self.heap = FrozenHeap()  # the live model out of the cyclic collector between rebuilds (model/gcpause.py)
+        # the live model out of the cyclic collector between rebuilds, while serving (model/gcpause.py)
+        self.heap = FrozenHeap()
+        self._serving = False
 
     # -- lifecycle ------------------------------------------------------------------------------------
     def start(self) -> "XdsService":
         self.background.start()
         self._unsubscribe = self.workspace.subscribe(self._workspace_changed)
+        self._serving = True
         return self
 
     def stop(self) -> None:
+        self._serving = False
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
@@ -113,7 +117,8 @@ class XdsService:
         tls = self.mesh_tls
         if tls is not None:
             snapshot = tls.decorate(snapshot, node)
-        self.heap.settled()
+        if self._serving:  # a long-running server; a one-off build (a dump, a test) leaves the collector alone
+            self.heap.settled()
         return snapshot
 
     def resources_for(self, node: NodeInfo) -> Any:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import gc
 import time
 import weakref
+from typing import Any
 
+from meshctl.model import gcpause
 from meshctl.model.gcpause import FrozenHeap, gc_paused
 
 
@@ -64,7 +66,8 @@ def test_each_rebuild_postpones_the_quiet_collection() -> None:
         heap.stop()
 
 
-def test_while_a_heap_is_in_use_a_paused_build_leaves_its_survivors_frozen() -> None:
+def test_while_a_heap_is_in_use_a_paused_build_leaves_its_survivors_frozen(monkeypatch: Any) -> None:
+    monkeypatch.setattr(gcpause, "_frozen_heaps", 0)  # no other heap of this process counts here
     heap = FrozenHeap(idle=60)
     try:
         heap.settled()
