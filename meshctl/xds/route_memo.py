@@ -1,12 +1,13 @@
 """Envoy routes kept across snapshots: a flattened route the incremental routing view reused is not translated again.
 
-A route's Envoy messages depend on its model route, effective matchers, options, id and name (all the same
-objects when the routing view reused it) and on how its destinations resolve in this snapshot's mesh index. The
-memo records each resolution a translation made; an entry is reused only when every one resolves the same way now,
-and it then reports the clusters and notes the translation reported. Resolutions are compared once per translator
-(`_check_mesh`); while none changed, an entry checked under the same mesh epoch is reused on identity alone, so a
-host whose 10,000 routes were all renumbered (copies holding the same model objects) costs one dict read each. Reused routes keep their encoded bytes
-pinned in the codec, so packing a route configuration of 10,000 routes only encodes the changed ones.
+A route's Envoy messages depend on its model route, effective matchers, options, id and name (the same objects
+when the routing view reused it, or equal ones when its file was re-read) and on how its destinations resolve in
+this snapshot's mesh index. The memo records each resolution a translation made; an entry is reused only when
+every one resolves the same way now, and it then reports the clusters and notes the translation reported.
+Resolutions are compared once per translator (`_check_mesh`); while none changed, an entry checked under the same
+mesh epoch is reused on identity alone, so a host whose 10,000 routes were all renumbered (copies holding the same
+model objects) costs one dict read each. Reused routes keep their encoded bytes pinned in the codec, and each host
+its whole `routes` field, so packing a route configuration of 10,000 routes only encodes the changed ones.
 
 A whole virtual host is the unit of the fast path: the memo keeps, per host, the routes it translated last time
 and their messages laid end to end. When the mesh resolves every destination it has seen as before (checked once
