@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..model.findings import Finding
 from ..model.parsed_files import ParsedFiles
 from ..model.snapshot import demo_files
 from ..model.yamldoc import YAML_SUFFIXES, expand_paths
@@ -43,9 +44,6 @@ class FileSource(Source):
         self._parsed = ParsedFiles()  # a change re-parses only the files whose bytes changed
         self.last_parsed: list[str] = []  # the files the last load parsed (the others were unchanged)
 
-    def _stamps(self) -> dict[str, tuple[int, int]]:
-        return self._statuses(expand_paths(self.paths)[0])[1]
-
     @staticmethod
     def _statuses(files: list[Path]) -> tuple[dict[str, os.stat_result], dict[str, tuple[int, int]]]:
         statuses, stamps = {}, {}
@@ -60,7 +58,12 @@ class FileSource(Source):
 
     def load(self) -> None:
         files, findings = expand_paths(self.paths)
-        statuses, self._stamp = self._statuses(files)
+        self._load(files, findings, *self._statuses(files))
+
+    def _load(self, files: list[Path], findings: list[Finding], statuses: dict[str, os.stat_result],
+              stamps: dict[str, tuple[int, int]]) -> None:
+        """Read `files` as listed and stat'ed just now (a poll's walk serves its load too)."""
+        self._stamp = stamps
         loaded = self._parsed.load_files(files, findings, statuses)
         self.last_parsed = loaded.parsed
         self.status.state = "ok"
@@ -74,7 +77,8 @@ class FileSource(Source):
         two polls in a row: a file being rewritten (truncated, then written) is not loaded half-way, which
         would push a broken configuration to Envoy for a moment. Callers acting on the operator's request
         ("reload now") pass settle=False."""
-        stamps = self._stamps()
+        files, findings = expand_paths(self.paths)
+        statuses, stamps = self._statuses(files)
         if stamps == self._stamp:
             self._pending = None
             return False
@@ -82,7 +86,7 @@ class FileSource(Source):
             self._pending = stamps
             return False
         self._pending = None
-        self.load()
+        self._load(files, findings, statuses, stamps)
         return True
 
     def start(self) -> None:
