@@ -7,11 +7,11 @@ import json
 import os
 import signal
 import socket
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from waiting import wait_until
 
 from meshctl.demo.apps import (
     AppControl,
@@ -38,14 +38,6 @@ def get(port: int, path: str = "/", host: str | None = None,
     finally:
         conn.close()
 
-
-def wait_until(predicate, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -15,18 +14,6 @@ from .objects import endpoints, node, pod, service
 REPO = Path(__file__).resolve().parents[2]
 CRD_FILES = sorted((REPO / "deploy" / "crds").glob("*.yaml"))
 ADMIN_TOKEN = "token-admin"
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, interval: float = 0.02) -> Any:
-    """Poll until `predicate()` is truthy (returned) or fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s: {getattr(predicate, '__name__', predicate)}")
-        time.sleep(interval)
 
 
 _CRDS: list[dict[str, Any]] = []

@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+from waiting import wait_until
 
 from meshctl.cli.main import main
 from meshctl.controlplane.replica import Replica, ReplicaOptions, default_namespace
 from meshctl.sources.kube import KubeSource
 from meshctl.sources.workspace import Workspace
 
-from .conftest import wait_until
 from .fakeapi import FakeApiServer
 from .serve_process import http_get
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from waiting import wait_until
 
 from meshctl.cli.main import main
 from meshctl.controlplane.replicas import ReplicaEndpoint, collect_status
@@ -16,7 +17,6 @@ from meshctl.envoy.bootstrap import make_bootstrap
 from meshctl.envoy.ports import free_ports
 from meshctl.envoy.process import EnvoyProcess
 
-from .conftest import wait_until
 from .fakeapi import FakeApiServer
 from .objects import GLOO_ENTERPRISE, load_demo_routing
 from .serve_process import ServeProcess, http_get

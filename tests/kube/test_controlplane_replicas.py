@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from waiting import wait_until
 
 from meshctl.controlplane.leader import LeaseTiming
 from meshctl.controlplane.replica import Replica, ReplicaOptions
 from meshctl.sources.kube import KubeSource
 from meshctl.sources.workspace import Workspace
 
-from .conftest import wait_until
 from .fakeapi import FakeApiServer
 from .objects import GLOO_ENTERPRISE, load_demo_routing, route_table
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from kubernetes import client as k8s
+from waiting import wait_until
 
 from meshctl.cli import cmd_xds
 from meshctl.controlplane.leader import LeaseTiming
@@ -22,7 +23,7 @@ from meshctl.sources.kube import KubeSource
 from meshctl.sources.kube_client import GLOO_KIND_INFOS, WATCHED_KINDS
 from meshctl.sources.workspace import Workspace
 
-from .conftest import REPO, wait_until
+from .conftest import REPO
 from .fakeapi import FakeApiServer
 from .objects import GLOO_ENTERPRISE, load_demo_routing
 

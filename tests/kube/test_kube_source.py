@@ -6,6 +6,8 @@ import argparse
 import threading
 from pathlib import Path
 
+from waiting import wait_until
+
 from meshctl.cli.kube_args import kube_sources_from_args
 from meshctl.mesh.index import Locality, MeshIndex
 from meshctl.model.resources import CLUSTER_ANNOTATION
@@ -13,7 +15,7 @@ from meshctl.model.snapshot import Snapshot
 from meshctl.sources.kube import KubeSource
 from meshctl.sources.workspace import Workspace
 
-from .conftest import install_crds, wait_until
+from .conftest import install_crds
 from .fakeapi import FakeApiServer
 from .objects import GLOO_ENTERPRISE, endpoints, load_demo_routing, pod, route_table, service
 

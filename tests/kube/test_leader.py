@@ -6,11 +6,11 @@ import time
 from pathlib import Path
 
 import pytest
+from waiting import wait_until
 
 from meshctl.controlplane.leader import LeaderElector, LeaseTiming
 from meshctl.sources.kube_client import KubeClient
 
-from .conftest import wait_until
 from .fakeapi import FakeApiServer
 
 # Leases hold whole seconds (leaseDurationSeconds), so the shortest honest duration is 1 s.

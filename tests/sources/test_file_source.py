@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Iterator
+
+from waiting import wait_until
 
 from meshctl.sources.files import FileSource
 
@@ -52,13 +55,15 @@ def test_reload_now_does_not_wait(tmp_path: Path) -> None:
     assert names(source) == ["c3"]
 
 
-def wait_for(check: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.01)
-    return check()
+@contextmanager
+def watching(source: FileSource) -> Iterator[FileSource]:
+    """`source` read once and started; stopped afterwards, on failure too."""
+    source.load()
+    source.start()
+    try:
+        yield source
+    finally:
+        source.stop()
 
 
 def test_a_started_source_reads_a_save_when_notified_not_on_the_next_poll(tmp_path: Path) -> None:
@@ -68,27 +73,23 @@ def test_a_started_source_reads_a_save_when_notified_not_on_the_next_poll(tmp_pa
     source = FileSource([tmp_path], interval=3600)  # no poll within the test: only a notification can do it
     changed = threading.Event()
     source.on_change(lambda _: changed.set())
-    source.load()
-    source.start()
-    try:
+    with watching(source):
         assert source._observer is not None  # watchdog watches this directory (inotify here)
         f.write_text(GOOD.replace("c1", "c2"))  # a file below a watched directory
-        assert wait_for(lambda: names(source) == ["c2"])
+        assert wait_until(lambda: names(source) == ["c2"], timeout=10)
         (tmp_path / "new.yaml").write_text(GOOD.replace("c1", "c3"))  # a new file
-        assert wait_for(lambda: names(source) == ["c2", "c3"])
+        assert wait_until(lambda: names(source) == ["c2", "c3"], timeout=10)
         replacement = tmp_path / ".new.yaml.tmp"  # an editor's save: write aside, then rename over the file
         replacement.write_text(GOOD.replace("c1", "c4"))
         os.replace(replacement, tmp_path / "new.yaml")
-        assert wait_for(lambda: names(source) == ["c2", "c4"])
+        assert wait_until(lambda: names(source) == ["c2", "c4"], timeout=10)
         (tmp_path / "new.yaml").unlink()
-        assert wait_for(lambda: names(source) == ["c2"])
+        assert wait_until(lambda: names(source) == ["c2"], timeout=10)
         changed.clear()
-        (tmp_path / "notes.txt").write_text("not configuration")  # wakes the watcher; nothing to read
+        (tmp_path / "notes.txt").write_text("not configuration")  # not even a wake-up: nothing to read
         names(source)  # our own reads are not changes either
         time.sleep(0.2)
         assert not changed.is_set()
-    finally:
-        source.stop()
     assert source._observer is None and source._thread is None
 
 
@@ -96,25 +97,15 @@ def test_a_named_file_is_watched_through_its_directory(tmp_path: Path) -> None:
     f = tmp_path / "c.yaml"
     f.write_text(GOOD)
     (tmp_path / "other.yaml").write_text(GOOD.replace("c1", "x"))  # beside it, not named: never read
-    source = FileSource([f], interval=3600)
-    source.load()
-    source.start()
-    try:
+    with watching(FileSource([f], interval=3600)) as source:
         f.write_text(GOOD.replace("c1", "c5"))
-        assert wait_for(lambda: names(source) == ["c5"])
-    finally:
-        source.stop()
+        assert wait_until(lambda: names(source) == ["c5"], timeout=10)
 
 
 def test_without_notifications_the_poll_still_sees_a_change(tmp_path: Path, monkeypatch: Any) -> None:
     monkeypatch.setattr(FileSource, "_notifications", lambda self: None)
     f = tmp_path / "c.yaml"
     f.write_text(GOOD)
-    source = FileSource([tmp_path], interval=0.02)
-    source.load()
-    source.start()
-    try:
+    with watching(FileSource([tmp_path], interval=0.02)) as source:
         f.write_text(GOOD.replace("c1", "c6"))
-        assert wait_for(lambda: names(source) == ["c6"])
-    finally:
-        source.stop()
+        assert wait_until(lambda: names(source) == ["c6"], timeout=10)
