@@ -187,6 +187,24 @@ def edited_snapshots(directory: Path, edits: list[tuple[Any, ...]]) -> Iterator[
         yield snapshot_of(source)
 
 
+class Config:
+    """The configuration as `initial()` (with `changes`) written to `directory` and read by one file source."""
+
+    def __init__(self, directory: Path, **changes: Any) -> None:
+        self.directory, self.state = directory, {**initial(), **changes}
+        write(directory, self.state)
+        self.source = FileSource([directory])
+
+    def snapshot(self) -> Snapshot:
+        return snapshot_of(self.source)
+
+    def edit(self, edit: tuple[Any, ...]) -> Snapshot:
+        """`edit` applied and written; the snapshot as the source now reads it."""
+        apply(self.state, edit)
+        write(self.directory, self.state)
+        return self.snapshot()
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(edits=st.lists(EDITS, min_size=1, max_size=10))
 def test_incremental_view_equals_a_fresh_build_after_every_edit(tmp_path_factory: Any,
@@ -212,15 +230,11 @@ def test_incremental_view_equals_a_fresh_build_after_every_edit(tmp_path_factory
 
 
 def test_an_edit_to_one_table_re_expands_only_that_table(tmp_path: Path) -> None:
-    state = initial()
-    write(tmp_path, state)
-    source = FileSource([tmp_path])
+    config = Config(tmp_path)
     incremental = IncrementalRouting()
-    incremental.build(snapshot_of(source))
+    incremental.build(config.snapshot())
     assert incremental.last_stats["tables_reused"] == 0
-    apply(state, ("body", 3, 0, "changed"))
-    write(tmp_path, state)
-    snapshot = snapshot_of(source)
+    snapshot = config.edit(("body", 3, 0, "changed"))
     view = incremental.build(snapshot)
     assert view == build_routing_view(snapshot)
     stats = incremental.last_stats
@@ -234,14 +248,10 @@ def test_an_edit_to_one_table_re_expands_only_that_table(tmp_path: Path) -> None
 
 
 def test_a_label_edit_re_selects_and_nothing_else_changes(tmp_path: Path) -> None:
-    state = initial()
-    write(tmp_path, state)
-    source = FileSource([tmp_path])
+    config = Config(tmp_path)
     incremental = IncrementalRouting()
-    before = incremental.build(snapshot_of(source))
-    apply(state, ("label", 4, "a"))  # t4 joins the tables the label selector picks
-    write(tmp_path, state)
-    snapshot = snapshot_of(source)
+    before = incremental.build(config.snapshot())
+    snapshot = config.edit(("label", 4, "a"))  # t4 joins the tables the label selector picks
     after = incremental.build(snapshot)
     assert after == build_routing_view(snapshot)
 
@@ -253,14 +263,11 @@ def test_a_label_edit_re_selects_and_nothing_else_changes(tmp_path: Path) -> Non
 
 
 def test_a_delegating_route_matcher_edit_re_expands_only_its_tables(tmp_path: Path) -> None:
-    state = initial()
-    write(tmp_path, state)
-    source = FileSource([tmp_path])
+    config = Config(tmp_path)
     incremental = IncrementalRouting()
-    incremental.build(snapshot_of(source))
-    apply(state, ("vh_prefix", "/p1"))  # the VirtualHost file is re-read: every resource of it is a new object
-    write(tmp_path, state)
-    snapshot = snapshot_of(source)
+    incremental.build(config.snapshot())
+    # the VirtualHost file is re-read: every resource of it is a new object
+    snapshot = config.edit(("vh_prefix", "/p1"))
     view = incremental.build(snapshot)
     assert view == build_routing_view(snapshot)
     stats = incremental.last_stats
@@ -274,15 +281,10 @@ def test_a_delegating_route_matcher_edit_re_expands_only_its_tables(tmp_path: Pa
 def test_a_route_turning_invalid_renumbers_the_shared_routes_after_it(tmp_path: Path) -> None:
     # t3 comes first under the label selector; its first route turns invalid and the drop policy removes it, so
     # every route after it (t1's subtree and t0 by ref, reused from the previous build) moves up one place
-    state = initial()
-    state["vh_policy"] = "drop"
-    write(tmp_path, state)
-    source = FileSource([tmp_path])
+    config = Config(tmp_path, vh_policy="drop")
     incremental = IncrementalRouting()
-    before = incremental.build(snapshot_of(source))
-    apply(state, ("body", 3, 0, "bad"))
-    write(tmp_path, state)
-    snapshot = snapshot_of(source)
+    before = incremental.build(config.snapshot())
+    snapshot = config.edit(("body", 3, 0, "bad"))
     after = incremental.build(snapshot)
     want = build_routing_view(snapshot)
     assert incremental.last_stats["tables_reused"] + incremental.last_stats["top_routes_reused"] >= 2
@@ -294,14 +296,10 @@ def test_a_route_turning_invalid_renumbers_the_shared_routes_after_it(tmp_path: 
 
 
 def test_validation_re_checks_a_resource_when_a_table_it_names_goes_away(tmp_path: Path) -> None:
-    state = initial()
-    write(tmp_path, state)
-    source = FileSource([tmp_path])
+    config = Config(tmp_path)
     memo = ValidationMemo()
-    validate(snapshot_of(source), memo)
-    apply(state, ("remove", 0))  # the VirtualHost names t0 by ref: it now dangles
-    write(tmp_path, state)
-    snapshot = snapshot_of(source)
+    validate(config.snapshot(), memo)
+    snapshot = config.edit(("remove", 0))  # the VirtualHost names t0 by ref: it now dangles
     findings = validate(snapshot, memo)
     assert findings == validate(snapshot)
     assert any(f.code == "dangling-delegate-ref" and "t0" in f.message for f in findings)
@@ -309,17 +307,12 @@ def test_validation_re_checks_a_resource_when_a_table_it_names_goes_away(tmp_pat
 
 
 def test_routes_re_linked_to_a_re_read_virtual_host_are_shared_by_the_next_build(tmp_path: Path) -> None:
-    state = initial()
-    write(tmp_path, state)
-    source = FileSource([tmp_path])
+    config = Config(tmp_path)
     incremental = IncrementalRouting()
-    incremental.build(snapshot_of(source))
-    apply(state, ("vh_refs", ["t0"]))  # the VirtualHost is re-read; its by-label route hands down the same
-    write(tmp_path, state)
-    middle = incremental.build(snapshot_of(source))
-    apply(state, ("body", 0, 0, "changed"))  # t0 (by ref, and nested below t1): t3 is untouched
-    write(tmp_path, state)
-    snapshot = snapshot_of(source)
+    incremental.build(config.snapshot())
+    # the VirtualHost is re-read; its by-label route hands down the same
+    middle = incremental.build(config.edit(("vh_refs", ["t0"])))
+    snapshot = config.edit(("body", 0, 0, "changed"))  # t0 (by ref, and nested below t1): t3 is untouched
     after = incremental.build(snapshot)
     assert after == build_routing_view(snapshot)
     before_ids = {id(r) for r in middle.gateways[0].virtual_hosts[0].routes}
@@ -328,15 +321,11 @@ def test_routes_re_linked_to_a_re_read_virtual_host_are_shared_by_the_next_build
 
 
 def test_a_reused_table_keeps_its_subtrees_entries_for_later_builds(tmp_path: Path) -> None:
-    state = initial()
-    write(tmp_path, state)
-    source = FileSource([tmp_path])
+    config = Config(tmp_path)
     incremental = IncrementalRouting()
-    incremental.build(snapshot_of(source))
+    incremental.build(config.snapshot())
     for edit in [("body", 3, 0, "x"), ("body", 4, 0, "y")]:  # t1 is reused whole, then its nested t4 changes
-        apply(state, edit)
-        write(tmp_path, state)
-        snapshot = snapshot_of(source)
+        snapshot = config.edit(edit)
         assert incremental.build(snapshot) == build_routing_view(snapshot)
     # t4 and t1 above it are expanded again; t1's other nested tables (t2, t0) and t3 are reused, and the by-ref
     # route with t0 below it whole
