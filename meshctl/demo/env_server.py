@@ -58,8 +58,7 @@ class EnvServer:
 
     def reload(self) -> None:
         """Re-read the config dir now (the watcher would, a moment later) and rebuild the snapshot."""
-        self.source.load()
-        self.workspace.rebuild()
+        self.workspace.reload()  # one snapshot, not a second coalesced one for the source's announcement
 
     def stop(self) -> None:
         if self.rotation is not None and self.rotation.started:

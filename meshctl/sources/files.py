@@ -42,6 +42,9 @@ class FileSource(Source):
         self._wake = threading.Event()  # set by the change notifications
         self._observer: Any = None  # a watchdog Observer, while started and available
         self._parsed = ParsedFiles()  # a change re-parses only the files whose bytes changed
+        # the watcher polls while an operator's "reload now" loads from another thread: one read at a time, so
+        # the cache stays whole and the last read published is the newest
+        self._reading = threading.RLock()  # a listener may load again
         self.last_parsed: list[str] = []  # the files the last load parsed (the others were unchanged)
 
     @staticmethod
@@ -57,8 +60,9 @@ class FileSource(Source):
         return statuses, stamps
 
     def load(self) -> None:
-        files, findings = expand_paths(self.paths)
-        self._load(files, findings, *self._statuses(files))
+        with self._reading:
+            files, findings = expand_paths(self.paths)
+            self._load(files, findings, *self._statuses(files))
 
     def _load(self, files: list[Path], findings: list[Finding], statuses: dict[str, os.stat_result],
               stamps: dict[str, tuple[int, int]]) -> None:
@@ -77,6 +81,10 @@ class FileSource(Source):
         two polls in a row: a file being rewritten (truncated, then written) is not loaded half-way, which
         would push a broken configuration to Envoy for a moment. Callers acting on the operator's request
         ("reload now") pass settle=False."""
+        with self._reading:
+            return self._poll(settle)
+
+    def _poll(self, settle: bool) -> bool:
         files, findings = expand_paths(self.paths)
         statuses, stamps = self._statuses(files)
         if stamps == self._stamp:

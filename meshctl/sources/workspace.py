@@ -30,6 +30,7 @@ class Workspace:
         self._derived: dict[str, Any] = {}
         self._listeners: list[Listener] = []
         self._lock = threading.RLock()
+        self._building = threading.Lock()
         self._timer: threading.Timer | None = None
         for s in self.sources:
             s.on_change(self._source_changed)
@@ -67,17 +68,18 @@ class Workspace:
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
-        resources, findings, files = [], [], []
-        for s in self.sources:
-            r, f, fl = s.snapshot_parts()
-            resources.extend(r)
-            findings.extend(f)
-            files.extend(fl)
-        snapshot = Snapshot(resources, findings, files)
-        with self._lock:
-            self.snapshot = snapshot
-            self.version += 1
-            self._derived = {}
+        with self._building:  # two threads rebuilding: the later read becomes the later version
+            resources, findings, files = [], [], []
+            for s in self.sources:
+                r, f, fl = s.snapshot_parts()
+                resources.extend(r)
+                findings.extend(f)
+                files.extend(fl)
+            snapshot = Snapshot(resources, findings, files)
+            with self._lock:
+                self.snapshot = snapshot
+                self.version += 1
+                self._derived = {}
         for cb in list(self._listeners):
             try:
                 cb(self)
