@@ -23,7 +23,7 @@ import threading
 import weakref
 from dataclasses import dataclass, field
 from itertools import accumulate, chain, compress, count, repeat
-from operator import attrgetter, is_not
+from operator import attrgetter, is_, is_not
 from typing import Any
 
 from envoy_data_plane.envoy.config.route.v3 import Route as EnvoyRoute
@@ -33,6 +33,7 @@ from ..mesh.index import Backend
 from ..model.common import KubeServiceDestination, WeightedDestination
 from ..routing.types import FlattenedRoute
 from . import codec
+from .retry_hoist import Counts, add_counts, common_policy, hoisted, retry_slots
 from .translate_routes import RouteContext, destination_key, envoy_routes
 
 Key = tuple[str, str]  # (scope, route id)
@@ -51,6 +52,37 @@ class _Entry:
     notes: list[str]
     epoch: int = -1  # the mesh epoch its resolutions were last checked under
     framed: bytes = b""  # its messages as elements of VirtualHost.routes (tag, length, pinned bytes), joined
+    slots: tuple[Any, ...] = ()  # each message's retry policy (retry_hoist.retry_slots)
+    # its messages under a host whose retry policy is `hoisted_for` (retry_hoist), pinned, and their framing
+    hoisted_for: Any = None
+    hoisted_messages: list[EnvoyRoute] = field(default_factory=list)
+    hoisted_framed: bytes = b""
+
+    def under(self, common: Any) -> tuple[list[EnvoyRoute], bytes]:
+        """Its messages and their framing under a host whose retry policy is `common` (None: its own)."""
+        if common is None:
+            return self.messages, self.framed
+        if self.hoisted_for is not common:
+            self._unpin_hoisted()
+            messages = [hoisted(m, common) for m in self.messages]
+            for new, old in zip(messages, self.messages, strict=True):
+                if new is not old:
+                    codec.pin(new)
+            self.hoisted_for, self.hoisted_messages = common, messages
+            self.hoisted_framed = self.framed if all(map(is_, messages, self.messages)) else \
+                b"".join(codec.framed(_ROUTES_KEY, m) for m in messages)
+        return self.hoisted_messages, self.hoisted_framed
+
+    def unpin(self) -> None:
+        for message in self.messages:
+            codec.unpin(message)
+        self._unpin_hoisted()
+
+    def _unpin_hoisted(self) -> None:
+        for new, old in zip(self.hoisted_messages, self.messages, strict=False):
+            if new is not old:
+                codec.unpin(new)
+        self.hoisted_for, self.hoisted_messages, self.hoisted_framed = None, [], b""
 
     @property
     def sizes(self) -> tuple[int, int]:
@@ -72,12 +104,15 @@ class _Host:
     epoch: int = 0  # the mesh resolutions these were made under (see RouteMemo._mesh_epoch)
     # the entries' framed messages joined: the whole field's encoding, pinned in the codec for the `messages` list
     encoded: bytes = b""
+    framed: list[bytes] = field(default_factory=list)  # per entry, its part of `encoded`
+    counts: Counts = field(default_factory=dict)  # its routes' retry policies, counted (retry_hoist)
+    common: Any = None  # the retry policy set on the host instead of on its routes (retry_hoist), or None
 
 
 _ROUTES_KEY = codec.field_key(EnvoyVirtualHost, "routes")
 
 
-_FRAMED = attrgetter("framed")
+_SLOTS = attrgetter("slots")
 
 
 _ID = attrgetter("id")
@@ -124,11 +159,11 @@ class RouteMemo:
         for message in entry.messages:
             codec.pin(message)
         entry.framed = b"".join(codec.framed(_ROUTES_KEY, m) for m in entry.messages)
+        entry.slots = retry_slots(entry.messages)
         with self._lock:
             old = self._entries.get(key)
             if old is not None and old is not entry:
-                for message in old.messages:
-                    codec.unpin(message)
+                old.unpin()
             self._entries[key] = entry
             self._used.add(key)
             self.translated += 1
@@ -137,9 +172,10 @@ class RouteMemo:
 
     # -- one virtual host --------------------------------------------------------------------------------
     def host_routes(self, scope: str, routes: list[FlattenedRoute], ctx: RouteContext,
-                    translator: Any) -> list[EnvoyRoute]:
-        """The Envoy routes of a virtual host's `routes`, reporting clusters and notes to `ctx` exactly as
-        `envoy_routes` route by route would. `translator` owns `ctx.resolve` (one mesh index).
+                    translator: Any) -> tuple[list[EnvoyRoute], Any]:
+        """The Envoy routes of a virtual host's `routes` and the retry policy the host carries for them (as
+        `retry_hoist.hoist_host` gives), reporting clusters and notes to `ctx` exactly as `envoy_routes` route
+        by route would. `translator` owns `ctx.resolve` (one mesh index).
 
         One host at a time: the mesh check and the host it allows to be reused belong to one translator."""
         with self._host_lock:
@@ -160,7 +196,7 @@ class RouteMemo:
             ctx.add_cluster(backend)
         if host.notes:
             ctx.notes.extend(host.notes)
-        return host.messages
+        return host.messages, host.common
 
     def _route_by_route(self, routes: list[FlattenedRoute], scope: str, ctx: RouteContext) -> _Host:
         epoch = self._mesh_epoch
@@ -179,7 +215,11 @@ class RouteMemo:
         return self._host(routes, entries)
 
     def _host(self, routes: list[FlattenedRoute], entries: list[_Entry]) -> _Host:
-        messages = list(chain.from_iterable(map(_MESSAGES, entries)))
+        counts: Counts = {}
+        add_counts(counts, chain.from_iterable(map(_SLOTS, entries)))
+        common = common_policy(counts)
+        under = [entry.under(common) for entry in entries]
+        messages = list(chain.from_iterable(u[0] for u in under))
         notes = list(chain.from_iterable(map(_NOTES, entries)))
         clusters: list[Backend] = []
         first_use: dict[str, int] = {}
@@ -190,7 +230,7 @@ class RouteMemo:
                     clusters.append(backend)
         return _Host(routes, entries, messages, list(accumulate(map(len, map(_MESSAGES, entries)), initial=0)),
                      notes, list(accumulate(map(len, map(_NOTES, entries)), initial=0)), clusters, first_use,
-                     self._mesh_epoch, b"".join(map(_FRAMED, entries)))
+                     self._mesh_epoch, b"".join(framed := [u[1] for u in under]), framed, counts, common)
 
     def _fast(self, previous: _Host, routes: list[FlattenedRoute], ctx: RouteContext) -> _Host | None:
         """The host rebuilt around its changed routes, or None when it must be done route by route."""
@@ -212,24 +252,31 @@ class RouteMemo:
                 if first is None or first > index:
                     return None  # a new cluster, or one now named earlier
             fresh.append(entry)
-        self.reused += size - len(changed)
         if not changed:
+            self.reused += size
             previous.routes = routes  # the very same objects; keep the newest list
             return previous
+        counts = dict(previous.counts)
+        for index, entry in zip(changed, fresh, strict=True):
+            add_counts(counts, previous.entries[index].slots, -1)
+            add_counts(counts, entry.slots)
+        common = previous.common
+        if common_policy(counts) is not common:
+            return None  # the host's retry policy changes: every route reads differently
+        self.reused += size - len(changed)
         entries = list(previous.entries)
         for index, entry in zip(changed, fresh, strict=True):
             entries[index] = entry
         if all(entry.sizes == previous.entries[i].sizes for i, entry in zip(changed, fresh, strict=True)):
-            messages, notes = list(previous.messages), previous.notes
+            messages, notes, framed = list(previous.messages), previous.notes, list(previous.framed)
             for index, entry in zip(changed, fresh, strict=True):
                 start = previous.message_at[index]
-                messages[start:start + len(entry.messages)] = entry.messages
+                messages[start:start + len(entry.messages)], framed[index] = entry.under(common)
             if any(entry.notes for entry in fresh):
                 notes = [n for e in entries for n in e.notes]
             return _Host(routes, entries, messages, previous.message_at, notes, previous.note_at,
-                         previous.clusters, first_use, self._mesh_epoch, b"".join(map(_FRAMED, entries)))
-        host = self._host(routes, entries)
-        return host
+                         previous.clusters, first_use, self._mesh_epoch, b"".join(framed), framed, counts, common)
+        return self._host(routes, entries)
 
     # -- the mesh ----------------------------------------------------------------------------------------
     def _check_mesh(self, translator: Any, ctx: RouteContext) -> None:
@@ -317,8 +364,7 @@ class RouteMemo:
                 if host is not None:
                     live.update(e.key for e in host.entries)
             for key in [k for k in self._entries if k not in live]:
-                for message in self._entries.pop(key).messages:
-                    codec.unpin(message)
+                self._entries.pop(key).unpin()
             for scope in [s for s in self._hosts if s not in self._used_hosts]:
                 codec.unpin_field(self._hosts.pop(scope).messages)
             self._used, self._used_hosts, self._same, self._since_sweep = set(), set(), {}, 0

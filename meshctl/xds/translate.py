@@ -30,6 +30,7 @@ from ..routing.types import GatewayView, RoutingView, VirtualHostView
 from ..routing.view import build_routing_view
 from . import codec
 from .cache import NodeInfo, XdsSnapshot
+from .retry_hoist import hoist_host
 from .route_memo import RouteMemo
 from .translate_clusters import ClusterMemo, ClusterSet, HealthOverrides
 from .translate_listeners import http_listener
@@ -248,10 +249,10 @@ class Translator:
         memo = self.route_memo
         if memo is not None:  # `scope`: the route set and gateway (listener); a route id is unique within a host
             scope = f"{scope}|{view.name}"
-            routes = memo.host_routes(scope, view.routes, ctx, self)
+            routes, common = memo.host_routes(scope, view.routes, ctx, self)
         else:
-            routes = [er for r in view.routes for er in envoy_routes(r, ctx)]
-        return msg(EnvoyVirtualHost, name=view.name, domains=domains, routes=routes)
+            routes, common = hoist_host([er for r in view.routes for er in envoy_routes(r, ctx)])
+        return msg(EnvoyVirtualHost, name=view.name, domains=domains, routes=routes, retry_policy=common)
 
     def _sidecar_route_set(self, name: str, role: NodeRole) -> _RouteSet:
         namespace, cluster = self.sidecar_placement(role)

@@ -56,6 +56,18 @@ def msg(cls: type[M], **fields: Any) -> M:
     return instance
 
 
+def with_fields(message: M, **fields: Any) -> M:
+    """A copy of `message` with `fields` replaced (translated messages are never mutated)."""
+    if _validate:
+        template = _templates.get(type(message)) or _template(type(message))
+        values = {name: getattr(message, name) for name in template if name != "_unknown_fields"}
+        values.update(fields)
+        return type(message)(**values)
+    instance = object.__new__(type(message))
+    instance.__dict__ = {**message.__dict__, **fields}
+    return instance
+
+
 def set_validating(on: bool) -> None:
     global _validate
     _validate = on

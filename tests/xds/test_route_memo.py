@@ -40,7 +40,8 @@ spec:
 """
 
 
-def table(i: int, body: str, service: str, weight: int) -> str:
+def table(i: int, body: str, service: str, weight: int, retries: int = 0) -> str:
+    options = f"\n    options: {{retries: {{attempts: {retries}}}}}" if retries else ""
     return f"""apiVersion: {API}
 kind: RouteTable
 metadata: {{name: t{i}, namespace: big}}
@@ -52,7 +53,10 @@ spec:
     directResponseAction: {{status: 200, body: "{body}"}}
   - name: forward
     matchers: [{{uri: {{prefix: /f{i}}}}}]
-    routeAction: {{destinations: [{{kubeService: {{name: {service}, namespace: big}}}}]}}
+    routeAction: {{destinations: [{{kubeService: {{name: {service}, namespace: big}}}}]}}{options}
+  - name: also
+    matchers: [{{uri: {{prefix: /g{i}}}}}]
+    routeAction: {{destinations: [{{kubeService: {{name: app0, namespace: big}}}}]}}{options if i else ""}
 """
 
 
@@ -75,6 +79,8 @@ EDITS = st.one_of(
     st.tuples(st.just("body"), st.integers(0, 2), st.sampled_from(["a", "b"])),
     st.tuples(st.just("service"), st.integers(0, 2), st.sampled_from(["app0", "app1", "gone"])),
     st.tuples(st.just("weight"), st.integers(0, 2), st.integers(0, 3)),
+    # which retry policy most forwarding routes share decides the host's (meshctl/xds/retry_hoist.py)
+    st.tuples(st.just("retries"), st.integers(0, 2), st.integers(0, 3)),
     st.tuples(st.just("discovery"), st.sampled_from([("app0",), ("app0", "app1"), ()])),
 )
 
@@ -84,11 +90,9 @@ def encoded(translator: Translator) -> list[bytes]:
     return [codec.encode(r) for r in resources.routes] + [codec.encode(c) for c in resources.clusters]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(edits=st.lists(EDITS, min_size=1, max_size=8))
-def test_memo_translation_equals_a_fresh_one(tmp_path_factory: Any, edits: list[tuple[Any, ...]]) -> None:
-    directory: Path = tmp_path_factory.mktemp("config")
-    state: dict[str, Any] = {"tables": {i: ["v", "app0", i] for i in range(3)}, "services": ("app0", "app1")}
+def replay_against_fresh(directory: Path, edits: list[tuple[Any, ...]]) -> None:
+    """Apply `edits` one by one; after each, the memo's translation equals a fresh one byte for byte."""
+    state: dict[str, Any] = {"tables": {i: ["v", "app0", i, 0] for i in range(3)}, "services": ("app0", "app1")}
     source = FileSource([directory])
     routing, memo, clusters = IncrementalRouting(), RouteMemo(), ClusterMemo()
     for edit in [("start",), *edits]:
@@ -98,12 +102,14 @@ def test_memo_translation_equals_a_fresh_one(tmp_path_factory: Any, edits: list[
             state["tables"][edit[1]][1] = edit[2]
         elif edit[0] == "weight":
             state["tables"][edit[1]][2] = edit[2]
+        elif edit[0] == "retries":
+            state["tables"][edit[1]][3] = edit[2]
         elif edit[0] == "discovery":
             state["services"] = edit[1]
         (directory / "head.yaml").write_text(HEAD)
         (directory / "discovery.yaml").write_text(discovery(list(state["services"])))
-        for i, (body, service, weight) in state["tables"].items():
-            text = table(i, body, service, weight)
+        for i, (body, service, weight, retries) in state["tables"].items():
+            text = table(i, body, service, weight, retries)
             path = directory / f"t{i}.yaml"
             if not path.exists() or path.read_text() != text:
                 path.write_text(text)
@@ -112,7 +118,21 @@ def test_memo_translation_equals_a_fresh_one(tmp_path_factory: Any, edits: list[
         memo.sweep()
         clusters.sweep()
         with_memo = Translator(snapshot, view=routing.build(snapshot), memo=clusters, route_memo=memo)
-        assert encoded(with_memo) == encoded(Translator(snapshot))
+        assert encoded(with_memo) == encoded(Translator(snapshot)), edit
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=st.lists(EDITS, min_size=1, max_size=8))
+def test_memo_translation_equals_a_fresh_one(tmp_path_factory: Any, edits: list[tuple[Any, ...]]) -> None:
+    replay_against_fresh(tmp_path_factory.mktemp("config"), edits)
+
+
+def test_memo_follows_the_host_retry_policy_as_it_changes(tmp_path: Path) -> None:
+    # five forwarding routes: t0's first, both of t1's and of t2's. Edits of t0 (its routes name no cluster first,
+    # so the memo splices them in) move the host's policy: a tie (the smaller encoding), attempts 2, attempts 3,
+    # a tie again; then none, as the routes without a policy come to outnumber each one
+    replay_against_fresh(tmp_path, [("retries", 1, 2), ("retries", 2, 3), ("retries", 0, 2), ("retries", 0, 3),
+                                    ("retries", 0, 0), ("body", 0, "a"), ("retries", 1, 0), ("retries", 2, 0)])
 
 
 def test_an_unchanged_route_is_not_translated_again(tmp_path: Path) -> None:
@@ -130,12 +150,12 @@ def test_an_unchanged_route_is_not_translated_again(tmp_path: Path) -> None:
         return encoded(Translator(snapshot, view=routing.build(snapshot), route_memo=memo))
 
     translate()
-    assert (memo.translated, memo.reused) == (6, 0)
+    assert (memo.translated, memo.reused) == (9, 0)  # three tables of three routes
     (tmp_path / "t1.yaml").write_text(table(1, "changed", "app0", 1))
     after = translate()
-    # t1's file was re-read: its direct route changed and is translated again; its forward route is new objects
-    # equal to the old ones and reused, as are the other four
-    assert (memo.translated, memo.reused) == (7, 5)
+    # t1's file was re-read: its direct route changed and is translated again; its forwarding routes are new
+    # objects equal to the old ones and reused, as are the other six
+    assert (memo.translated, memo.reused) == (10, 8)
     assert any(b"changed" in route_config for route_config in after)
 
 
