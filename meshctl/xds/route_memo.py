@@ -121,6 +121,13 @@ _NOTES = attrgetter("notes")
 _CLUSTERS = attrgetter("clusters")
 
 
+def _made_of(entry: _Entry, route: FlattenedRoute, epoch: int) -> bool:
+    """Does `entry` translate `route` as it stands (the same parts, id and mesh epoch)?"""
+    return (entry.route is route.route and entry.matchers is route.matchers and entry.options is route.options
+            and entry.epoch == epoch and entry.key[1] == route.id
+            and entry.replaced == route.replaced_by_direct_response)
+
+
 class RouteMemo:
     """Per flattened route (by id and gateway scope), its Envoy routes; shared by a service's translators."""
 
@@ -238,6 +245,9 @@ class RouteMemo:
         if previous.epoch != self._mesh_epoch or len(previous.routes) != size:
             return None
         changed = list(compress(range(size), map(is_not, routes, previous.routes)))
+        if changed:  # a re-read VirtualHost re-links every route below it: new objects, mostly made of the same parts
+            entries, epoch = previous.entries, self._mesh_epoch
+            changed = [i for i in changed if not _made_of(entries[i], routes[i], epoch)]
         if len(changed) > max(64, size // 4):
             return None  # most of it changed: the slicing would not pay
         first_use = previous.first_use
