@@ -18,11 +18,16 @@ from ..model.snapshot import demo_files
 from ..model.yamldoc import YAML_SUFFIXES, expand_paths
 from .base import Source
 
-# After an event, the source waits until the files have been quiet this long: one save is often several events
-# (truncate, write, close; or write a temporary file, rename), and half of a save is not a configuration.
+# Half of a save is not a configuration. Where the operating system reports a file closed after writing (inotify:
+# "closed"), a file that was written to is read only once it is closed: a writer that pauses between truncating and
+# writing (a loaded machine) is never caught half-way. Elsewhere (no close events) the source waits until the files
+# have been quiet for QUIET_SECONDS (one save is often several events). Either way it then waits a moment more, so
+# the files of one save arrive as one read.
 QUIET_SECONDS = 0.005
+QUIET_AFTER_CLOSE_SECONDS = 0.001
 QUIET_AT_MOST_SECONDS = 0.5  # files written without pause for longer: read once their status holds still (poll)
 _NOT_CHANGES = frozenset({"opened", "closed_no_write"})  # reads (our own loads among them) change nothing
+_WRITES = frozenset({"created", "modified"})  # a file being written (until "closed", where that is reported)
 
 
 class FileSource(Source):
@@ -41,6 +46,9 @@ class FileSource(Source):
         self._thread: threading.Thread | None = None
         self._wake = threading.Event()  # set by the change notifications
         self._observer: Any = None  # a watchdog Observer, while started and available
+        self._close_events = False  # the observer reports files closed after writing (inotify)
+        self._open_writes: set[str] = set()  # files written to and not yet reported closed
+        self._writes_lock = threading.Lock()  # the set is kept by the observer's thread, read by the watcher's
         self._parsed = ParsedFiles()  # a change re-parses only the files whose bytes changed
         # the watcher polls while an operator's "reload now" loads from another thread: one read at a time, so
         # the cache stays whole and the last read published is the newest
@@ -113,7 +121,7 @@ class FileSource(Source):
             from watchdog.observers import Observer
         except ImportError:
             return None
-        wake = self._wake
+        wake, open_writes, lock = self._wake, self._open_writes, self._writes_lock
 
         def configuration(path: str | bytes) -> bool:
             return os.path.splitext(os.fsdecode(path))[1].lower() in YAML_SUFFIXES
@@ -124,6 +132,14 @@ class FileSource(Source):
                     return
                 # a directory (created, moved, removed) or a configuration file; not an editor's swap file or a log
                 if event.is_directory or configuration(event.src_path) or configuration(event.dest_path or ""):
+                    if not event.is_directory:
+                        path = os.fsdecode(event.src_path)
+                        with lock:
+                            if event.event_type in _WRITES:
+                                open_writes.add(path)
+                            else:  # closed, moved (the file arrives whole) or deleted
+                                open_writes.discard(path)
+                                open_writes.discard(os.fsdecode(event.dest_path or ""))
                     wake.set()
 
         observer = Observer()
@@ -138,7 +154,17 @@ class FileSource(Source):
         except Exception:  # e.g. the inotify watch limit: polling still sees every change
             observer.stop()
             return None
+        try:
+            from watchdog.observers.inotify import InotifyObserver
+            self._close_events = isinstance(observer, InotifyObserver)
+        except ImportError:  # not Linux
+            self._close_events = False
         return observer
+
+    def _writing(self) -> bool:
+        """Is a file still open for writing (as far as close events tell)?"""
+        with self._writes_lock:
+            return self._close_events and bool(self._open_writes)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -151,10 +177,17 @@ class FileSource(Source):
                     deadline = time.monotonic() + QUIET_AT_MOST_SECONDS
                     quiet = False
                     while not self._stop.is_set() and time.monotonic() < deadline:
-                        if not self._wake.wait(QUIET_SECONDS):
+                        writing = self._writing()
+                        pause = QUIET_AFTER_CLOSE_SECONDS if self._close_events and not writing else QUIET_SECONDS
+                        if not self._wake.wait(pause):
+                            if writing:
+                                continue  # quiet, but a file is still open for writing: wait for its close
                             quiet = True
                             break
                         self._wake.clear()  # still being written
+                    if not quiet:
+                        with self._writes_lock:  # from here the status rule decides, not a close that never came
+                            self._open_writes.clear()
                     # never quiet: take the files only once their status holds still, as the poll does
                     self.poll(settle=not quiet)
                     if not quiet:
@@ -172,6 +205,8 @@ class FileSource(Source):
         if observer is not None:
             observer.stop()
             observer.join(timeout=2)
+        with self._writes_lock:
+            self._open_writes.clear()
         if self._thread is not None:
             self._thread.join(timeout=2)
             self._thread = None

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+import pytest
 from waiting import wait_until
 
 from meshctl.sources.files import FileSource
@@ -91,6 +92,28 @@ def test_a_started_source_reads_a_save_when_notified_not_on_the_next_poll(tmp_pa
         time.sleep(0.2)
         assert not changed.is_set()
     assert source._observer is None and source._thread is None
+
+
+def test_a_writer_pausing_half_way_is_not_read_until_it_closes_the_file(tmp_path: Path) -> None:
+    # a loaded machine: the writer truncates and writes half, then is descheduled for longer than any quiet
+    # period; where close events are reported (inotify) the half-written file is never read
+    f = tmp_path / "c.yaml"
+    f.write_text(GOOD)
+    source = FileSource([tmp_path], interval=3600)
+    seen: list[list[str]] = []
+    with watching(source):
+        source.on_change(lambda s: seen.append(names(s)))
+        if not source._close_events:
+            pytest.skip("this platform's file notifications do not report a file closed after writing")
+        new = GOOD.replace("c1", "c2")
+        with f.open("w") as out:
+            out.write(new[:20])
+            out.flush()
+            time.sleep(0.3)
+            out.write(new[20:])
+        assert wait_until(lambda: names(source) == ["c2"], timeout=10)
+        time.sleep(0.1)
+    assert seen == [["c2"]]  # one read, of the whole file
 
 
 def test_a_named_file_is_watched_through_its_directory(tmp_path: Path) -> None:

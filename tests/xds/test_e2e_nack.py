@@ -49,7 +49,9 @@ def test_rejected_edit_is_nacked_and_previous_config_keeps_serving(tmp_path: Pat
     harness.envoy("edge-1")
     client = harness.client(port)
     assert client.until("/probe", lambda a: a == (200, "good")) == (200, "good")
-    good_version = _route_status(harness, "edge-1").acked_version
+    # Envoy may serve the routes before its ACK reaches the server
+    good_version = _wait_route_state(harness, "edge-1", "SYNCED").acked_version
+    assert good_version is not None
 
     config.write_text(one_route_config("from-the-bad-version", "probe", extra))
     status = _wait_route_state(harness, "edge-1", "NACKED")
