@@ -83,6 +83,7 @@ class EnvoyProcess:
         bootstrap: bytes | None = None,
         envoy_path: str | None = None,
         extra_args: Iterable[str] = (),
+        check_unknown_fields: bool = False,
     ):
         if bootstrap is None and xds_port is None:
             raise ValueError("give xds_port (to build a bootstrap) or a bootstrap")
@@ -99,6 +100,7 @@ class EnvoyProcess:
         self.concurrency = concurrency
         self.envoy_path = envoy_path
         self.extra_args = list(extra_args)
+        self.check_unknown_fields = check_unknown_fields
         self._fixed_admin_port = admin_port
         self._given_bootstrap = bootstrap
         self.admin_port: int | None = admin_port
@@ -125,6 +127,11 @@ class EnvoyProcess:
             "--disable-hot-restart",  # several Envoys on one machine must not share the hot-restart socket
             "--log-level", self.log_level,
             "--concurrency", str(self.concurrency),
+            # Envoy walks every dynamic update for fields it does not know, to warn about them (a warning only: it
+            # accepts them either way). Our configuration is built from Envoy's own protos, and the walk is a third
+            # of what Envoy spends taking a 10,000-route route configuration (~32 -> ~21 ms): skipped unless asked
+            # for. A test runs a real Envoy with the walk and asserts it finds nothing unknown or deprecated.
+            *([] if self.check_unknown_fields else ["--ignore-unknown-dynamic-fields"]),
             *self.extra_args,
         ]
 

@@ -164,16 +164,19 @@ def test_serve_watch_status_and_nack(tmp_path: Path, capsys, meshctl_process, en
 
 
 @pytest.mark.envoy
-def test_envoy_run_foreground_until_interrupted(tmp_path: Path, meshctl_process) -> None:
+@pytest.mark.parametrize("check", [False, True], ids=["default", "check-unknown-fields"])
+def test_envoy_run_foreground_until_interrupted(tmp_path: Path, meshctl_process, check: bool) -> None:
     (tmp_path / "config.yaml").write_text(one_route_config("from-envoy-run", "hello", ""))
     serve = meshctl_process("xds", "serve", str(tmp_path), "--listen", "127.0.0.1:0")
     address = serve.wait_line(lambda l: l.startswith("xDS server listening on ")).rsplit(" ", 1)[1]
     port = free_port()
     run = meshctl_process("envoy", "run", "--xds", address, "--node-id", "cli-envoy", "--listener-port", str(port),
-                          "--node-locality", "us-east-1/us-east-1a")
+                          "--node-locality", "us-east-1/us-east-1a", *(["--check-unknown-fields"] if check else []))
     started = run.wait_line(lambda l: l.startswith("envoy cli-envoy"))
     admin_url = started.split("admin ", 1)[1].split(";", 1)[0]
     assert run.wait_line(lambda l: l.startswith("live;")) == f"live; listeners: gateway_{port} 127.0.0.1:{port}"
+    options = json.loads(AdminClient(admin_url).get("/server_info"))["command_line_options"]
+    assert options.get("ignore_unknown_dynamic_fields", False) is not check  # Envoy's walk of each update: opt-in
     client = HttpClient(port)
     try:
         assert client.get("/hello") == (200, "from-envoy-run")

@@ -10,6 +10,7 @@ from envoy_data_plane.envoy.config.core.v3 import HealthStatus
 from fixtures_e2e import mesh_harness, upstreams  # noqa: F401 (fixtures)
 
 from meshctl.envoy.ports import free_port
+from meshctl.envoy.process import EnvoyProcess
 
 pytestmark = pytest.mark.envoy
 
@@ -189,9 +190,16 @@ def features(tmp_path: Path, upstreams, mesh_harness):  # noqa: F811
     return harness, gateway_port
 
 
+def nothing_unknown_or_deprecated(envoy: EnvoyProcess) -> None:
+    """Envoy (started with check_unknown_fields) found no field it does not know and no deprecated one in what we
+    sent: the walk meshctl's launcher skips by default would have had nothing to say."""
+    stats = envoy.admin.stats(r"^(server\.dynamic_unknown_fields|runtime\.deprecated_feature_use)$")
+    assert stats == {"server.dynamic_unknown_fields": 0, "runtime.deprecated_feature_use": 0}
+
+
 def test_gateway_route_features(features, upstreams) -> None:  # noqa: F811
     harness, port = features
-    harness.envoy("gateway-1", "gateway:app/gw", ("us-east-1", "us-east-1a", ""))
+    envoy = harness.envoy("gateway-1", "gateway:app/gw", ("us-east-1", "us-east-1a", ""), check_unknown_fields=True)
     client = harness.client(port)
     host = "features.test"
     client.until("/api/v1/status", lambda a: a[0] == 200, host=host)
@@ -240,13 +248,15 @@ def test_gateway_route_features(features, upstreams) -> None:  # noqa: F811
 
     assert client.get("/m", host, method="POST") == (201, "posted")
     assert client.get("/m", host, method="GET")[0] == 404
+    nothing_unknown_or_deprecated(envoy)
 
 
 @pytest.mark.parametrize("delta", [False, True], ids=["sotw", "delta"])
 def test_sidecar_traffic_shift_and_locality_failover(features, upstreams, delta: bool) -> None:  # noqa: F811
     harness, _ = features
     sidecar_port = harness.service.options.sidecar_port
-    harness.envoy("client-1", "sidecar:app/client@c1", ("us-east-1", "us-east-1a", ""), delta=delta)
+    envoy = harness.envoy("client-1", "sidecar:app/client@c1", ("us-east-1", "us-east-1a", ""), delta=delta,
+                          check_unknown_fields=True)
     client = harness.client(sidecar_port)
     host = "web.app.svc.cluster.local"
     client.until("/", lambda a: a[0] == 200, host=host)
@@ -269,3 +279,4 @@ def test_sidecar_traffic_shift_and_locality_failover(features, upstreams, delta:
     harness.service.set_health_overrides({}).result(10)
     harness.service.wait_synced(10)
     assert client.until("/p", lambda a: not a[1].startswith("web-v3"), host=host)[1].split()[0] in ("web-v1", "web-v2")
+    nothing_unknown_or_deprecated(envoy)
