@@ -112,6 +112,9 @@ class _HostEntry:
     tables: tuple[RouteTableV2, ...]  # the root tables serving the host, in root order
     view: VirtualHostView
     frame: Frame
+    # the table entries its build used: a later build reusing the host hands them on, so an edit below it after
+    # an edit elsewhere still finds them
+    table_keys: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(slots=True)
@@ -170,6 +173,7 @@ class V2IncrementalEngine(Borrowing, Recording, V2RouteEngine):
         self._borrowed: set[int] = set()  # ids of routes an earlier view holds too (see _shared_routes)
         self._held: set[int] = set()  # ids of routes this build made and keeps for later builds to borrow
         self._host_key: HostKey = ()
+        self._host_tables: list[tuple[Any, ...]] = []  # the table entries the host being built uses
         self._routes_before: list[FlattenedRoute] = []  # the served routes of the host being built, last view
         self._entry_of: dict[int, tuple[list[FlattenedRoute], Any]] = {}  # a table's route list -> entry
         # ids of borrowed routes an earlier build found nothing to report or change for (see settle)
@@ -204,6 +208,7 @@ class V2IncrementalEngine(Borrowing, Recording, V2RouteEngine):
         # and no route object may appear in two views of one build
         key = (table.key, tuple(link[:4] for link in links), effective_sort, self.listener_port, self._host_key)
         context = (links, tuple(matchers), options, labels, below)
+        self._host_tables.append(key)
         entry = self._reuse(self.previous.tables, self.kept.tables, key,
                             lambda e: e.table is table and e.context == context)
         if entry is not None:
@@ -338,10 +343,22 @@ class V2IncrementalEngine(Borrowing, Recording, V2RouteEngine):
                                                 lambda e: e.gateway is vg and same_objects(roots, e.tables))
         if entry is not None:
             self.stats["hosts_reused"] += 1
+            for table_key in entry.table_keys:  # with what the passes recorded for their shared routes
+                table_entry = self.previous.tables.get(table_key)
+                if table_entry is None:
+                    continue
+                self.kept.tables.setdefault(table_key, table_entry)
+                for rid in table_entry.shared_ids or ():
+                    record = self.previous.checked.get(rid)
+                    if record is not None:
+                        self.kept.checked.setdefault(rid, record)
+                    if rid in self.previous.settled:
+                        self._settled.add(rid)
             self._add_view(entry.view)
             return entry.view
         self.stats["hosts_built"] += 1
         self._host_key = key
+        self._host_tables = []
         before = self.previous.hosts.get(key)
         self._routes_before = before.view.routes if before is not None else []
         try:
@@ -349,7 +366,8 @@ class V2IncrementalEngine(Borrowing, Recording, V2RouteEngine):
         finally:
             self._routes_before = []
         if not frozen:
-            self.kept.hosts[key] = _HostEntry(vg, roots, view, frame)
+            self.kept.hosts[key] = _HostEntry(vg, roots, view, frame, self._host_tables)
+        self._host_tables = []
         return view
 
     def _per_view(self, previous: dict[HostKey, _ViewEntry], kept: dict[HostKey, _ViewEntry], key: HostKey,

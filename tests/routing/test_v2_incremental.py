@@ -303,6 +303,18 @@ def test_a_one_route_edit_re_expands_only_its_table_and_reuses_the_other_host(tm
     assert bodies and set(bodies) == {"changed"}
 
 
+def test_a_host_reused_whole_hands_its_tables_on_to_the_next_build(tmp_path: Path) -> None:
+    session = Session(tmp_path, initial())
+    session.step()
+    session.step(("body", 1, 0, "first"))  # host a rebuilt around t1
+    first = dict(session.stats)
+    session.step(("alias", True))  # root-b re-read: host b rebuilt, host a reused whole
+    assert session.stats["hosts_reused"] == 2  # a.example.com on both listeners
+    session.step(("body", 1, 0, "second"))  # host a again: its tables are still known
+    assert session.stats["tables_expanded"] == first["tables_expanded"] == 4
+    assert session.stats["tables_reused"] == first["tables_reused"] == 20
+
+
 def test_a_one_route_edit_shares_every_other_route_with_the_previous_view(tmp_path: Path) -> None:
     session = Session(tmp_path, {**initial(), "policy": "all", "sort": "ROUTE_SPECIFICITY"})
     before = session.step()
