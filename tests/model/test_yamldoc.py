@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -11,12 +12,14 @@ import yaml
 from meshctl.model.findings import Severity
 from meshctl.model.yamldoc import (
     MAX_DEPTH,
+    YAML_SUFFIXES,
     decode_text,
     expand_paths,
     load_files,
     parse_text,
     too_deep_finding,
     yaml_error_finding,
+    yaml_files_below,
 )
 
 TWO_DOCS = textwrap.dedent("""\
@@ -181,6 +184,21 @@ def test_expand_paths_finds_yaml_below_directories_in_stable_order(tmp_path: Pat
     rel = [p.relative_to(tmp_path).as_posix() for p in files]
     assert rel == ["a.json", "b/a.YML", "b/z.yaml", "c/d/deep.yaml", "notes.txt"]
     assert [(f.code, f.file) for f in findings] == [("path-not-found", str(tmp_path / "missing.yaml"))]
+
+
+def test_the_directory_walk_lists_what_rglob_lists_in_its_order(tmp_path: Path) -> None:
+    # names whose order differs between part-by-part and whole-string comparison ("a/x" vs "a-b"), case, dots,
+    # a link to a file (listed), a link to a directory (not entered), a broken link (not a file)
+    for rel in ("a/x.yaml", "a-b.yaml", "a.b/y.yml", "A/z.json", "a b/w.YAML", ".hidden.yaml", "a/.tmp.yaml.tmp",
+                "a/b/c/deep.yaml", "Z.yaml", "z/notes.txt"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("{}\n")
+    os.symlink(tmp_path / "a/x.yaml", tmp_path / "link.yaml")
+    os.symlink(tmp_path / "a", tmp_path / "linked-dir")
+    os.symlink(tmp_path / "nowhere.yaml", tmp_path / "broken.yaml")
+    want = sorted(f for f in tmp_path.rglob("*") if f.is_file() and f.suffix.lower() in YAML_SUFFIXES)
+    assert yaml_files_below(tmp_path) == want
+    assert len(want) == 9
 
 
 def test_load_files_keeps_going_after_broken_files(tmp_path: Path) -> None:
