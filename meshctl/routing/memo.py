@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import operator
-from itertools import chain, compress, count, islice
+from itertools import chain, compress, count
 from typing import Any, Callable, Hashable, Mapping, Protocol, TypeVar
 
 from ..model.findings import Finding
@@ -219,7 +219,9 @@ def _first_unlike(a: list[FlattenedRoute], b: list[FlattenedRoute]) -> int:
     limit = min(len(a), len(b))
     at = 0
     while at < limit:
-        at = next(compress(count(at), map(operator.is_not, islice(a, at, limit), islice(b, at, limit))), limit)
+        rest = range(at, limit)
+        at = next(compress(count(at), map(operator.is_not, map(a.__getitem__, rest), map(b.__getitem__, rest))),
+                  limit)
         end = min(limit, at + 256)
         x, y = a[at:end], b[at:end]
         alike = map(operator.and_, map(operator.and_, map(operator.eq, map(_ID, x), map(_ID, y)),
