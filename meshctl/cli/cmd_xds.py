@@ -383,7 +383,10 @@ def _start_health_api(args: argparse.Namespace, service: Any, workspace: Any) ->
     return health
 
 
-SERVE_COALESCE_SECONDS = 0.002
+# Short: a file source already reads a save whole (after its writer closed it) and the xDS refresh loop merges
+# builds requested while one runs; this only gathers what several sources report at once. Every ms here is a ms of
+# every edit's way to Envoy (10k routes: ~45 ms in all).
+SERVE_COALESCE_SECONDS = 0.0005
 
 
 def run_serve(args: argparse.Namespace) -> int:
