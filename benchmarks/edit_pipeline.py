@@ -52,18 +52,13 @@ sys.path.insert(0, str(REPO / "tests" / "xds"))
 sys.path.insert(0, str(REPO))
 
 from fixtures_e2e import HttpClient, apply_edit  # noqa: E402
-from xds_e2e import Recorder, big_config  # noqa: E402
+from xds_e2e import big_config, pipeline  # noqa: E402
 
 from meshctl.cli.cmd_xds import SERVE_COALESCE_SECONDS  # noqa: E402
-from meshctl.envoy.ports import free_port  # noqa: E402
-from meshctl.envoy.process import EnvoyProcess  # noqa: E402
 from meshctl.model.snapshot import Snapshot  # noqa: E402
 from meshctl.routing.incremental import IncrementalRouting  # noqa: E402
 from meshctl.routing.view import build_routing_view  # noqa: E402
 from meshctl.sources.files import FileSource  # noqa: E402
-from meshctl.sources.workspace import Workspace  # noqa: E402
-from meshctl.xds.service import XdsService  # noqa: E402
-from meshctl.xds.translate import TranslateOptions  # noqa: E402
 
 LABELLED = 3  # /team0 .. /team2 delegate by label
 
@@ -169,21 +164,12 @@ class Served:
 
 def bench_envoy(routes: int, edits: int, envoy_args: list[str], check_unknown_fields: bool = False) -> None:
     work = Path(tempfile.mkdtemp(prefix="meshctl-bench-edit-e2e-"))
-    envoy = service = workspace = None
-    try:
-        files = write_tree(work, routes)
-        tables = routes // 100
-        source = FileSource([work])
-        workspace = Workspace([source], coalesce_seconds=SERVE_COALESCE_SECONDS).load()
-        rebuilt: list[float] = []
-        workspace.subscribe(lambda _: rebuilt.append(time.perf_counter()))
-        port = free_port()
-        service = XdsService(workspace, TranslateOptions(listener_ports={"big/big": port}),
-                             listen="127.0.0.1:0").start()
-        rec = Recorder()
-        service.add_listener(rec.event)
-        envoy = EnvoyProcess("edit-1", service.bound_port, node_cluster="gateway", extra_args=envoy_args,
-                             check_unknown_fields=check_unknown_fields).start().wait_live(30)
+    files = write_tree(work, routes)
+    tables = routes // 100
+    with pipeline(work, "big/big", node_id="edit-1", coalesce=SERVE_COALESCE_SECONDS, live_timeout=30,
+                  extra_args=envoy_args, check_unknown_fields=check_unknown_fields) as served_by:
+        source, workspace, service, rec, port = (served_by.source, served_by.workspace, served_by.service,
+                                                 served_by.recorder, served_by.port)
         service.wait_synced(60)
         served = Served(port)
         served.wait(f"/team{tables - 1}/svc1/", lambda a: a[0] == 200, timeout=60)
@@ -259,16 +245,12 @@ def bench_envoy(routes: int, edits: int, envoy_args: list[str], check_unknown_fi
                 if source._thread is None:
                     apply_edit(workspace, source, 60)
                 finished = served.wait(path, check, timeout=60)
-                loaded = rec.first_after(rebuilt, began) or finished
+                loaded = rec.first_after(rec.rebuilt, began) or finished
                 snap.append((loaded - began) * 1000)
                 done.append((finished - began) * 1000)
-                pushed = rec.first_after(rec.pushed, began)
-                acked = None
-                deadline = time.perf_counter() + 2  # Envoy may serve the new routes before its ACK is read
-                while pushed is not None and acked is None and time.perf_counter() < deadline:
-                    acked = rec.first_after(rec.acked, pushed)
-                    time.sleep(0.001)
-                if acked is not None and pushed is not None:
+                timed = rec.push_and_ack(began, 2)
+                if timed is not None:
+                    pushed, acked = timed
                     ack.append((acked - began) * 1000)
                     own.append((acked - pushed) * 1000)
 
@@ -281,14 +263,6 @@ def bench_envoy(routes: int, edits: int, envoy_args: list[str], check_unknown_fi
             print(f"  {label:<30} {fmt(snap):>18} {fmt(ack):>18} {fmt(own):>18} {fmt(done):>18}"
                   f"   {max(done):12.1f}{ratio}")
         served.client.close()
-    finally:
-        if envoy is not None:
-            envoy.stop()
-        if service is not None:
-            service.stop()
-        if workspace is not None:
-            workspace.stop()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def main() -> None:

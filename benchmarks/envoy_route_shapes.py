@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import shutil
 import statistics
 import sys
 import tempfile
@@ -30,14 +29,7 @@ sys.path.insert(0, str(REPO))
 
 import yaml  # noqa: E402
 from fixtures_e2e import apply_edit  # noqa: E402
-from xds_e2e import Recorder, big_config  # noqa: E402
-
-from meshctl.envoy.ports import free_port  # noqa: E402
-from meshctl.envoy.process import EnvoyProcess  # noqa: E402
-from meshctl.sources.files import FileSource  # noqa: E402
-from meshctl.sources.workspace import Workspace  # noqa: E402
-from meshctl.xds.service import XdsService  # noqa: E402
-from meshctl.xds.translate import TranslateOptions  # noqa: E402
+from xds_e2e import big_config, pipeline  # noqa: E402
 
 SHAPES = ("as served", "no retry policies", "no route options", "all direct responses", "all to one service")
 
@@ -66,45 +58,23 @@ def shaped(shape: str, text: str) -> str:
 def push_to_ack(shape: str, routes: int, pushes: int, check_unknown_fields: bool) -> float:
     """Median push -> ACK (ms) of one-route edits (a prefix renamed) in `shape`."""
     work = Path(tempfile.mkdtemp(prefix="meshctl-bench-shapes-"))
-    envoy = service = workspace = None
-    try:
-        config = work / "big.yaml"
-        config.write_text(shaped(shape, big_config(routes, "v0")))
-        source = FileSource([work])
-        workspace = Workspace([source], coalesce_seconds=0.002).load()
-        service = XdsService(workspace, TranslateOptions(listener_ports={"big/big": free_port()}),
-                             listen="127.0.0.1:0").start()
-        recorder = Recorder()
-        service.add_listener(recorder.event)
-        envoy = EnvoyProcess("shapes-1", service.bound_port, node_cluster="gateway",
-                             check_unknown_fields=check_unknown_fields).start().wait_live(60)
-        service.wait_synced(60)
+    config = work / "big.yaml"
+    config.write_text(shaped(shape, big_config(routes, "v0")))
+    with pipeline(work, "big/big", node_id="shapes-1", coalesce=0.002, live_timeout=60,
+                  check_unknown_fields=check_unknown_fields) as served_by:
+        served_by.service.wait_synced(60)
         own: list[float] = []
         for i in range(pushes):
             time.sleep(0.15)  # let the previous update settle
-            text = config.read_text()
-            config.write_text(re.sub(r"/svc0(?:x\d+)?/", f"/svc0x{i}/", text, count=1))
+            config.write_text(re.sub(r"/svc0(?:x\d+)?/", f"/svc0x{i}/", config.read_text(), count=1))
             began = time.perf_counter()
-            apply_edit(workspace, source, 60)
-            deadline = time.perf_counter() + 10
-            while time.perf_counter() < deadline:
-                pushed = recorder.first_after(recorder.pushed, began)
-                acked = recorder.first_after(recorder.acked, pushed) if pushed is not None else None
-                if pushed is not None and acked is not None:
-                    own.append((acked - pushed) * 1000)
-                    break
-                time.sleep(0.001)
-        if len(own) < 3:
-            raise RuntimeError(f"{shape}: only {len(own)} of {pushes} pushes were acknowledged")
-        return statistics.median(own[2:])
-    finally:
-        if envoy is not None:
-            envoy.stop()
-        if service is not None:
-            service.stop()
-        if workspace is not None:
-            workspace.stop()
-        shutil.rmtree(work, ignore_errors=True)
+            apply_edit(served_by.workspace, served_by.source, 60)
+            timed = served_by.recorder.push_and_ack(began, 10)
+            if timed is not None:
+                own.append((timed[1] - timed[0]) * 1000)
+    if len(own) < 3:
+        raise RuntimeError(f"{shape}: only {len(own)} of {pushes} pushes were acknowledged")
+    return statistics.median(own[2:])
 
 
 def main() -> None:

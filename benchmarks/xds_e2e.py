@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import shutil
 import statistics
@@ -17,8 +18,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -83,6 +85,56 @@ class Recorder:
     def first_after(self, values: list[float], t: float) -> float | None:
         return next((v for v in values if v >= t), None)
 
+    def push_and_ack(self, after: float, timeout: float) -> tuple[float, float] | None:
+        """The first route-configuration push at or after `after` and Envoy's ACK of it, waiting up to `timeout`
+        seconds for them to be recorded (Envoy may serve the new routes before the server reads its ACK)."""
+        deadline = time.perf_counter() + timeout
+        while True:
+            pushed = self.first_after(self.pushed, after)
+            acked = self.first_after(self.acked, pushed) if pushed is not None else None
+            if pushed is not None and acked is not None:
+                return pushed, acked
+            if time.perf_counter() >= deadline:
+                return None
+            time.sleep(0.001)
+
+
+@dataclasses.dataclass
+class Pipeline:
+    """A directory served to one real Envoy (see `pipeline`)."""
+
+    source: FileSource
+    workspace: Workspace
+    service: XdsService
+    recorder: Recorder  # push, ACK and workspace-rebuild times
+    envoy: EnvoyProcess
+    port: int  # the Envoy's listener for `listener`
+
+
+@contextmanager
+def pipeline(work: Path, listener: str, *, node_id: str, coalesce: float, poll: float = 0.25,
+             live_timeout: float = 15.0, **envoy_options: Any) -> Iterator[Pipeline]:
+    """The YAML in `work` served as `meshctl xds serve` does: a file source (polling every `poll` s once started)
+    and a workspace coalescing for `coalesce` s, an XdsService whose events a Recorder times, and one real gateway
+    Envoy whose `listener` (VirtualGateway ns/name) is on a free port. Everything is stopped afterwards, on failure
+    too, and `work` is removed."""
+    with ExitStack() as stack:
+        stack.callback(shutil.rmtree, work, ignore_errors=True)
+        port = free_port()
+        source = FileSource([work], interval=poll)
+        workspace = Workspace([source], coalesce_seconds=coalesce).load()
+        stack.callback(workspace.stop)
+        recorder = Recorder()
+        workspace.subscribe(lambda _: recorder.rebuilt.append(time.perf_counter()))  # first: as the snapshot lands
+        service = XdsService(workspace, TranslateOptions(listener_ports={listener: port}),
+                             listen="127.0.0.1:0").start()
+        stack.callback(service.stop)
+        service.add_listener(recorder.event)
+        envoy = EnvoyProcess(node_id, service.bound_port, node_cluster="gateway", **envoy_options)
+        stack.callback(envoy.stop)  # also when it fails to come up: the process may be running
+        envoy.start().wait_live(live_timeout)
+        yield Pipeline(source, workspace, service, recorder, envoy, port)
+
 
 # ---------------------------------------------------------------------------------------- change → served
 
@@ -90,22 +142,11 @@ class Recorder:
 def bench_change_to_served(changes: int, poll: float) -> None:
     print(f"change -> served: {changes} edits of a YAML file, one Envoy, 004 guide step 07 + one bench route")
     work = Path(tempfile.mkdtemp(prefix="meshctl-bench-"))
-    envoy = None
-    service = None
-    workspace = None
-    try:
-        for f in GUIDE_STEP.glob("*.yaml"):
-            shutil.copy(f, work / f.name)
-        (work / "bench.yaml").write_text(bench_vhost("v0"))
-        port = free_port()
-        source = FileSource([work], interval=poll)
-        workspace = Workspace([source], coalesce_seconds=0.001).load()
-        service = XdsService(workspace, TranslateOptions(listener_ports={"gloo-mesh/demo-gateway": port}),
-                             listen="127.0.0.1:0").start()
-        rec = Recorder()
-        service.add_listener(rec.event)
-        workspace.subscribe(lambda ws: rec.rebuilt.append(time.perf_counter()))
-        envoy = EnvoyProcess("bench-1", service.bound_port, node_cluster="gateway").start().wait_live(15)
+    for f in GUIDE_STEP.glob("*.yaml"):
+        shutil.copy(f, work / f.name)
+    (work / "bench.yaml").write_text(bench_vhost("v0"))
+    with pipeline(work, "gloo-mesh/demo-gateway", node_id="bench-1", coalesce=0.001, poll=poll) as served_by:
+        workspace, source, rec, port = served_by.workspace, served_by.source, served_by.recorder, served_by.port
         client = HttpClient(port)
         client.until("/bench", lambda a: a == (200, "v0"), host="bench.test", timeout=10)
         for mode in ("watcher", "direct"):
@@ -141,14 +182,6 @@ def bench_change_to_served(changes: int, poll: float) -> None:
             line("edit -> Envoy ACKed the route configuration", summary(to_ack))
             line("edit -> new answer served through Envoy", summary(served))
         client.close()
-    finally:
-        if envoy is not None:
-            envoy.stop()
-        if service is not None:
-            service.stop()
-        if workspace is not None:
-            workspace.stop()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------------------- 10,000 routes
@@ -190,15 +223,9 @@ def bench_big(routes: int) -> None:
     print(f"{routes:,}-route configuration (100 RouteTables under one VirtualHost), one Envoy")
     work = Path(tempfile.mkdtemp(prefix="meshctl-bench-big-"))
     config = work / "big.yaml"
-    envoy = None
-    service = None
-    try:
-        config.write_text(big_config(200, "warm"))
-        port = free_port()
-        source = FileSource([work])
-        workspace = Workspace([source], coalesce_seconds=0.001).load()
-        service = XdsService(workspace, TranslateOptions(listener_ports={"big/big": port}), listen="127.0.0.1:0").start()
-        envoy = EnvoyProcess("big-1", service.bound_port, node_cluster="gateway").start().wait_live(15)
+    config.write_text(big_config(200, "warm"))
+    with pipeline(work, "big/big", node_id="big-1", coalesce=0.001) as served_by:
+        workspace, source, service, port = served_by.workspace, served_by.source, served_by.service, served_by.port
         service.wait_synced(15)
         client = HttpClient(port)
 
@@ -250,12 +277,6 @@ def bench_big(routes: int) -> None:
         line("one route edited in the big config -> served", f"{(done - began) * 1000:8.1f} ms "
              f"(after the snapshot: {(done - loaded) * 1000:.1f} ms)")
         client.close()
-    finally:
-        if envoy is not None:
-            envoy.stop()
-        if service is not None:
-            service.stop()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------------------- fan-out
