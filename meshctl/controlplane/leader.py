@@ -68,7 +68,7 @@ class LeaderElector:
         self.last_error = ""
         self._lock = threading.Lock()
         self._leading = False
-        self._renewed_at = 0.0  # monotonic time of our last successful acquire/renew
+        self._renewed_at = 0.0  # monotonic time our last successful acquire/renew was begun
         self._observed: tuple[str, str, str] | None = None  # (holder, renewTime, resourceVersion) last seen
         self._observed_at = 0.0  # monotonic time it was first seen
         self._observed_duration = timing.lease_duration
@@ -114,6 +114,9 @@ class LeaderElector:
     # -- one round ------------------------------------------------------------------------------------
     def try_acquire_or_renew(self) -> bool:
         """One attempt; returns whether we hold the Lease afterwards."""
+        # The renew deadline counts from before the request: the server stores the renewal (and others start
+        # waiting out the lease) after this instant, never before, however late its answer reaches us.
+        attempted = time.monotonic()
         try:
             held = self._attempt()
             self.last_error = ""
@@ -127,7 +130,7 @@ class LeaderElector:
                 return True  # a failed renewal is retried until the renew deadline
         if held:
             with self._lock:
-                self._renewed_at = time.monotonic()
+                self._renewed_at = attempted
             if not self._set_leading(True):
                 self.transitions += 1
                 log.info("lease %s/%s: %s became leader", self.namespace, self.name, self.identity)

@@ -121,3 +121,22 @@ def test_a_lease_taken_by_someone_else_ends_leadership_at_once(kubeconfig_path: 
 def test_timing_must_be_ordered() -> None:
     with pytest.raises(ValueError):
         LeaseTiming(lease_duration=5, renew_deadline=6, retry_period=1)
+
+
+def test_the_renew_deadline_counts_from_before_the_server_stored_the_renewal(
+        kubeconfig_path: Path, east: FakeApiServer, closing) -> None:
+    # Others wait out the lease from when they see the stored renewal. A leader that counted its deadline from
+    # the (late) answer would lead past the lease others wait out by as long as the answer took.
+    stored: list[float] = []
+
+    def slow_lease_writes(_op: str, obj: dict) -> None:
+        if obj["kind"] == "Lease":
+            time.sleep(0.05)
+            stored.append(time.monotonic())
+        return None
+
+    east.admission = slow_lease_writes
+    a = _elector(kubeconfig_path, "replica-a", closing)
+    assert a.try_acquire_or_renew() and a.try_acquire_or_renew()
+    assert len(stored) == 2
+    assert a._renewed_at <= stored[-1] - 0.05
