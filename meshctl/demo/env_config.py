@@ -215,7 +215,10 @@ def resilience_policy(options: DemoOptions) -> dict[str, Any]:
     policy: dict[str, Any] = {"requestTimeout": _seconds(options.request_timeout_s)}
     if options.retries:
         policy["retries"] = {"attempts": options.retry_attempts, "perTryTimeout": _seconds(options.per_try_timeout_s),
-                             "retryOn": "5xx,connect-failure,reset", "retryPreviousHosts": True}
+                             "retryOn": "5xx,connect-failure,reset", "retryPreviousHosts": True,
+                             # a try after two on the local hosts goes to the next locality, even before the
+                             # local hosts' ejection has reached every Envoy worker
+                             "retryRemoteLocalities": True}
     return {
         "apiVersion": "networking.mesh.gloo.solo.io/v1",
         "kind": "TrafficPolicy",

@@ -199,9 +199,11 @@ class FaultInjection(Model):
 class RetryPolicy(Model):
     attempts: int = 0
     per_try_timeout: Duration | None = None
-    # meshctl extensions (Envoy retry_on list and host predicate); Gloo v1 only has the two fields above
+    # meshctl extensions (Envoy retry_on list, host predicate, priority predicate); Gloo v1 only has the two
+    # fields above. retryRemoteLocalities is Gloo v2's (RetryTimeoutPolicy), offered to v1 options as well.
     retry_on: str | None = None
     retry_previous_hosts: bool | None = None
+    retry_remote_localities: bool | None = None
 
 
 @dataclass

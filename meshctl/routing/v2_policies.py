@@ -118,7 +118,8 @@ def options_of(policy: RoutePolicyV2) -> dict[str, Any]:
             attempts = int(retries.get("attempts", 2))  # §8.3: default 2; 0 disables retries
             if attempts > 0:
                 out["retries"] = RetryPolicy(attempts=attempts, per_try_timeout=_duration(retries.get("perTryTimeout")),
-                                             retry_on=retries.get("retryOn"))
+                                             retry_on=retries.get("retryOn"),
+                                             retry_remote_localities=retries.get("retryRemoteLocalities") or None)
         return out
     if policy.kind == "FaultInjectionPolicy":
         delay, abort = _dict(config.get("delay")), _dict(config.get("abort"))

@@ -24,6 +24,7 @@ from envoy_data_plane.envoy.config.route.v3 import (
     QueryParameterMatcher,
     RedirectActionRedirectResponseCode,
     RetryPolicyRetryHostPredicate,
+    RetryPolicyRetryPriority,
     RouteActionRequestMirrorPolicy,
     RouteMatch,
     WeightedCluster,
@@ -45,6 +46,7 @@ from envoy_data_plane.envoy.extensions.filters.common.fault.v3 import FaultDelay
 from envoy_data_plane.envoy.extensions.filters.http.cors.v3 import CorsPolicy as EnvoyCorsPolicy
 from envoy_data_plane.envoy.extensions.filters.http.fault.v3 import FaultAbort, HttpFault
 from envoy_data_plane.envoy.extensions.retry.host.previous_hosts.v3 import PreviousHostsPredicate
+from envoy_data_plane.envoy.extensions.retry.priority.previous_priorities.v3 import PreviousPrioritiesConfig
 from envoy_data_plane.envoy.type.matcher.v3 import RegexMatchAndSubstitute, RegexMatcher, StringMatcher
 from envoy_data_plane.envoy.type.v3 import FractionalPercent, FractionalPercentDenominatorType
 from envoy_data_plane.google.protobuf import Any as AnyMessage
@@ -74,6 +76,8 @@ FAULT_FILTER = "envoy.filters.http.fault"
 CORS_FILTER = "envoy.filters.http.cors"
 DEFAULT_RETRY_ON = "5xx,connect-failure,reset"
 PREVIOUS_HOSTS = "envoy.retry_host_predicates.previous_hosts"
+PREVIOUS_PRIORITIES = "envoy.retry_priorities.previous_priorities"
+REMOTE_LOCALITIES_AFTER = 2  # tries on the original priority load before retries leave a tried locality
 
 _REDIRECT_CODES = {
     "MOVED_PERMANENTLY": RedirectActionRedirectResponseCode.MOVED_PERMANENTLY,
@@ -213,17 +217,26 @@ def per_filter_config(options: Policy) -> dict[str, AnyMessage]:
 def retry_policy(r: RetryPolicy) -> EnvoyRetryPolicy | None:
     if not r.attempts:
         return None
-    return _retry_policy(r.attempts, r.per_try_timeout, r.retry_on or DEFAULT_RETRY_ON, r.retry_previous_hosts is not False)
+    return _retry_policy(r.attempts, r.per_try_timeout, r.retry_on or DEFAULT_RETRY_ON, r.retry_previous_hosts is not False,
+                         bool(r.retry_remote_localities))
 
 
 @shared
-def _retry_policy(attempts: int, per_try_timeout: str | None, retry_on: str, previous_hosts: bool) -> EnvoyRetryPolicy:
+def _retry_policy(attempts: int, per_try_timeout: str | None, retry_on: str, previous_hosts: bool,
+                  remote_localities: bool = False) -> EnvoyRetryPolicy:
     predicates = []
     if previous_hosts:
         predicates.append(msg(RetryPolicyRetryHostPredicate, name=PREVIOUS_HOSTS,
                               typed_config=_any(msg(PreviousHostsPredicate))))
+    priority = None
+    if remote_localities:
+        # Istio's translation of retryRemoteLocalities: the first two tries use the locality priorities as they
+        # are; every later try leaves out the priorities already tried, so it goes to the next locality.
+        priority = msg(RetryPolicyRetryPriority, name=PREVIOUS_PRIORITIES,
+                       typed_config=_any(msg(PreviousPrioritiesConfig, update_frequency=REMOTE_LOCALITIES_AFTER)))
     return msg(EnvoyRetryPolicy, retry_on=retry_on, num_retries=attempts, per_try_timeout=duration(per_try_timeout),
-               retry_host_predicate=predicates, host_selection_retry_max_attempts=5 if predicates else 0)
+               retry_host_predicate=predicates, host_selection_retry_max_attempts=5 if predicates else 0,
+               retry_priority=priority)
 
 
 def _mirror(m: Mirror, owner_ns: str, ctx: RouteContext) -> RouteActionRequestMirrorPolicy | None:

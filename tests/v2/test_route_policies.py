@@ -99,13 +99,14 @@ def test_bad_policies_are_located_findings_and_not_applied(tmp_path: Path) -> No
     from meshctl.model.validate import validate
 
     bad = json.loads(json.dumps(STD_RETRIES))
-    bad["spec"]["config"] = {"retries": {"attempts": "three", "perTryTimeout": "soon"}}
+    bad["spec"]["config"] = {"retries": {"attempts": "three", "perTryTimeout": "soon", "retryRemoteLocalities": "yes"}}
     fault = {"apiVersion": "resilience.policy.gloo.solo.io/v2", "kind": "FaultInjectionPolicy",
              "metadata": {"name": "f", "namespace": "gw-config"}, "spec": {"config": {"abort": {"httpStatus": 42}}}}
     snapshot, _ = with_policies(tmp_path, bad, fault)
     found = {(f.resource, f.path) for f in validate(snapshot) if f.code == "bad-policy"}
     assert found == {("RetryTimeoutPolicy gw-config/std-retries", "spec.config.retries.attempts"),
                      ("RetryTimeoutPolicy gw-config/std-retries", "spec.config.retries.perTryTimeout"),
+                     ("RetryTimeoutPolicy gw-config/std-retries", "spec.config.retries.retryRemoteLocalities"),
                      ("FaultInjectionPolicy gw-config/f", "spec.config.abort.httpStatus")}
     assert all(f.line for f in validate(snapshot) if f.code == "bad-policy")
     assert all(not r.applied_policies for r in routes_by_name(snapshot).values())

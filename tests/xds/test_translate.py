@@ -200,6 +200,22 @@ def test_weighted_destinations_and_options() -> None:
     assert all(c.circuit_breakers.thresholds[0].max_retries == 1024 for c in clusters.values())
 
 
+def test_retry_remote_localities_adds_the_previous_priorities_retry_priority() -> None:
+    _, [remote, plain] = gateway_routes(f"""
+  - matchers: [{{uri: {{prefix: /remote}}}}]
+    routeAction: {{destinations: [{WEB_V1}]}}
+    options: {{retries: {{attempts: 3, retryRemoteLocalities: true}}}}
+  - matchers: [{{uri: {{prefix: /}}}}]
+    routeAction: {{destinations: [{WEB_V1}]}}
+    options: {{retries: {{attempts: 3, retryRemoteLocalities: false}}}}
+""")
+    assert remote["route"]["retryPolicy"]["retryPriority"] == {
+        "name": "envoy.retry_priorities.previous_priorities", "typedConfig": {
+            "@type": "type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3."
+                     "PreviousPrioritiesConfig", "updateFrequency": 2}}
+    assert "retryPriority" not in plain["route"]["retryPolicy"]
+
+
 def test_retries_without_attempts_and_cors() -> None:
     _, [route] = gateway_routes(f"""
   - matchers: [{{uri: {{prefix: /}}}}]

@@ -57,6 +57,8 @@ def problems_of(policy: RoutePolicyV2) -> list[tuple[Path, str]]:
                     out.append((base + ("retries", "perTryTimeout"), "must be a duration, like 2s"))
                 if "retryOn" in retries and not isinstance(retries["retryOn"], str):
                     out.append((base + ("retries", "retryOn"), "must be a comma-separated string"))
+                if "retryRemoteLocalities" in retries and not isinstance(retries["retryRemoteLocalities"], bool):
+                    out.append((base + ("retries", "retryRemoteLocalities"), "must be true or false"))
     elif policy.kind == "FaultInjectionPolicy":
         delay, abort = config.get("delay"), config.get("abort")
         if delay is None and abort is None:
