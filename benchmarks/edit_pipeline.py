@@ -63,9 +63,9 @@ from meshctl.sources.files import FileSource  # noqa: E402
 LABELLED = 3  # /team0 .. /team2 delegate by label
 
 
-def write_tree(directory: Path, routes: int, tag: str = "v0") -> dict[str, Path]:
-    """The config of xds_e2e.big_config, one file per resource, some tables selected by label; files by name."""
-    files: dict[str, Path] = {}
+def tree_docs(routes: int, tag: str = "v0") -> list[dict[str, Any]]:
+    """The documents of xds_e2e.big_config, with some tables selected by label (see the module's text)."""
+    docs = []
     for doc in yaml.safe_load_all(big_config(routes, tag)):
         name = doc["metadata"]["name"]
         if doc["kind"] == "VirtualHost":
@@ -75,6 +75,15 @@ def write_tree(directory: Path, routes: int, tag: str = "v0") -> dict[str, Path]
             t = int(name.removeprefix("team"))
             if t < LABELLED + 1:
                 doc["metadata"]["labels"] = {"team": f"team{min(t, LABELLED - 1)}"}
+        docs.append(doc)
+    return docs
+
+
+def write_tree(directory: Path, routes: int, tag: str = "v0") -> dict[str, Path]:
+    """tree_docs, one file per resource; files by name."""
+    files: dict[str, Path] = {}
+    for doc in tree_docs(routes, tag):
+        name = doc["metadata"]["name"]
         key = f"{doc['kind']}-{name}".lower()
         files[key] = directory / f"{key}.yaml"
         files[key].write_text(yaml.safe_dump(doc, sort_keys=False))

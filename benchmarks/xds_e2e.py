@@ -35,6 +35,7 @@ from meshctl.envoy.process import EnvoyProcess  # noqa: E402
 from meshctl.mesh.index import MeshIndex  # noqa: E402
 from meshctl.model.snapshot import load_snapshot  # noqa: E402
 from meshctl.routing.view import build_routing_view  # noqa: E402
+from meshctl.sources.base import Source  # noqa: E402
 from meshctl.sources.files import FileSource  # noqa: E402
 from meshctl.sources.workspace import Workspace  # noqa: E402
 from meshctl.xds import codec  # noqa: E402
@@ -103,7 +104,7 @@ class Recorder:
 class Pipeline:
     """A directory served to one real Envoy (see `pipeline`)."""
 
-    source: FileSource
+    source: Source
     workspace: Workspace
     service: XdsService
     recorder: Recorder  # push, ACK and workspace-rebuild times
@@ -113,15 +114,16 @@ class Pipeline:
 
 @contextmanager
 def pipeline(work: Path, listener: str, *, node_id: str, coalesce: float, poll: float = 0.25,
-             live_timeout: float = 15.0, **envoy_options: Any) -> Iterator[Pipeline]:
+             live_timeout: float = 15.0, source: Source | None = None, **envoy_options: Any) -> Iterator[Pipeline]:
     """The YAML in `work` served as `meshctl xds serve` does: a file source (polling every `poll` s once started)
     and a workspace coalescing for `coalesce` s, an XdsService whose events a Recorder times, and one real gateway
     Envoy whose `listener` (VirtualGateway ns/name) is on a free port. Everything is stopped afterwards, on failure
-    too, and `work` is removed."""
+    too, and `work` is removed. `source`: serve this source instead of the directory (its caller stops it)."""
     with ExitStack() as stack:
         stack.callback(shutil.rmtree, work, ignore_errors=True)
         port = free_port()
-        source = FileSource([work], interval=poll)
+        if source is None:
+            source = FileSource([work], interval=poll)
         workspace = Workspace([source], coalesce_seconds=coalesce).load()
         stack.callback(workspace.stop)
         recorder = Recorder()

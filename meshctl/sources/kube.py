@@ -104,7 +104,8 @@ class KubeSource(Source):
                  cluster_name: str | None = None, namespace: str | None = None, management: bool = True,
                  kinds: tuple[KindInfo, ...] = WATCHED_KINDS, client: KubeClient | None = None,
                  backoff_base: float = 0.5, backoff_max: float = 30.0, crd_recheck_seconds: float = 60.0,
-                 watch_timeout_seconds: int = 300, page_size: int = 500, publish_delay: float = 0.02) -> None:
+                 watch_timeout_seconds: int = 300, page_size: int = 500, publish_delay: float = 0.02,
+                 publish_quiet: float = 0.001) -> None:
         self.kubeconfig = kubeconfig
         self.client = client
         self.context = context if context is not None else (client.context if client else None)
@@ -115,7 +116,13 @@ class KubeSource(Source):
         self.crd_recheck_seconds = crd_recheck_seconds
         self.watch_timeout_seconds = watch_timeout_seconds
         self.page_size = page_size
+        # A change after a calm spell is published once the events have been quiet for `publish_quiet` (a lone
+        # edit reaches Envoy at once); while changes keep coming (within `publish_delay` of the last publish),
+        # they are gathered for `publish_delay` (a burst of events is a few publishes, not one per event).
         self.publish_delay = publish_delay
+        self.publish_quiet = publish_quiet
+        self._changed_at = 0.0  # monotonic time of the last change to publish
+        self._published_at = 0.0  # monotonic time of the last publish
         self._config_error = ""
         if self.client is None:
             try:
@@ -256,7 +263,7 @@ class KubeSource(Source):
             watch.error = ""
             watch.relists += 1
             self._last_event_at = self._last_sync_at = time.time()
-        self._dirty.set()
+        self._mark_dirty()
 
     def _watch(self, watch: _KindWatch) -> None:
         """Follow one watch until it ends; raises _Gone / KubeError / KubeUnreachable."""
@@ -328,7 +335,7 @@ class KubeSource(Source):
             else:
                 return
         self._last_event_at = time.time()
-        self._dirty.set()
+        self._mark_dirty()
 
     def _run_kind(self, watch: _KindWatch) -> None:
         attempt = 0
@@ -378,7 +385,7 @@ class KubeSource(Source):
                 watch.objects = {}
                 watch.findings = {}
             if first or had_objects:
-                self._dirty.set()
+                self._mark_dirty()
             self._update_state(notify=notify and first)
             return self.crd_recheck_seconds
         if exc.code in (401, 403):
@@ -418,7 +425,7 @@ class KubeSource(Source):
             self.status.state = state  # type: ignore[assignment]
             self.status.reason = reason
         if changed and notify:
-            self._dirty.set()
+            self._mark_dirty()
 
     def _backoff(self, attempt: int) -> float:
         ceiling = min(self.backoff_max, self.backoff_base * (2 ** min(attempt - 1, 16)))
@@ -434,9 +441,28 @@ class KubeSource(Source):
                 continue
             if self._stopping.is_set():
                 break
-            time.sleep(self.publish_delay)  # let the rest of a burst land: one publish per burst
+            self._settle()
             self._dirty.clear()
             self._publish_now()
+            self._published_at = time.monotonic()
+
+    def _settle(self) -> None:
+        """Wait for the rest of a burst (see publish_delay and publish_quiet)."""
+        first = time.monotonic()
+        if first - self._published_at < self.publish_delay:  # a burst in progress: gather it
+            time.sleep(self.publish_delay)
+            return
+        deadline = first + self.publish_delay
+        while not self._stopping.is_set():
+            now = time.monotonic()
+            wait = min(self._changed_at + self.publish_quiet, deadline) - now
+            if wait <= 0:
+                return
+            time.sleep(wait)
+
+    def _mark_dirty(self) -> None:
+        self._changed_at = time.monotonic()
+        self._dirty.set()
 
     def _publish_now(self) -> None:
         with self._state_lock:

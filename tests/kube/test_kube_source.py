@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import threading
+import time
 from pathlib import Path
 
 from waiting import wait_until
@@ -140,6 +141,29 @@ def test_a_burst_of_events_is_coalesced(kubeconfig_path: Path, east: FakeApiServ
         east.create(service(f"burst-{i}", "load"))
     wait_until(lambda: len([s for s in workspace.snapshot.of_kind("Service") if s.namespace == "load"]) == 60)
     assert 1 <= len(rebuilds) < 12  # 60 watch events, a handful of recomputes
+
+
+def test_a_lone_event_is_published_once_quiet_and_a_burst_is_gathered(kubeconfig_path: Path, east: FakeApiServer,
+                                                                        closing) -> None:
+    # publish_delay long enough that waiting it out would show: a lone change must not wait for it
+    source = _source(kubeconfig_path, closing=closing, publish_delay=1.5, publish_quiet=0.001)
+    source.load()
+    published: list[float] = []
+    source.on_change(lambda _: published.append(time.monotonic()))
+    source.start()
+    time.sleep(1.6)  # calm: the start's own publish is longer ago than publish_delay
+    published.clear()
+    began = time.monotonic()
+    east.create(service("lone", "load"))
+    wait_until(lambda: "lone" in _names(source, "Service"), timeout=10)
+    assert published and published[0] - began < 1.0  # not after publish_delay (1.5 s)
+
+    # right after that publish, changes are a burst in progress: gathered for publish_delay
+    count = len(published)
+    for i in range(5):
+        east.create(service(f"burst-{i}", "load"))
+    wait_until(lambda: {f"burst-{i}" for i in range(5)} <= _names(source, "Service"), timeout=10)
+    assert len(published) - count <= 2
 
 
 def test_routing_view_follows_the_cluster(kubeconfig_path: Path, east: FakeApiServer, closing) -> None:
