@@ -143,7 +143,8 @@ def bench(routes: int, tables: int, count: int) -> None:
                 _, seconds = measure(partial(build_routing_view, snapshot))
                 full.append(seconds)
             stats = incremental.v2.last_stats
-            reuse = f"tables {stats['tables_expanded']} expanded / {stats['tables_reused']} reused"
+            reuse = (f"tables {stats['tables_expanded']} expanded / {stats['tables_reused']} reused, "
+                     f"root routes {stats['roots_reused']} reused")
             print(f"  {label:<24} {ms(statistics.median(incr)):>20} {ms(max(incr)):>12} "
                   f"{ms(statistics.median(full)):>14} {ms(max(full)):>12} "
                   f"{statistics.median(full) / statistics.median(incr):9.1f}x   {reuse}")

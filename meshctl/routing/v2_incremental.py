@@ -36,7 +36,7 @@ from functools import partial
 from itertools import compress
 from typing import Any, Callable, Iterable
 
-from ..model.common import Policy
+from ..model.common import Policy, Route
 from ..model.findings import Finding
 from ..model.snapshot import Snapshot
 from ..model.v2.policies import ROUTE_POLICY_KINDS
@@ -107,14 +107,30 @@ class _Checked:
 
 
 @dataclasses.dataclass(slots=True)
+class _RootEntry:
+    """One route written in a root table, expanded with everything below it (a one-route edit in one delegated
+    table of a 100-table host otherwise redoes every other delegating route: selection, merges, entry checks)."""
+
+    table: RouteTableV2
+    route: Route  # the converted route (conversions are kept across builds while the table is the same object)
+    id_part: str
+    node: TreeNode
+    routes: list[FlattenedRoute]  # as the expansion returned them (all valid)
+    route_ids: list[int]
+    frame: Frame
+    table_keys: list[tuple[Any, ...]]  # the table entries below it (handed on with it)
+
+
+@dataclasses.dataclass(slots=True)
 class _HostEntry:
     gateway: VirtualGatewayV2
     tables: tuple[RouteTableV2, ...]  # the root tables serving the host, in root order
     view: VirtualHostView
     frame: Frame
     # the table entries its build used: a later build reusing the host hands them on, so an edit below it after
-    # an edit elsewhere still finds them
+    # an edit elsewhere still finds them (and so for its root-route entries)
     table_keys: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
+    root_keys: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(slots=True)
@@ -136,6 +152,9 @@ class _Memory:
     checked: dict[int, _Checked] = dataclasses.field(default_factory=dict)  # by id of the shared route
     settled: set[int] = dataclasses.field(default_factory=set)  # ids of shared routes with empty records
     sorted: dict[tuple[Any, ...], _Sorted] = dataclasses.field(default_factory=dict)  # by host and delegating route
+    roots: dict[tuple[Any, ...], _RootEntry] = dataclasses.field(default_factory=dict)
+    # each table's converted routes, with the table object they were converted from
+    converted: dict[tuple[str, str, str], tuple[RouteTableV2, list[Route]]] = dataclasses.field(default_factory=dict)
 
 
 class V2IncrementalRouting:
@@ -169,7 +188,7 @@ class V2IncrementalEngine(Borrowing, Recording, V2RouteEngine):
         self._hits: dict[int, tuple[ObjectSelectorV2, tuple[RouteTableV2, ...]]] = {}
         self.stats = {"epoch_changed": int(previous.epoch is not None and not same_epoch), "hosts_reused": 0,
                       "hosts_built": 0, "tables_reused": 0, "tables_expanded": 0, "shadow_routes_analysed": 0,
-                      "routes_copied": 0}
+                      "routes_copied": 0, "roots_reused": 0}
         self._borrowed: set[int] = set()  # ids of routes an earlier view holds too (see _shared_routes)
         self._held: set[int] = set()  # ids of routes this build made and keeps for later builds to borrow
         self._host_key: HostKey = ()
@@ -178,6 +197,14 @@ class V2IncrementalEngine(Borrowing, Recording, V2RouteEngine):
         self._entry_of: dict[int, tuple[list[FlattenedRoute], Any]] = {}  # a table's route list -> entry
         # ids of borrowed routes an earlier build found nothing to report or change for (see settle)
         self._settled: set[int] = set()
+        self._root_keys: list[tuple[Any, ...]] = []  # the root-route entries the host being built uses
+        self._frozen_host = False  # the host being built is served from the FreezeMemory: no root-route reuse
+        # a table that is the same object converts to the same routes: keep them, so root routes stay the same
+        # objects across builds (their entries are reused on identity)
+        tables_now = {t.key: t for t in self.tables}
+        for key, (table, routes) in self.previous.converted.items():
+            if tables_now.get(key) is table:
+                self._converted[key] = routes
 
     # -- dependencies ------------------------------------------------------------------------------
     def _selected_now(self, sel: ObjectSelectorV2) -> tuple[RouteTableV2, ...]:
@@ -214,7 +241,7 @@ class V2IncrementalEngine(Borrowing, Recording, V2RouteEngine):
         if entry is not None:
             self.stats["tables_reused"] += 1
             table_node.routes.extend(entry.nodes)
-            return self._shared_routes(entry, chain)
+            return self._shared_routes(entry, chain, key)
         self.stats["tables_expanded"] += 1
         outcome, frame = self._recorded(partial(super()._v2_table_routes, table, table_node, chain, matchers,
                                                 options, labels, effective_sort, below))
@@ -226,7 +253,7 @@ class V2IncrementalEngine(Borrowing, Recording, V2RouteEngine):
         self._held.update(entry.shared_ids)
         return self._handed_out(outcome, entry)
 
-    def _shared_routes(self, entry: _TableEntry, chain: tuple[ChainLink, ...]) -> Outcome:
+    def _shared_routes(self, entry: _TableEntry, chain: tuple[ChainLink, ...], key: tuple[Any, ...]) -> Outcome:
         """A reused table's routes: the very objects of the earlier view when the chain above is the same
         resources (its values matched already), borrowed — changed only through copies — else copies."""
         shared = entry.shared
@@ -235,7 +262,45 @@ class V2IncrementalEngine(Borrowing, Recording, V2RouteEngine):
             self._borrowed.update(entry.shared_ids)
             self._settled.update(self.previous.settled.intersection(entry.shared_ids))
             return self._handed_out(list(shared), entry)
-        return _relinked(entry.outcome, chain)
+        out = _relinked(entry.outcome, chain)
+        if shared is None or isinstance(out, TableConflict):
+            return out
+        # the chain above was re-read: the copies on it are what the next builds share (else every later build
+        # would copy them again)
+        kept = self.kept.tables[key] = dataclasses.replace(entry, shared=list(out), shared_ids=list(map(id, out)),
+                                                           placed=None)
+        self._held.update(kept.shared_ids)
+        return self._handed_out(out, kept)
+
+    def _root_route(self, route: Route, link: ChainLink) -> tuple[TreeNode, list[FlattenedRoute]]:
+        table = link.resource
+        assert isinstance(table, RouteTableV2)
+        key = (self._host_key, self.listener_port, table.key, link.route_index)
+        self._root_keys.append(key)
+        entry = None if self._frozen_host else self.previous.roots.get(key)
+        if (entry is not None and entry.table is table and entry.route is route and entry.id_part == link.id_part
+                and self._holds(entry.frame.deps)):
+            self.stats["roots_reused"] += 1
+            self._replay(entry.frame)
+            self.kept.roots[key] = entry
+            for table_key in entry.table_keys:
+                table_entry = self.previous.tables.get(table_key)
+                if table_entry is not None:
+                    self.kept.tables.setdefault(table_key, table_entry)
+                    self._host_tables.append(table_key)
+            self._borrowed.update(entry.route_ids)
+            self._settled.update(self.previous.settled.intersection(entry.route_ids))
+            return entry.node, list(entry.routes)
+        first = len(self._host_tables)
+        (node, produced), frame = self._recorded(partial(super()._root_route, route, link))
+        if not self._frozen_host and all(r.valid for r in produced):
+            ids = list(map(id, produced))
+            self.kept.roots[key] = _RootEntry(table, route, link.id_part, node, list(produced), ids, frame,
+                                              self._host_tables[first:])
+            # later builds share them: from here on the host-level passes copy a route before invalidating it
+            # (R16), as for the routes a table entry shares; the ones borrowed already are copied anyway
+            self._held.update(rid for rid in ids if rid not in self._borrowed)
+        return node, produced
 
     def _order_by_specificity(self, produced: list[FlattenedRoute], chain: tuple[ChainLink, ...]) -> None:
         # given the very routes of the previous build's sort, in the same order: its result, borrowed
@@ -289,6 +354,9 @@ class V2IncrementalEngine(Borrowing, Recording, V2RouteEngine):
         """After the host-level passes: the shared routes the next build may skip in them — those settled before,
         and those made now that every pass ran on and found nothing (a route left out of its view, by a
         FREEZE_CONFIG tree or a matcher conflict, is not)."""
+        tables_now = {t.key: t for t in self.tables}
+        self.kept.converted = {key: (tables_now[key], routes) for key, routes in self._converted.items()
+                               if key in tables_now}
         policies = any(self.snapshot.of_kind(kind) for kind in ROUTE_POLICY_KINDS)
         settled = self.kept.settled = set(self._settled)
         for rid in self._held:
@@ -343,6 +411,10 @@ class V2IncrementalEngine(Borrowing, Recording, V2RouteEngine):
                                                 lambda e: e.gateway is vg and same_objects(roots, e.tables))
         if entry is not None:
             self.stats["hosts_reused"] += 1
+            for root_key in entry.root_keys:
+                root_entry = self.previous.roots.get(root_key)
+                if root_entry is not None:
+                    self.kept.roots.setdefault(root_key, root_entry)
             for table_key in entry.table_keys:  # with what the passes recorded for their shared routes
                 table_entry = self.previous.tables.get(table_key)
                 if table_entry is None:
@@ -359,15 +431,19 @@ class V2IncrementalEngine(Borrowing, Recording, V2RouteEngine):
         self.stats["hosts_built"] += 1
         self._host_key = key
         self._host_tables = []
+        self._root_keys = []
+        self._frozen_host = frozen
         before = self.previous.hosts.get(key)
         self._routes_before = before.view.routes if before is not None else []
         try:
             view, frame = self._recorded(partial(super()._host_view, vg, listener, host, tables))
         finally:
             self._routes_before = []
+            self._frozen_host = False
         if not frozen:
-            self.kept.hosts[key] = _HostEntry(vg, roots, view, frame, self._host_tables)
+            self.kept.hosts[key] = _HostEntry(vg, roots, view, frame, self._host_tables, self._root_keys)
         self._host_tables = []
+        self._root_keys = []
         return view
 
     def _per_view(self, previous: dict[HostKey, _ViewEntry], kept: dict[HostKey, _ViewEntry], key: HostKey,
