@@ -161,15 +161,22 @@ class Served:
         self.client = HttpClient(port)
 
     def wait(self, path: str, check: Callable[[tuple[int, str]], bool], timeout: float = 20.0) -> float:
+        return self.until(lambda: self.client.get(path, host="bench.test"), check, timeout, path)
+
+    def until(self, ask: Callable[[], tuple[int, str]], check: Callable[[tuple[int, str]], bool],
+              timeout: float = 20.0, what: str = "") -> float:
+        """The time the answer `ask` gets first passes `check`."""
         deadline = time.perf_counter() + timeout
+        answer: Any = None
         while time.perf_counter() < deadline:
             try:
-                if check(self.client.get(path, host="bench.test")):
+                answer = ask()
+                if check(answer):
                     return time.perf_counter()
-            except (OSError, http.client.HTTPException):
-                pass
+            except (OSError, http.client.HTTPException) as error:
+                answer = error
             time.sleep(0.002)  # the poll shares this process (and its GIL) with the xDS service
-        raise RuntimeError(f"{path}: the expected answer was not served within {timeout} s")
+        raise RuntimeError(f"{what}: the expected answer was not served within {timeout} s (last: {answer!r})")
 
 
 def bench_envoy(routes: int, edits: int, envoy_args: list[str], check_unknown_fields: bool = False) -> None:

@@ -16,7 +16,20 @@ Figures: cold load (the file source reads every file), full routing view of the 
 the incremental view and the full rebuild of the edited snapshot (median and worst) and their ratio. The cyclic
 garbage collector runs between measurements, not inside them (see docs/design.md, incremental pipeline).
 
+Part 2 (`--envoy`), through the xDS service to one real Envoy (as `meshctl xds serve` runs it, with its
+coalescing), ms from the save to: the new snapshot, Envoy's ACK of the route configuration (and Envoy's own share:
+push -> ACK), the new answer served. The request of each edit is the witness of a direct-response route (built from
+its own matchers, `routing/shadow.py` witness_for) that the sandbox says that route answers:
+- body: that route's body, in a different table file each time (tables whose first body is such a route);
+- label: a route of c-1 stops answering once /c1 selects nothing, and answers again;
+- weight: c-4's weight (set to 0) flips to 50 and back around c-3's (set to 10), so /c3 puts its routes before
+  and after c-3's; only to the ACK (the order changes the answer only for requests both tables' routes match);
+- cold (baseline): every table file rewritten with new bodies, so every direct response changes.
+The files the cold row rewrote are left to age past the file source's racily-clean window first (see
+edit_pipeline.py).
+
 Run: .venv/bin/python benchmarks/edit_pipeline_v2.py [--sizes 1000:100,10000:100,100000:1000] [--edits 20]
+     [--envoy]
 """
 
 from __future__ import annotations
@@ -28,6 +41,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import time
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable
@@ -38,13 +52,19 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 sys.path.insert(0, str(REPO))
 
-from edit_pipeline import timed  # noqa: E402
+from edit_pipeline import Served, timed  # noqa: E402
+from xds_e2e import pipeline  # noqa: E402
 
-from meshctl.devtools.synth import synthetic_v2_documents  # noqa: E402
+from meshctl.cli.cmd_xds import SERVE_COALESCE_SECONDS  # noqa: E402
+from meshctl.devtools.synth import DOMAIN, GATEWAY_NS, synthetic_v2_documents  # noqa: E402
+from meshctl.model.parsed_files import SETTLED_NS  # noqa: E402
 from meshctl.model.snapshot import Snapshot  # noqa: E402
+from meshctl.routing.evaluate import Request  # noqa: E402
 from meshctl.routing.incremental import IncrementalRouting  # noqa: E402
+from meshctl.routing.shadow import witness_for  # noqa: E402
 from meshctl.routing.types import RoutingView  # noqa: E402
 from meshctl.routing.view import build_routing_view  # noqa: E402
+from meshctl.sandbox.engine import Sandbox  # noqa: E402
 from meshctl.sources.files import FileSource  # noqa: E402
 
 Edit = Callable[[int], None]
@@ -152,15 +172,143 @@ def bench(routes: int, tables: int, count: int) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+# ------------------------------------------------------------------------------------------- part 2: to Envoy
+
+Check = Callable[[tuple[int, str]], bool]
+
+
+def answered_by(sandbox: Sandbox, table: str, body: str | None = None) -> list[tuple[Request, str]]:
+    """(witness request, body) of the direct-response routes of `table` (only the one answering `body`, if given)
+    that the sandbox says their own witness reaches."""
+    out = []
+    for _, _, route in sandbox.all_routes():
+        action = route.route.direct_response_action
+        if action is None or route.chain[-1].resource.name != table or (body is not None and action.body != body):
+            continue
+        for m in route.matchers:
+            req = witness_for(m, DOMAIN)
+            if req is not None and sandbox.evaluate(req).route is route:
+                out.append((req, action.body or ""))
+                break
+    return out
+
+
+def bench_envoy(routes: int, tables: int, count: int) -> None:
+    work = Path(tempfile.mkdtemp(prefix="meshctl-bench-edit-v2-e2e-"))
+    files = write_tree(work, routes, tables)
+    for name, weight in (("c-3", 10), ("c-4", 0)):  # c-4's 50 and 0 put it before and after c-3 under /c3
+        path = files[f"routetable-{name}"]
+        path.write_text(re.sub(r"  weight: \d+\n", f"  weight: {weight}\n", path.read_text(), count=1))
+    source = FileSource([work])
+    source.load()
+    snapshot = view_snapshot(source)
+    sandbox = Sandbox(snapshot, build_routing_view(snapshot))
+    targets: list[tuple[Path, Request, str]] = []  # body edits: the table file, the request, the body it answers
+    for key, path in sorted(files.items()):
+        first = re.search(r"body: (.*)\n", path.read_text()) if key.startswith("routetable-c-") else None
+        found = answered_by(sandbox, key.removeprefix("routetable-"), first.group(1)) if first else []
+        if found:
+            targets.append((path, *found[0]))
+    labelled = answered_by(sandbox, "c-1")
+    assert targets and labelled, "no route to aim requests at"
+    with pipeline(work, f"{GATEWAY_NS}/synth-gateway", node_id="edit-v2", coalesce=SERVE_COALESCE_SECONDS,
+                  live_timeout=30) as served_by:
+        served_by.service.wait_synced(60)
+        served, rec = Served(served_by.port), served_by.recorder
+
+        def ask(req: Request) -> Callable[[], tuple[int, str]]:
+            path = req.path if req.path.startswith("/") else "/" + req.path
+            return lambda: served.client.request(path, DOMAIN, method=req.method, headers=req.headers)[:2]
+
+        first_req, first_body = targets[0][1], targets[0][2]
+        served.until(ask(first_req), lambda a: a == (200, first_body), 60, "the first target")
+        state = {"label": 0, "weight": 0, "cold": 0}
+
+        def body_edit(i: int) -> tuple[Callable[[], tuple[int, str]] | None, Check]:
+            path, req, body = targets[i % len(targets)]
+            text = path.read_text()
+            found = re.search(r"body: (.*)\n", text)
+            assert found is not None
+            new = f"{found.group(1).split(' e')[0]} e{i}"
+            path.write_text(text.replace(found.group(0), f"body: {new}\n", 1))
+            return ask(req), lambda a: a == (200, new)
+
+        def label_edit(i: int) -> tuple[Callable[[], tuple[int, str]] | None, Check]:
+            moved = state["label"] = 1 - state["label"]
+            pair = ("group: c1\n", "group: c1-moved\n")
+            rewrite(files["routetable-c-1"], *(pair if moved else pair[::-1]))
+            req, body = labelled[0]  # its body as written at the start (the cold row added a prefix)
+
+            def its_own(a: tuple[int, str]) -> bool:
+                return a[0] == 200 and body in a[1].split(" ")  # the body edits may have added a suffix
+            return ask(req), (lambda a: not its_own(a)) if moved else its_own
+
+        def weight_edit(i: int) -> tuple[Callable[[], tuple[int, str]] | None, Check]:
+            heavy = state["weight"] = 1 - state["weight"]
+            path = files["routetable-c-4"]
+            found = re.search(r"  weight: (\d+)\n", path.read_text())
+            assert found is not None
+            rewrite(path, found.group(0), f"  weight: {50 if heavy else 0}\n")
+            return None, lambda a: True
+
+        def cold_edit(i: int) -> tuple[Callable[[], tuple[int, str]] | None, Check]:
+            state["cold"] += 1
+            tag = f"c{state['cold']}"
+            for key, path in files.items():
+                if key.startswith("routetable-"):
+                    path.write_text(re.sub(r"body: (?:c\d+ )?", f"body: {tag} ", path.read_text()))
+            return ask(first_req), lambda a: a[0] == 200 and a[1] == f"{tag} {first_body}"
+
+        flips = 2 * max(2, count // 8)
+        kinds = [("cold: every table rewritten", cold_edit, 3), ("body: one route's body", body_edit, count),
+                 ("label: re-selection", label_edit, flips), ("weight: re-sort (to the ACK)", weight_edit, flips)]
+        print(f"{routes:,} routes in {tables} table files (Gloo v2), one real Envoy through XdsService (ms from the "
+              f"save; the source told, as the TUI's apply does); {len(targets)} body targets")
+        print(f"  {'edit':<30} {'-> snapshot':>12} {'-> ACK':>10} {'Envoy push->ACK':>16} {'-> served':>10}"
+              f"   {'worst':>8}")
+        cold_served = None
+        for label, make, n in kinds:
+            if cold_served is not None and state["cold"] and not state.get("aged"):
+                time.sleep(SETTLED_NS / 1e9 + 0.1)  # the rewritten files age past the racily-clean window
+                state["aged"] = 1
+            snap, ack, own, done = [], [], [], []
+            for i in range(n):
+                time.sleep(0.05)
+                began = time.perf_counter()
+                asker, check = make(i)
+                before = served_by.workspace.version
+                served_by.source.load()
+                timed = rec.push_and_ack(began, 30)
+                assert timed is not None, f"{label}: no route configuration pushed and ACKed"
+                finished = served.until(asker, check, 60, label) if asker is not None else timed[1]
+                loaded = rec.first_after(rec.rebuilt, began) or finished
+                assert served_by.workspace.version != before
+                snap.append((loaded - began) * 1000)
+                ack.append((timed[1] - began) * 1000)
+                own.append((timed[1] - timed[0]) * 1000)
+                done.append((finished - began) * 1000)
+            median = statistics.median(done)
+            cold_served = cold_served or median
+            to_ack = label.startswith("weight")  # no answer to wait for: "done" is the ACK
+            ratio = "" if label.startswith("cold") or to_ack else f"  cold/edit {cold_served / median:5.1f}x"
+            shown = f"{'-':>10}" if to_ack else f"{median:10.1f}"
+            print(f"  {label:<30} {statistics.median(snap):12.1f} {statistics.median(ack):10.1f} "
+                  f"{statistics.median(own):16.1f} {shown}   {max(done):8.1f}{ratio}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000:100,10000:100,100000:1000",
                         help="comma-separated ROUTES:TABLES (at least 10 tables)")
     parser.add_argument("--edits", type=int, default=20, help="edits of each kind (at 100k routes: a quarter)")
+    parser.add_argument("--envoy", action="store_true", help="also serve each size to a real Envoy (part 2)")
     args = parser.parse_args()
     for size in args.sizes.split(","):
         routes, tables = (int(n) for n in size.split(":"))
-        bench(routes, tables, args.edits if routes < 100_000 else max(4, args.edits // 4))
+        count = args.edits if routes < 100_000 else max(4, args.edits // 4)
+        bench(routes, tables, count)
+        if args.envoy:
+            bench_envoy(routes, tables, count)
 
 
 if __name__ == "__main__":
