@@ -185,6 +185,10 @@ class IncrementalEngine(Borrowing, Recording, RouteEngine):
             self._replay(entry.frame)
             self.kept.hosts[key] = entry
             self._keep_tables(entry.tables)
+            for index in range(len(spec.routes)):  # and its top routes: an edit in it after one elsewhere finds them
+                top = self.previous.tops.get((key, index))
+                if top is not None:
+                    self.kept.tops[(key, index)] = top
             self._vhost_cache[key] = entry.view
             return entry.view
         self.stats["hosts_built"] += 1

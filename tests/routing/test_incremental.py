@@ -331,3 +331,56 @@ def test_a_reused_table_keeps_its_subtrees_entries_for_later_builds(tmp_path: Pa
     # route with t0 below it whole
     stats = incremental.last_stats
     assert (stats["tables_expanded"], stats["tables_reused"], stats["top_routes_reused"]) == (2, 3, 2)
+
+
+def test_a_host_reused_whole_hands_its_top_routes_on_to_the_next_build(tmp_path: Path) -> None:
+    def host(name: str) -> dict[str, str]:
+        """A virtual host with a direct route and two delegating ones, its tables in files of their own."""
+        files = {f"{name}{t}.yaml": f"""apiVersion: {V1}
+kind: RouteTable
+metadata: {{name: {name}{t}, namespace: ns}}
+spec:
+  routes:
+  - name: r
+    matchers: [{{uri: {{prefix: /{name}{t}/r}}}}]
+    directResponseAction: {{status: 200, body: {bodies.get(f"{name}{t}", "v0")}}}
+""" for t in (1, 2)}
+        files[f"{name}.yaml"] = f"""apiVersion: {V1}
+kind: VirtualHost
+metadata: {{name: {name}, namespace: ns}}
+spec:
+  domains: [{name}.test]
+  routes:
+  - name: direct
+    matchers: [{{uri: {{exact: /{name}}}}}]
+    directResponseAction: {{status: 200, body: {name}}}
+""" + "".join(f"""  - name: to{t}
+    matchers: [{{uri: {{prefix: /{name}{t}}}}}]
+    delegateAction: {{refs: [{{name: {name}{t}, namespace: ns}}]}}
+""" for t in (1, 2))
+        return files
+
+    gateway = f"""apiVersion: {V1}
+kind: VirtualGateway
+metadata: {{name: gw, namespace: ns}}
+spec:
+  connectionHandlers: [{{http: {{routeConfig: [{{virtualHostSelector: {{namespaces: [ns]}}}}]}}}}]
+"""
+    bodies: dict[str, str] = {}
+
+    def write_config() -> Snapshot:  # a file per resource: an edit re-reads only the table it changes
+        write_changed(tmp_path, {"gw.yaml": gateway, **host("a"), **host("b")})
+        return snapshot_of(source)
+
+    source = FileSource([tmp_path])
+    incremental = IncrementalRouting()
+    incremental.build(write_config())
+    stats = []
+    for table, body in [("a1", "x"), ("b1", "x"), ("a1", "y")]:  # host a, then b (a reused whole), then a
+        bodies[table] = body
+        snapshot = write_config()
+        assert incremental.build(snapshot) == build_routing_view(snapshot)
+        stats.append(dict(incremental.last_stats))
+    assert stats[1]["hosts_reused"] == 1
+    # the second edit of host a finds the top routes its first edit kept: the direct route and the one to a2
+    assert stats[2]["top_routes_reused"] == stats[0]["top_routes_reused"] == 2
