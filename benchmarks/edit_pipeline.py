@@ -52,7 +52,7 @@ sys.path.insert(0, str(REPO / "tests" / "xds"))
 sys.path.insert(0, str(REPO))
 
 from fixtures_e2e import HttpClient, apply_edit  # noqa: E402
-from xds_e2e import big_config, pipeline  # noqa: E402
+from xds_e2e import EditTimes, big_config, pipeline  # noqa: E402
 
 from meshctl.cli.cmd_xds import SERVE_COALESCE_SECONDS  # noqa: E402
 from meshctl.model.parsed_files import SETTLED_NS  # noqa: E402
@@ -154,6 +154,13 @@ def bench_stages(routes: int, edits: int) -> None:
 
 # ------------------------------------------------------------------------------------------- part 2: to Envoy
 
+def age_past_racy_window() -> None:
+    """Wait until files written just now are past the file source's racily-clean window (SETTLED_NS): within it
+    every load reads and compares each young file, which an edit made long after the files were written never
+    pays (a row after one that rewrote every file would measure that)."""
+    time.sleep(SETTLED_NS / 1e9 + 0.1)
+
+
 class Served:
     """Polls Envoy until an answer passes a check; bounded in time."""
 
@@ -248,16 +255,11 @@ def bench_envoy(routes: int, edits: int, envoy_args: list[str], check_unknown_fi
         print(f"  {'edit':<30} {'-> snapshot':>18} {'-> ACK':>18} {'Envoy push->ACK':>18} {'-> served':>18}"
               f"   {'worst served':>12}")
         cold_served = None
-        aged = False
         watched = ("body, watched: saved only", lambda i: body_edit(edits + i), edits)  # bodies not used yet
         for label, make, count in [*kinds, watched]:
-            snap, ack, own, done = [], [], [], []
-            if cold_served is not None and not aged:
-                # The cold row rewrote every file: for SETTLED_NS the file source reads and compares every young
-                # file on each load (its racily-clean rule), which an operator's edit, made long after the files
-                # were written, never pays. Let them age first.
-                time.sleep(SETTLED_NS / 1e9 + 0.1)
-                aged = True
+            times = EditTimes()
+            if label.startswith("body:"):
+                age_past_racy_window()  # the cold row, just before, rewrote every file
             if label.startswith("body, watched"):
                 source.interval = 3600  # the change notification is what reads the save, not the poll
                 source.start()
@@ -269,23 +271,13 @@ def bench_envoy(routes: int, edits: int, envoy_args: list[str], check_unknown_fi
                 if source._thread is None:
                     apply_edit(workspace, source, 60)
                 finished = served.wait(path, check, timeout=60)
-                loaded = rec.first_after(rec.rebuilt, began) or finished
-                snap.append((loaded - began) * 1000)
-                done.append((finished - began) * 1000)
-                timed = rec.push_and_ack(began, 2)
-                if timed is not None:
-                    pushed, acked = timed
-                    ack.append((acked - began) * 1000)
-                    own.append((acked - pushed) * 1000)
-
-            def fmt(values: list[float]) -> str:
-                return f"{statistics.median(values):8.1f}" if values else "       -"
-            median_served = statistics.median(done)
+                times.record(rec, began, finished, rec.push_and_ack(began, 2))
+            median_served = statistics.median(times.served)
             if cold_served is None:
                 cold_served = median_served
             ratio = "" if label.startswith("cold") else f"  cold/edit {cold_served / median_served:5.1f}x"
-            print(f"  {label:<30} {fmt(snap):>18} {fmt(ack):>18} {fmt(own):>18} {fmt(done):>18}"
-                  f"   {max(done):12.1f}{ratio}")
+            print(f"  {label:<30} {times.median(times.snapshot, 18)} {times.median(times.ack, 18)} "
+                  f"{times.median(times.own, 18)} {times.median(times.served, 18)}   {max(times.served):12.1f}{ratio}")
         served.client.close()
 
 

@@ -42,7 +42,7 @@ sys.path.insert(0, str(REPO / "tests" / "xds"))
 sys.path.insert(0, str(REPO))
 
 from edit_pipeline import LABELLED, Served, tree_docs  # noqa: E402
-from xds_e2e import pipeline  # noqa: E402
+from xds_e2e import EditTimes, pipeline  # noqa: E402
 
 from meshctl.cli.cmd_xds import SERVE_COALESCE_SECONDS  # noqa: E402
 from meshctl.model.snapshot import Snapshot  # noqa: E402
@@ -171,25 +171,16 @@ def bench(routes: int, edits: int) -> None:
         print(f"  {'edit':<30} {'-> snapshot':>14} {'-> ACK':>10} {'Envoy push->ACK':>16} {'-> served':>10}"
               f"   {'worst served':>12}")
         for label, make, count in kinds:
-            snap, ack, own, done = [], [], [], []
+            times = EditTimes()
             for i in range(count):
                 time.sleep(0.05)  # let the previous change settle
                 began = time.perf_counter()
                 path, check = make(i)
                 finished = served.wait(path, check, timeout=60)
-                loaded = rec.first_after(rec.rebuilt, began) or finished
-                snap.append((loaded - began) * 1000)
-                done.append((finished - began) * 1000)
-                timed = rec.push_and_ack(began, 2)
-                if timed is not None:
-                    ack.append((timed[1] - began) * 1000)
-                    own.append((timed[1] - timed[0]) * 1000)
-
-            def fmt(values: list[float]) -> str:
-                return f"{statistics.median(values):8.1f}" if values else "       -"
-            ratio = f"  cold/edit {cold / statistics.median(done):5.1f}x"
-            print(f"  {label:<30} {fmt(snap):>14} {fmt(ack):>10} {fmt(own):>16} {fmt(done):>10}"
-                  f"   {max(done):12.1f}{ratio}")
+                times.record(rec, began, finished, rec.push_and_ack(began, 2))
+            ratio = f"  cold/edit {cold / statistics.median(times.served):5.1f}x"
+            print(f"  {label:<30} {times.median(times.snapshot, 14)} {times.median(times.ack, 10)} "
+                  f"{times.median(times.own, 16)} {times.median(times.served, 10)}   {max(times.served):12.1f}{ratio}")
         print(f"  (every table updated: the API server took {statistics.median(editor.writes):.1f} ms to store "
               f"the {tables} updates; the source and the pipeline take the events as they come)")
 

@@ -52,12 +52,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 sys.path.insert(0, str(REPO))
 
-from edit_pipeline import Served, timed  # noqa: E402
-from xds_e2e import pipeline  # noqa: E402
+from edit_pipeline import Served, age_past_racy_window, timed  # noqa: E402
+from xds_e2e import EditTimes, pipeline  # noqa: E402
 
 from meshctl.cli.cmd_xds import SERVE_COALESCE_SECONDS  # noqa: E402
 from meshctl.devtools.synth import DOMAIN, GATEWAY_NS, synthetic_v2_documents  # noqa: E402
-from meshctl.model.parsed_files import SETTLED_NS  # noqa: E402
 from meshctl.model.snapshot import Snapshot  # noqa: E402
 from meshctl.routing.evaluate import Request  # noqa: E402
 from meshctl.routing.incremental import IncrementalRouting  # noqa: E402
@@ -268,10 +267,9 @@ def bench_envoy(routes: int, tables: int, count: int) -> None:
               f"   {'worst':>8}")
         cold_served = None
         for label, make, n in kinds:
-            if cold_served is not None and state["cold"] and not state.get("aged"):
-                time.sleep(SETTLED_NS / 1e9 + 0.1)  # the rewritten files age past the racily-clean window
-                state["aged"] = 1
-            snap, ack, own, done = [], [], [], []
+            if label.startswith("body:"):
+                age_past_racy_window()  # the cold row, just before, rewrote every file
+            times = EditTimes()
             for i in range(n):
                 time.sleep(0.05)
                 began = time.perf_counter()
@@ -281,19 +279,15 @@ def bench_envoy(routes: int, tables: int, count: int) -> None:
                 timed = rec.push_and_ack(began, 30)
                 assert timed is not None, f"{label}: no route configuration pushed and ACKed"
                 finished = served.until(asker, check, 60, label) if asker is not None else timed[1]
-                loaded = rec.first_after(rec.rebuilt, began) or finished
                 assert served_by.workspace.version != before
-                snap.append((loaded - began) * 1000)
-                ack.append((timed[1] - began) * 1000)
-                own.append((timed[1] - timed[0]) * 1000)
-                done.append((finished - began) * 1000)
-            median = statistics.median(done)
+                times.record(rec, began, finished, timed)
+            median = statistics.median(times.served)
             cold_served = cold_served or median
-            to_ack = label.startswith("weight")  # no answer to wait for: "done" is the ACK
+            to_ack = label.startswith("weight")  # no answer to wait for: "served" is the ACK
             ratio = "" if label.startswith("cold") or to_ack else f"  cold/edit {cold_served / median:5.1f}x"
-            shown = f"{'-':>10}" if to_ack else f"{median:10.1f}"
-            print(f"  {label:<30} {statistics.median(snap):12.1f} {statistics.median(ack):10.1f} "
-                  f"{statistics.median(own):16.1f} {shown}   {max(done):8.1f}{ratio}")
+            shown = "-".rjust(10) if to_ack else f"{median:10.1f}"
+            print(f"  {label:<30} {times.median(times.snapshot, 12)} {times.median(times.ack, 10)} "
+                  f"{times.median(times.own, 16)} {shown}   {max(times.served):8.1f}{ratio}")
 
 
 def main() -> None:

@@ -100,6 +100,30 @@ class Recorder:
             time.sleep(0.001)
 
 
+class EditTimes:
+    """ms from each edit to: the new snapshot, Envoy's ACK of the route configuration, Envoy's own push -> ACK, and
+    the new answer served (the edit benchmarks' columns)."""
+
+    def __init__(self) -> None:
+        self.snapshot: list[float] = []
+        self.ack: list[float] = []
+        self.own: list[float] = []
+        self.served: list[float] = []
+
+    def record(self, rec: Recorder, began: float, finished: float, timed: tuple[float, float] | None) -> None:
+        """One edit begun at `began` and served at `finished`; `timed`: its push and ACK, if recorded."""
+        loaded = rec.first_after(rec.rebuilt, began) or finished
+        self.snapshot.append((loaded - began) * 1000)
+        self.served.append((finished - began) * 1000)
+        if timed is not None:
+            self.ack.append((timed[1] - began) * 1000)
+            self.own.append((timed[1] - timed[0]) * 1000)
+
+    @staticmethod
+    def median(values: list[float], width: int) -> str:
+        return f"{statistics.median(values):{width}.1f}" if values else "-".rjust(width)
+
+
 @dataclasses.dataclass
 class Pipeline:
     """A directory served to one real Envoy (see `pipeline`)."""
