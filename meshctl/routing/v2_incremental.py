@@ -201,9 +201,9 @@ class V2IncrementalEngine(Borrowing, Recording, V2RouteEngine):
         self._frozen_host = False  # the host being built is served from the FreezeMemory: no root-route reuse
         # a table that is the same object converts to the same routes: keep them, so root routes stay the same
         # objects across builds (their entries are reused on identity)
-        tables_now = {t.key: t for t in self.tables}
+        self._tables_now = {t.key: t for t in self.tables}
         for key, (table, routes) in self.previous.converted.items():
-            if tables_now.get(key) is table:
+            if self._tables_now.get(key) is table:
                 self._converted[key] = routes
 
     # -- dependencies ------------------------------------------------------------------------------
@@ -354,7 +354,7 @@ class V2IncrementalEngine(Borrowing, Recording, V2RouteEngine):
         """After the host-level passes: the shared routes the next build may skip in them — those settled before,
         and those made now that every pass ran on and found nothing (a route left out of its view, by a
         FREEZE_CONFIG tree or a matcher conflict, is not)."""
-        tables_now = {t.key: t for t in self.tables}
+        tables_now = self._tables_now
         self.kept.converted = {key: (tables_now[key], routes) for key, routes in self._converted.items()
                                if key in tables_now}
         policies = any(self.snapshot.of_kind(kind) for kind in ROUTE_POLICY_KINDS)
