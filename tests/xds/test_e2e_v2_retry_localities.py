@@ -58,30 +58,23 @@ metadata: {name: local, namespace: app}
 spec:
   applyToRoutes: [{route: {labels: {retries: local}}}]
   config: {retries: {attempts: 2, retryOn: 5xx}}
----
+"""
+
+
+def cluster(name: str, region: str, port: int) -> str:
+    """A cluster in `region` whose web service has one endpoint on `port`."""
+    return f"""---
 apiVersion: meshctl.io/v1alpha1
 kind: Cluster
-metadata: {name: east}
+metadata: {{name: {name}}}
 spec:
-  locality: {region: us-east-1, zone: us-east-1a}
+  locality: {{region: {region}, zone: {region}a}}
   services:
   - name: web
     namespace: app
-    labels: {app: web}
-    ports: [{name: http, port: 80}]
-    endpoints: [{address: 127.0.0.1, port: EAST}]
----
-apiVersion: meshctl.io/v1alpha1
-kind: Cluster
-metadata: {name: west}
-spec:
-  locality: {region: us-west-1, zone: us-west-1a}
-  services:
-  - name: web
-    namespace: app
-    labels: {app: web}
-    ports: [{name: http, port: 80}]
-    endpoints: [{address: 127.0.0.1, port: WEST}]
+    labels: {{app: web}}
+    ports: [{{name: http, port: 80}}]
+    endpoints: [{{address: 127.0.0.1, port: {port}}}]
 """
 
 
@@ -89,7 +82,8 @@ def test_retries_leave_the_failing_locality_only_with_retry_remote_localities(
         tmp_path: Path, upstreams, mesh_harness) -> None:  # noqa: F811
     upstreams.start("east", fail_first=1000)  # the gateway's locality: 503 every time
     upstreams.start("west")
-    text = CONFIG.replace("EAST", str(upstreams.port("east"))).replace("WEST", str(upstreams.port("west")))
+    text = CONFIG + cluster("east", "us-east-1", upstreams.port("east")) + cluster("west", "us-west-1",
+                                                                                   upstreams.port("west"))
     (tmp_path / "mesh.yaml").write_text(text)
     port = free_port()
     harness = mesh_harness([tmp_path], listener_ports={"app/gw": port})
