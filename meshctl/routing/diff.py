@@ -34,6 +34,7 @@ def route_failure(route: FlattenedRoute, req: Request) -> str | None:
 class TraceStep:
     route: FlattenedRoute
     failure: str | None  # None for the route that took the request
+    index: int  # the route's place in the virtual host's Envoy route list
 
 
 @dataclass
@@ -47,6 +48,11 @@ class Outcome:
     reason: str = ""  # why nothing matched
 
     @property
+    def index(self) -> int | None:
+        """The taking route's place in the virtual host's Envoy route list."""
+        return self.trace[-1].index if self.route is not None and self.trace else None
+
+    @property
     def route_id(self) -> str | None:
         return self.route.id if self.route is not None else None
 
@@ -56,7 +62,7 @@ class Outcome:
         if self.route is None:
             return f"{self.virtual_host}: no route (404)"
         label = self.route.name or self.route.id
-        return f"{self.virtual_host}: [{self.route.position.index}] {label} {describe_action(self.route)}"
+        return f"{self.virtual_host}: [{self.index}] {label} {describe_action(self.route)}"
 
 
 def outcome(gateway: GatewayView, req: Request) -> Outcome:
@@ -65,9 +71,9 @@ def outcome(gateway: GatewayView, req: Request) -> Outcome:
     if vh is None:
         return Outcome(gateway.name, None, None, [], f"no domain takes {req.authority or '(empty authority)'}")
     trace: list[TraceStep] = []
-    for route in vh.routes:
+    for index, route in enumerate(vh.routes):
         why = route_failure(route, req)
-        trace.append(TraceStep(route, why))
+        trace.append(TraceStep(route, why, index))
         if why is None:
             return Outcome(gateway.name, vh.name, route, trace)
     return Outcome(gateway.name, vh.name, None, trace, "no route matched")
@@ -98,21 +104,23 @@ def route_signature(r: FlattenedRoute) -> tuple[object, ...]:
     return (r.describe_match(), describe_action(r), repr(r.options.to_dict()), r.valid, tuple(r.problems))
 
 
-def _indexed(view: RoutingView) -> dict[tuple[str, str, str], FlattenedRoute]:
-    return {(g.name, v.name, r.id): r for g in view.gateways for v in g.virtual_hosts for r in v.routes}
+def _indexed(view: RoutingView) -> dict[tuple[str, str, str], tuple[FlattenedRoute, int]]:
+    """Every served route by (gateway, virtual host, id), with its place in the host's Envoy route list."""
+    return {(g.name, v.name, r.id): (r, i) for g in view.gateways for v in g.virtual_hosts
+            for i, r in enumerate(v.routes)}
 
 
 def diff_views(old: RoutingView, new: RoutingView) -> list[RouteChange]:
     """Routes added, removed, moved (Envoy position changed) or changed (match/action/options), in a stable order."""
     before, after = _indexed(old), _indexed(new)
     changes: list[RouteChange] = []
-    for key, r in after.items():
+    for key, (r, index) in after.items():
         g, v, rid = key
-        prev = before.get(key)
-        if prev is None:
-            changes.append(RouteChange("added", g, v, rid, r.name, None, r.position.index,
+        if key not in before:
+            changes.append(RouteChange("added", g, v, rid, r.name, None, index,
                                        f"{r.describe_match()} {describe_action(r)}"))
             continue
+        prev, old_index = before[key]
         old_sig, new_sig = route_signature(prev), route_signature(r)
         if old_sig != new_sig:
             what = [label for label, a, b in zip(("match", "action", "options", "validity", "problems"),
@@ -122,14 +130,14 @@ def diff_views(old: RoutingView, new: RoutingView) -> list[RouteChange]:
                 detail += f": {prev.describe_match()} → {r.describe_match()}"
             elif "action" in what:
                 detail += f": {describe_action(prev)} → {describe_action(r)}"
-            changes.append(RouteChange("changed", g, v, rid, r.name, prev.position.index, r.position.index, detail))
-        elif prev.position.index != r.position.index:
-            changes.append(RouteChange("moved", g, v, rid, r.name, prev.position.index, r.position.index,
+            changes.append(RouteChange("changed", g, v, rid, r.name, old_index, index, detail))
+        elif old_index != index:
+            changes.append(RouteChange("moved", g, v, rid, r.name, old_index, index,
                                        r.position.reason))
-    for key, r in before.items():
+    for key, (r, old_index) in before.items():
         if key not in after:
             g, v, rid = key
-            changes.append(RouteChange("removed", g, v, rid, r.name, r.position.index, None, r.describe_match()))
+            changes.append(RouteChange("removed", g, v, rid, r.name, old_index, None, r.describe_match()))
     order = {"removed": 0, "added": 1, "changed": 2, "moved": 3}
     changes.sort(key=lambda c: (c.gateway, c.virtual_host, c.new_index if c.new_index is not None
                                 else c.old_index or 0, order[c.kind]))

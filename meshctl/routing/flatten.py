@@ -8,8 +8,7 @@ most specific matcher; the top-most delegate's sort method wins.
 
 from __future__ import annotations
 
-from itertools import compress
-from operator import attrgetter, ne
+from operator import attrgetter
 from typing import Any, Callable
 
 from ..model.common import POLICY_FIELDS, Policy, Route
@@ -72,7 +71,6 @@ class DiagnosticEvent:
         return self._finding
 
 
-_POSITION_INDEX = attrgetter("position.index")
 _ID = attrgetter("id")
 _VALID = attrgetter("valid")
 _SORT_METHOD = attrgetter("sort_method")
@@ -95,7 +93,7 @@ def order_by_specificity(produced: list[FlattenedRoute], under: str,
         length = f", length {len(best.path)}" if best and kind in ("exact", "prefix") else ""
         detail = f"rank {rank + 1} of {len(produced)} under {under} by specificity: {kind}{length}"
         if r.position.reason != "route specificity" or r.position.detail != detail:
-            writable(produced, rank).position = Position(0, "route specificity", detail)
+            writable(produced, rank).position = Position("route specificity", detail)
 
 
 class _Diagnostics:
@@ -207,10 +205,9 @@ class RouteEngine:
                 for j, r in enumerate(produced):
                     if r.sort_method is None and (r.position.reason != "written order"
                                                   or r.position.detail != written):
-                        self._writable(produced, j).position = Position(0, "written order", written)
+                        self._writable(produced, j).position = Position("written order", written)
             tree.append(node)
             flat.extend(produced)
-        self._number(flat)
         view = VirtualHostView(owner, name, list(spec.domains), flat, tree, spec_path, all_routes=list(flat))
         if not spec.routes:
             self.diags.add(owner, Severity.WARNING, "empty-virtual-host",
@@ -247,14 +244,6 @@ class RouteEngine:
                            f"{len(invalid)} invalid route(s) and no invalidRoutePolicy: the whole virtual host "
                            f"produces no routes (set options.invalidRoutePolicy drop or directResponse to keep the rest)",
                            view.spec_path, routes=tuple(r.id for r in invalid))
-        self._number(view.routes)
-
-    def _number(self, routes: list[FlattenedRoute]) -> None:
-        """Each route's position index: its place in the virtual host's Envoy route list."""
-        count = len(routes)
-        # the indexes that are wrong, found in C (most routes a rebuild reuses are already in place)
-        for index in compress(range(count), map(ne, map(_POSITION_INDEX, routes), range(count))):
-            self._writable(routes, index).position.index = index
 
     def _writable(self, routes: list[FlattenedRoute], i: int) -> FlattenedRoute:
         """routes[i], about to be changed. Every change the engine makes to a produced route goes through here, so
@@ -356,7 +345,7 @@ class RouteEngine:
             matchers=tuple(matchers),
             route=route,
             options=options,
-            position=Position(0, "", ""),
+            position=Position("", ""),
             valid=not problems,
             problems=problems,
             labels=labels,
@@ -413,7 +402,7 @@ class RouteEngine:
             if last.resource is table:
                 detail = f"{weight_reason}{last.route_index} in written order"
                 if r.position.reason != "table weight" or r.position.detail != detail:
-                    self._writable(table_routes, i).position = Position(0, "table weight", detail)
+                    self._writable(table_routes, i).position = Position("table weight", detail)
 
     def _sort_method(self, node: TreeNode, delegate: Any, active_sort: str | None, owner: Resource,
                      dpath: tuple[Any, ...]) -> str | None:

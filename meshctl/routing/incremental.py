@@ -135,7 +135,6 @@ class IncrementalEngine(Borrowing, Recording, RouteEngine):
                       "routes_copied": 0, "shadow_routes_analysed": 0}
         self._borrowed: set[int] = set()  # ids of routes a previous view holds too (see _reused_routes)
         self._entry_of: dict[int, tuple[list[FlattenedRoute], Any]] = {}  # a table's route list -> entry
-        self._routes_before: list[FlattenedRoute] = []  # the routes of the virtual host being built, last view
         self._all_valid = True  # every route of the virtual host being built is valid (see _apply_invalid_policy)
         # the table entries this build keeps, in order: a reused host or table hands its own over again (below),
         # or the next build would expand them anew
@@ -193,14 +192,12 @@ class IncrementalEngine(Borrowing, Recording, RouteEngine):
             return entry.view
         self.stats["hosts_built"] += 1
         frame = self._push()
-        self._routes_before = entry.view.routes if entry is not None else []
         self._all_valid = True  # until a top route built now produces an invalid one (reused ones are all valid)
         first = len(self._tables_kept)
         try:
             view = super()._virtual_host(gw, owner, spec, spec_path, ordinal)
         finally:
             self._pop()
-            self._routes_before = []
         self.kept.hosts[key] = _HostEntry(owner, spec, spec_path, view, frame, self._tables_kept[first:])
         return view
 
@@ -311,12 +308,8 @@ class IncrementalEngine(Borrowing, Recording, RouteEngine):
     def _apply_invalid_policy(self, view: VirtualHostView, spec: VirtualHostSpec) -> None:
         if self._all_valid:
             return  # nothing to apply; known without a pass over every route (100k routes: ~7 ms a pass)
-        # the policy changes invalid routes and renumbers the rest in view.routes but not view.all_routes: own
-        # every shared route first, so both lists keep holding the same objects (as a fresh build's do)
-        if self._borrowed and not all(map(_VALID, view.routes)):
-            for i in range(len(view.routes)):
-                self._writable(view.routes, i)
-            view.all_routes = list(view.routes)
+        # the policy changes only invalid routes, and those were built now (a reused route is valid): no shared
+        # route needs copying
         super()._apply_invalid_policy(view, spec)
 
     def _shadow_findings(self, key: TableKey, view: VirtualHostView) -> list[Finding]:
@@ -328,12 +321,12 @@ _RESOURCE = operator.attrgetter("resource")
 
 
 def _copy(route: FlattenedRoute, reason: str, detail: str, chain: tuple[ChainLink, ...]) -> FlattenedRoute:
-    """A reused route for a new view: its own Position (the view numbers it), no invalid-policy replacement, and
-    the chain links of this build above its table (their resources may have been re-read)."""
+    """A reused route for a new view: its place's Position, no invalid-policy replacement, and the chain links of
+    this build above its table (their resources may have been re-read)."""
     copy = object.__new__(FlattenedRoute)
     copy.__dict__.update(route.__dict__)
     copy.chain = chain
-    copy.position = Position(0, reason, detail)
+    copy.position = Position(reason, detail)
     copy.replaced_by_direct_response = None
     return copy
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import operator
-from itertools import chain, compress, count
+from itertools import compress, count
 from typing import Any, Callable, Hashable, Mapping, Protocol, TypeVar
 
 from ..model.findings import Finding
@@ -120,7 +120,6 @@ class Borrowing:
     route list it hands out with `_handed_out`."""
 
     _borrowed: set[int]
-    _routes_before: list[FlattenedRoute]  # the served routes of the host being built, in its previous view
     _entry_of: dict[int, tuple[list[FlattenedRoute], SharingEntry]]  # a table's route list -> its entry
     stats: dict[str, int]
 
@@ -144,22 +143,12 @@ class Borrowing:
             return route
         self._borrowed.discard(id(route))
         copy = routes[i] = self._own_copy(route)
-        copy.position.index = route.position.index
         self.stats["routes_copied"] += 1
         return copy
 
     def _own_copy(self, route: FlattenedRoute) -> FlattenedRoute:
         """A copy of a borrowed route this view may change: its own Position at least."""
         raise NotImplementedError
-
-    def _number(self, routes: list[FlattenedRoute]) -> None:
-        # A route that is the very object at the same place in the host's previous view has that index already
-        # (views are numbered, and a shared route is never changed): only the others are looked at.
-        before = self._routes_before
-        total, known = len(routes), min(len(routes), len(before))
-        for index in chain(compress(range(known), map(operator.is_not, routes, before)), range(known, total)):
-            if routes[index].position.index != index:
-                self._writable(routes, index).position.index = index
 
 
 def same_objects(now: tuple[Any, ...], then: tuple[Any, ...]) -> bool:

@@ -11,7 +11,8 @@ from .types import FlattenedRoute, GatewayView, RoutingView, TableNode, TreeNode
 SCHEMA_VERSION = "meshctl.routes/v1"
 
 
-def route_dict(r: FlattenedRoute) -> dict[str, Any]:
+def route_dict(r: FlattenedRoute, index: int | None) -> dict[str, Any]:
+    """One route as JSON; `index`: its place in the virtual host's Envoy route list (None: not served)."""
     out: dict[str, Any] = {
         "id": r.id,
         "name": r.name,
@@ -19,7 +20,7 @@ def route_dict(r: FlattenedRoute) -> dict[str, Any]:
         "chain": [link.ref for link in r.chain],
         "match": [m.to_dict() for m in r.matchers],
         "action": action_dict(r),
-        "position": {"index": r.position.index, "reason": r.position.reason, "detail": r.position.detail},
+        "position": {"index": index, "reason": r.position.reason, "detail": r.position.detail},
         "valid": r.valid,
     }
     weights = [link.weight for link in r.chain if link.weight is not None]
@@ -37,7 +38,7 @@ def route_dict(r: FlattenedRoute) -> dict[str, Any]:
 
 def vhost_dict(v: VirtualHostView) -> dict[str, Any]:
     out: dict[str, Any] = {"name": v.name, "owner": v.owner.ref, "domains": list(v.domains),
-                           "routes": [route_dict(r) for r in v.routes]}
+                           "routes": [route_dict(r, i) for i, r in enumerate(v.routes)]}
     if v.invalid:
         out["invalid"] = True
     if v.invalid_policy:
@@ -100,7 +101,6 @@ def render_tree(view: RoutingView, gateways: list[GatewayView] | None = None) ->
 
 def _tree_nodes(lines: list[str], nodes: list[TreeNode], prefix: str, index: dict[str, FlattenedRoute],
                 by_route: dict[str, list[Finding]], v: VirtualHostView) -> None:
-    served = {r.id for r in v.routes}
     for i, node in enumerate(nodes):
         last = i == len(nodes) - 1
         branch = "└─ " if last else "├─ "
@@ -115,7 +115,8 @@ def _tree_nodes(lines: list[str], nodes: list[TreeNode], prefix: str, index: dic
             continue
         rid = node.flat_ids[0] if node.flat_ids else ""
         flat = index.get(rid)
-        pos = f"[{flat.position.index}] " if flat is not None and rid in served else "[-] "
+        place = v.index_of(rid) if flat is not None else None
+        pos = f"[{place}] " if place is not None else "[-] "
         action = describe_action(flat) if flat is not None else ""
         problems = f"  ✗ {'; '.join(node.problems)}" if node.problems else ""
         why = f"  ({flat.position.reason})" if flat is not None and flat.position.reason else ""
@@ -136,8 +137,8 @@ def render_table(view: RoutingView, gateways: list[GatewayView] | None = None) -
     rows = [("#", "GATEWAY", "VIRTUAL HOST", "ROUTE", "MATCH", "ACTION", "OWNER", "ORDER")]
     for g in view.gateways if gateways is None else gateways:
         for v in g.virtual_hosts:
-            for r in v.routes:
-                rows.append((str(r.position.index), g.name, v.name, r.name or f"#{r.chain[-1].route_index}",
+            for i, r in enumerate(v.routes):
+                rows.append((str(i), g.name, v.name, r.name or f"#{r.chain[-1].route_index}",
                              r.describe_match(), describe_action(r), r.owner_ref, r.position.reason))
     widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
     return "\n".join("  ".join(cell.ljust(widths[c]) for c, cell in enumerate(row)).rstrip() for row in rows)

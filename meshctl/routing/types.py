@@ -38,9 +38,12 @@ class ChainLink:
         return f"{self.resource.ref}#{self.route_name or self.route_index}"
 
 
-@dataclass
+@dataclass(slots=True)
 class Position:
-    index: int  # position in the virtual host's Envoy route list
+    """Why a route sits where it sits. Its place in the virtual host's Envoy route list is not here but in the
+    view (`VirtualHostView.index_of`): an edit that moves routes then leaves every later route object as it was,
+    so the next build, the route memo and shadowing can share them."""
+
     reason: str  # "written order", "table weight", "route specificity"
     detail: str  # one sentence an operator can read
 
@@ -136,6 +139,15 @@ class VirtualHostView:
     invalid: bool = False  # invalid routes and no invalidRoutePolicy: no routes produced
     invalid_policy: str | None = None  # None / "drop" / "directResponse"
     all_routes: list[FlattenedRoute] = field(default_factory=list)  # including dropped invalid ones
+    _indexes: tuple[list[FlattenedRoute], dict[str, int]] | None = field(default=None, init=False, repr=False,
+                                                                         compare=False)
+
+    def index_of(self, route_id: str) -> int | None:
+        """The place of the route with this id in this host's Envoy route list (`routes`); None: not served."""
+        cached = self._indexes
+        if cached is None or cached[0] is not self.routes:  # built on first use: only readers pay for it
+            cached = self._indexes = (self.routes, {r.id: i for i, r in enumerate(self.routes)})
+        return cached[1].get(route_id)
 
 
 @dataclass

@@ -81,9 +81,8 @@ class FreezeMemory:
     def recall(self, key: tuple[Any, ...]) -> list[FlattenedRoute] | None:
         with self._lock:
             routes = self._good.get(key)
-        # copies: positions are set per view, and the earlier view must keep its own
-        return None if routes is None else [dataclasses.replace(r, position=dataclasses.replace(r.position))
-                                            for r in routes]
+        # copies: the engine may still change a route of the view it recalls into, and the earlier view keeps its own
+        return None if routes is None else [dataclasses.replace(r, problems=list(r.problems)) for r in routes]
 
 
 def freeze_memory_of(owner: Any) -> FreezeMemory:
@@ -248,7 +247,7 @@ class V2RouteEngine(RouteEngine):
                       redirect_action=RedirectAction(https_redirect=True, response_code="MOVED_PERMANENTLY"))
         link = ChainLink(vg, index, "https-redirect", path, None, f"{vg.ref}#listener-{index}-https-redirect")
         leaf = FlattenedRoute(id=link.id_part, name="https-redirect", chain=(link,), matchers=(ROOT,), route=route,
-                              options=Policy(), position=Position(0, "written order",
+                              options=Policy(), position=Position("written order",
                                                                   f"listener {index} has httpsRedirect"))
         view.routes = [leaf]
 
@@ -297,14 +296,14 @@ class V2RouteEngine(RouteEngine):
                 for j in self._unsettled(produced):
                     r = produced[j]
                     if r.sort_method is None and (r.position.reason != "written order" or r.position.detail != detail):
-                        self._writable(produced, j).position = Position(0, "written order", detail)
+                        self._writable(produced, j).position = Position("written order", detail)
                     self._check_destinations_visible(produced, j)
                 tree.append(node)
                 flat.extend(produced)
             frozen = self._failure_mode(table, flat[start:], (*self._listener_key, host, table.key))
             if frozen is not None:
                 flat[start:] = frozen
-        routes_served = self._numbered(flat)
+        routes_served = self._served(flat)
         view = VirtualHostView(owner, host, [host], routes_served, tree, ("spec",), all_routes=flat)
         view.invalid_policy = "directResponse" if any(map(_REPLACED, flat)) else None  # in C: every route, every build
         self._add_view(view)
@@ -319,18 +318,11 @@ class V2RouteEngine(RouteEngine):
         an earlier view settled)."""
         return range(len(routes))
 
-    def _numbered(self, flat: list[FlattenedRoute]) -> list[FlattenedRoute]:
-        """The routes served (valid or replaced by a 500), numbered; a route numbering copied (see `_writable`) is
-        replaced in `flat` too, so both lists hold the same objects."""
+    @staticmethod
+    def _served(flat: list[FlattenedRoute]) -> list[FlattenedRoute]:
+        """The routes served: valid, or replaced by a 500."""
         # in C when every route is valid (the common case: 10,000 routes on every build)
-        served = list(flat) if all(map(_VALID, flat)) else [r for r in flat if r.valid or r.replaced_by_direct_response]
-        self._number(served)
-        if len(served) == len(flat):
-            flat[:] = served
-        else:
-            remaining = iter(served)
-            flat[:] = [next(remaining) if r.valid or r.replaced_by_direct_response else r for r in flat]
-        return served
+        return list(flat) if all(map(_VALID, flat)) else [r for r in flat if r.valid or r.replaced_by_direct_response]
 
     def _add_view(self, view: VirtualHostView) -> None:
         self.views.append(view)
@@ -556,7 +548,7 @@ class V2RouteEngine(RouteEngine):
         node.tables = []
         leaf = FlattenedRoute(id=" > ".join(l.id_part for l in chain), name=link.route_name, chain=chain,
                               matchers=tuple(matchers), route=node.route, options=options,
-                              position=Position(0, "written order", "delegating route replaced (matcher conflict)"),
+                              position=Position("written order", "delegating route replaced (matcher conflict)"),
                               valid=False, problems=[why], replaced_by_direct_response=(REPLACEMENT_STATUS, why),
                               labels=labels, sort_method=active_sort, branch_weight=link.weight)
         node.problems.append(why)

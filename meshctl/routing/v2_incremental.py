@@ -193,7 +193,6 @@ class V2IncrementalEngine(Borrowing, Recording, V2RouteEngine):
         self._held: set[int] = set()  # ids of routes this build made and keeps for later builds to borrow
         self._host_key: HostKey = ()
         self._host_tables: list[tuple[Any, ...]] = []  # the table entries the host being built uses
-        self._routes_before: list[FlattenedRoute] = []  # the served routes of the host being built, last view
         self._entry_of: dict[int, tuple[list[FlattenedRoute], Any]] = {}  # a table's route list -> entry
         # ids of borrowed routes an earlier build found nothing to report or change for (see settle)
         self._settled: set[int] = set()
@@ -433,12 +432,9 @@ class V2IncrementalEngine(Borrowing, Recording, V2RouteEngine):
         self._host_tables = []
         self._root_keys = []
         self._frozen_host = frozen
-        before = self.previous.hosts.get(key)
-        self._routes_before = before.view.routes if before is not None else []
         try:
             view, frame = self._recorded(partial(super()._host_view, vg, listener, host, tables))
         finally:
-            self._routes_before = []
             self._frozen_host = False
         if not frozen:
             self.kept.hosts[key] = _HostEntry(vg, roots, view, frame, self._host_tables, self._root_keys)
@@ -495,7 +491,7 @@ def _fresh(route: FlattenedRoute, chain: tuple[ChainLink, ...]) -> FlattenedRout
     """A copy the host-level steps may change: its own Position and problems, on `chain`."""
     out = object.__new__(FlattenedRoute)
     out.__dict__ = {**route.__dict__, "chain": chain, "problems": list(route.problems),
-                    "position": Position(0, route.position.reason, route.position.detail)}
+                    "position": Position(route.position.reason, route.position.detail)}
     return out
 
 
@@ -517,6 +513,5 @@ def _copy_in_view(view: VirtualHostView, i: int) -> FlattenedRoute:
     """A copy of route i of `view`'s routes (shared with an earlier view), in place of it in both lists."""
     route = view.all_routes[i]
     copy = view.all_routes[i] = _fresh(route, route.chain)
-    copy.position.index = route.position.index
     view.routes = [copy if r is route else r for r in view.routes]
     return copy

@@ -136,7 +136,8 @@ def make_engine(view: RoutingView, snapshot: Snapshot) -> Sandbox:
 
 def _outcome(result: SandboxResult) -> Outcome:
     vh = result.virtual_host
-    steps = [TraceStep(entry.route, None if entry.matched else entry.reason) for entry in result.trace]
+    steps = [TraceStep(entry.route, None if entry.matched else entry.reason, entry.position)
+             for entry in result.trace]
     reason = "" if vh is not None else f"no domain takes {result.request.authority}"
     return Outcome(result.gateway.name, vh.name if vh is not None else None, result.route, steps,
                    reason or ("no route matched" if result.route is None else ""))

@@ -89,6 +89,11 @@ class ConsoleModel:
         entry = part.by_id.get(route_id) if part is not None else None
         return entry.route if entry is not None else None
 
+    def index_of(self, gateway: str, vhost: str, route_id: str) -> int | None:
+        """The route's place in its virtual host's Envoy route list; None when it is not served."""
+        part = self.hosts.get((gateway, vhost))
+        return part.view.index_of(route_id) if part is not None else None
+
     def is_served(self, gateway: str, vhost: str, route_id: str) -> bool:
         part = self.hosts.get((gateway, vhost))
         return part is not None and route_id in part.served

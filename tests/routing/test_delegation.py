@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from meshctl.model.findings import Severity
-from meshctl.routing.render import route_dict
+from meshctl.routing.render import vhost_dict
 
 from .helpers import build, codes, delegate, findings, gateway, leaf, matcher, paths, served, table, vh_view, vhost
 
@@ -270,7 +270,7 @@ def test_provenance_chain_weights_matchers_options_position() -> None:
     (m,) = r.matchers
     assert (m.path_kind, m.path, m.method) == ("exact", "/api/v1/items", "GET")
     assert [(h.name, h.value) for h in m.headers] == [("x-team", "a")]
-    d = route_dict(r)
+    d = vhost_dict(vh_view(view))["routes"][0]
     assert d["owner"] == "RouteTable/ns/leafs"
     assert d["chain"] == ["VirtualHost/ns/vh#api", "RouteTable/ns/mid#v1", "RouteTable/ns/leafs#get"]
     assert d["weights"] == [3, 7]

@@ -88,7 +88,7 @@ def test_positions_say_why_each_route_sits_where_it_does() -> None:
     g = view_of("06-table-weight").gateway(GW)
     assert g is not None
     routes = g.virtual_hosts[0].routes
-    assert [r.position.index for r in routes] == list(range(len(routes)))
+    assert [g.virtual_hosts[0].index_of(r.id) for r in routes] == list(range(len(routes)))
     assert [r.position.reason for r in routes] == ["written order"] + ["table weight"] * 5
     assert "weight 10" in routes[1].position.detail and "weight 0" in routes[3].position.detail
     g7 = view_of("07-route-specificity").gateway(GW)

@@ -86,7 +86,8 @@ def test_drop_policy_leaves_the_invalid_routes_out() -> None:
     v = vh_view(view)
     assert not v.invalid and v.invalid_policy == "drop"
     assert served(view) == ["ok1", "ok2"]
-    assert [r.position.index for r in v.routes] == [0, 1]
+    assert [v.index_of(r.id) for r in v.routes] == [0, 1]
+    assert {v.index_of(r.id) for r in v.all_routes if not r.valid} == {None}  # dropped: no place in Envoy's list
     assert not findings(view, "virtual-host-invalid")
 
 

@@ -44,7 +44,7 @@ def summary(view: RoutingView) -> tuple[Any, ...]:
                    for f in view.diagnostics)
     return ([r.id for r in v.all_routes], [r.id for r in v.routes],
             [[m.describe() for m in r.matchers] for r in v.all_routes],
-            [(r.position.index, r.position.reason) for r in v.routes], diags)
+            [(v.index_of(r.id), r.position.reason) for r in v.routes], diags)
 
 
 @SETTINGS
@@ -94,7 +94,9 @@ def test_ids_unique_and_positions_are_indexes(docs: list[dict[str, Any]]) -> Non
     v = the_vh(build(*docs))
     ids = [r.id for r in v.all_routes]
     assert len(ids) == len(set(ids))
-    assert [r.position.index for r in v.routes] == list(range(len(v.routes)))
+    assert [v.index_of(r.id) for r in v.routes] == list(range(len(v.routes)))
+    served = set(map(id, v.routes))
+    assert all(v.index_of(r.id) is None for r in v.all_routes if id(r) not in served)
     tree_ids: list[str] = []
 
     def walk(nodes: list[Any]) -> None:

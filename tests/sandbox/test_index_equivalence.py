@@ -48,7 +48,7 @@ def matchers(draw: st.DrawFn) -> EffectiveMatcher:
 
 def flat_routes(matcher_lists: list[list[EffectiveMatcher]]) -> list[FlattenedRoute]:
     return [FlattenedRoute(id=f"r{i}", name=f"r{i}", chain=(), matchers=tuple(ms), route=Route(), options=Policy(),
-                           position=Position(i, "", "")) for i, ms in enumerate(matcher_lists)]
+                           position=Position("", "")) for i, ms in enumerate(matcher_lists)]
 
 
 requests = st.builds(

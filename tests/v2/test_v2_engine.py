@@ -251,7 +251,8 @@ def test_freeze_config_keeps_the_last_good_tree_across_snapshots_of_a_session() 
     assert broken.gateways[0].virtual_hosts[0].routes[1].matchers[0].path == "/b"
     [note] = [f for f in broken.diagnostics if f.code == "freeze-config"]
     assert "last good routes" in note.message
-    assert good.gateways[0].virtual_hosts[0].routes[1].position.index == 1  # the earlier view is untouched
+    kept, recalled = good.gateways[0].virtual_hosts[0].routes[1], broken.gateways[0].virtual_hosts[0].routes[1]
+    assert kept is not recalled and kept.problems is not recalled.problems  # the earlier view keeps its own routes
     fixed = build_routing_view(snap(*config(fwd("third", {"uri": {"prefix": "/c"}}))), memory)
     assert names(fixed) == ["first", "third"]
 

@@ -508,10 +508,10 @@ class RouteTree(Tree[NodeData]):
         flags = (self.matched == data.key, self.mode, bool(self.filter_text.strip()))
         if flat is None:
             return (written, data.route_id, flags)
-        served = model.is_served(*data.key)
+        place = model.index_of(*data.key)
         owner = flat.owner_ref if flags[1] == "envoy" or flags[2] else None  # (a property: only when shown)
         # the route's findings stand in for its marks (equal findings, equal marks), without building them
-        return (written, flags, served, flat.position.index, flat.position.reason, flat.name, flat.route,
+        return (written, flags, place, flat.position.reason, flat.name, flat.route,
                 flat.matchers, flat.replaced_by_direct_response, owner, flat.valid, flat.problems,
                 model.by_route.get(flat.id))
 
@@ -561,11 +561,11 @@ class RouteTree(Tree[NodeData]):
         model = self.model
         assert model is not None
         c = self.semantic
-        served = flat is not None and model.is_served(data.gateway, data.vhost, data.route_id)
+        place = model.index_of(*data.key) if flat is not None else None
         matched = self.matched == data.key
         text = Text()
         text.append("▶ " if matched else "  ", style=f"bold {c.matched}")
-        text.append(f"[{flat.position.index}] " if served and flat else "[-] ", style=c.muted)
+        text.append(f"[{place}] " if place is not None else "[-] ", style=c.muted)
         if isinstance(item, TreeNode):
             name = item.route.name or f"#{item.link.route_index}"
         else:

@@ -32,7 +32,7 @@ def render_explanation(ex: Explanation, c: SemanticColors) -> Text:
         out.append("✗ no route matched: Envoy answers 404\n", style=f"bold {c.invalid}")
     else:
         r = o.route
-        out.append(f"▶ [{r.position.index}] {r.name or r.id}  ", style=f"bold {c.matched}")
+        out.append(f"▶ [{o.index}] {r.name or r.id}  ", style=f"bold {c.matched}")
         out.append(f"{r.describe_match()}  {describe_action(r)}\n")
         out.append(f"  from {' > '.join(link.ref for link in r.chain)}\n", style=c.muted)
         out.append(f"  position: {r.position.reason} — {r.position.detail}\n", style=c.muted)
@@ -49,7 +49,7 @@ def render_explanation(ex: Explanation, c: SemanticColors) -> Text:
     if earlier:
         out.append(f"\nearlier routes ({len(earlier)}), first failing condition:\n", style="bold")
         for step in earlier[:TRACE_LIMIT]:
-            out.append(f"  ✗ [{step.route.position.index}] {step.route.name or step.route.id}: ", style=c.muted)
+            out.append(f"  ✗ [{step.index}] {step.route.name or step.route.id}: ", style=c.muted)
             out.append(f"{step.failure}\n")
         if len(earlier) > TRACE_LIMIT:
             out.append(f"  … {len(earlier) - TRACE_LIMIT} more\n", style=c.muted)
