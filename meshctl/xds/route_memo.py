@@ -5,16 +5,18 @@ when the routing view reused it, or equal ones when its file was re-read) and on
 this snapshot's mesh index. The memo records each resolution a translation made; an entry is reused only when
 every one resolves the same way now, and it then reports the clusters and notes the translation reported.
 Resolutions are compared once per translator (`_check_mesh`); while none changed, an entry checked under the same
-mesh epoch is reused on identity alone, so a host whose 10,000 routes were all renumbered (copies holding the same
-model objects) costs one dict read each. Reused routes keep their encoded bytes pinned in the codec, and each host
+mesh epoch is reused on identity alone, so a host whose 10,000 routes were all re-linked (copies holding the same
+model objects: a re-read VirtualHost) costs one dict read each. Reused routes keep their encoded bytes pinned in the codec, and each host
 its whole `routes` field, so packing a route configuration of 10,000 routes only encodes the changed ones.
 
 A whole virtual host is the unit of the fast path: the memo keeps, per host, the routes it translated last time
 and their messages laid end to end. When the mesh resolves every destination it has seen as before (checked once
 per translator, not per route), a route that is the very object at the same place as last time needs no look at
 all; only the others (one edited table's routes) are looked up, and the host's messages are sliced together around
-them. Clusters are reported in the order a route-by-route pass would report them; when an edit could change that
-order (a changed route used a cluster first), the host is done route by route.
+them. When routes were added or removed (a table dropped, added or moved), the routes before and after the one
+changed stretch are still the very objects of last time (a route does not carry its place in the list), and the
+host is spliced around that stretch. Clusters are reported in the order a route-by-route pass would report them;
+when an edit could change that order (a changed route used a cluster first), the host is done route by route.
 """
 
 from __future__ import annotations
@@ -188,7 +190,8 @@ class RouteMemo:
         with self._host_lock:
             self._check_mesh(translator, ctx)
             previous = self._hosts.get(scope)
-            host = self._fast(previous, routes, ctx) if previous is not None else None
+            host = None if previous is None else self._fast(previous, routes, ctx) \
+                if len(previous.routes) == len(routes) else self._spliced(previous, scope, routes, ctx)
             if host is None:
                 host = self._route_by_route(routes, scope, ctx)
             else:
@@ -210,7 +213,7 @@ class RouteMemo:
         keys = list(zip(repeat(scope), map(_ID, routes)))
         entries = list(map(self._entries.get, keys))
         # `_entry`'s test inlined for the common case (an entry checked under this epoch, the same model objects):
-        # a host whose 10,000 routes were all renumbered is one pass, not 20,000 calls
+        # a host whose 10,000 routes were all re-linked is one pass, not 20,000 calls
         for index, (route, entry) in enumerate(zip(routes, entries, strict=True)):
             if (entry is None or entry.epoch != epoch or entry.route is not route.route
                     or entry.matchers is not route.matchers or entry.options is not route.options
@@ -287,6 +290,51 @@ class RouteMemo:
             return _Host(routes, entries, messages, previous.message_at, notes, previous.note_at,
                          previous.clusters, first_use, self._mesh_epoch, b"".join(framed), framed, counts, common)
         return self._host(routes, entries)
+
+    def _spliced(self, previous: _Host, scope: str, routes: list[FlattenedRoute], ctx: RouteContext) -> _Host | None:
+        """The host rebuilt around one changed stretch when routes were added or removed (a table dropped, added or
+        moved by an edit), or None when it must be done route by route. The routes before the stretch and after
+        it are the very objects of last time (a route's place is not part of it, routing/types.py Position), so
+        their entries and messages are kept and only the stretch's routes are looked up."""
+        if previous.epoch != self._mesh_epoch:
+            return None
+        old, size = previous.routes, len(routes)
+        limit = min(size, len(old))
+        start = next(compress(count(), map(is_not, routes, old)), limit)
+        same_end = min(limit - start, next(compress(count(), map(is_not, reversed(routes), reversed(old))), limit))
+        end, old_end = size - same_end, len(old) - same_end
+        if end - start > max(64, size // 4):
+            return None  # most of it changed: the slicing would not pay
+        first_use = previous.first_use
+        if any(start <= first < old_end for first in first_use.values()):
+            return None  # a route that named a cluster first is gone: the cluster order may change
+        fresh: list[_Entry] = []
+        for index in range(start, end):
+            entry = self._entry(scope, routes[index], ctx, self._mesh_epoch)
+            if any(first_use.get(b.envoy_cluster, start) >= start for b in entry.clusters):
+                return None  # a new cluster, or one now named before the route that named it first
+            fresh.append(entry)
+        counts = dict(previous.counts)
+        for entry in previous.entries[start:old_end]:
+            add_counts(counts, entry.slots, -1)
+        for entry in fresh:
+            add_counts(counts, entry.slots)
+        common = previous.common
+        if common_policy(counts) is not common:
+            return None  # the host's retry policy changes: every route reads differently
+        self.reused += size - len(fresh)
+        under = [entry.under(common) for entry in fresh]
+        entries = [*previous.entries[:start], *fresh, *previous.entries[old_end:]]
+        message_from, message_to = previous.message_at[start], previous.message_at[old_end]
+        messages = [*previous.messages[:message_from], *chain.from_iterable(u[0] for u in under),
+                    *previous.messages[message_to:]]
+        framed = [*previous.framed[:start], *(u[1] for u in under), *previous.framed[old_end:]]
+        shift = end - old_end
+        return _Host(routes, entries, messages, list(accumulate(map(len, map(_MESSAGES, entries)), initial=0)),
+                     list(chain.from_iterable(map(_NOTES, entries))),
+                     list(accumulate(map(len, map(_NOTES, entries)), initial=0)), previous.clusters,
+                     {name: first if first < start else first + shift for name, first in first_use.items()},
+                     self._mesh_epoch, b"".join(framed), framed, counts, common)
 
     # -- the mesh ----------------------------------------------------------------------------------------
     def _check_mesh(self, translator: Any, ctx: RouteContext) -> None:

@@ -40,11 +40,18 @@ spec:
 """
 
 
-def table(i: int, body: str, service: str, weight: int, retries: int = 0) -> str:
+def table(i: int, body: str, service: str, weight: int, retries: int = 0, selected: bool = True,
+          extra: str | None = None) -> str:
+    """Table t{i} (label slot: s{i}): three routes, and a fourth to `extra` when given; in namespace `away`
+    (selected by nothing) unless `selected`."""
     options = f"\n    options: {{retries: {{attempts: {retries}}}}}" if retries else ""
+    fourth = f"""
+  - name: extra
+    matchers: [{{uri: {{prefix: /e{i}}}}}]
+    routeAction: {{destinations: [{{kubeService: {{name: {extra}, namespace: big}}}}]}}""" if extra else ""
     return f"""apiVersion: {API}
 kind: RouteTable
-metadata: {{name: t{i}, namespace: big}}
+metadata: {{name: t{i}, namespace: {"big" if selected else "away"}, labels: {{slot: s{i}}}}}
 spec:
   weight: {weight}
   routes:
@@ -56,8 +63,15 @@ spec:
     routeAction: {{destinations: [{{kubeService: {{name: {service}, namespace: big}}}}]}}{options}
   - name: also
     matchers: [{{uri: {{prefix: /g{i}}}}}]
-    routeAction: {{destinations: [{{kubeService: {{name: app0, namespace: big}}}}]}}{options if i else ""}
+    routeAction: {{destinations: [{{kubeService: {{name: app0, namespace: big}}}}]}}{options if i else ""}{fourth}
 """
+
+
+# one delegating route per table, each selecting its own by label: a table leaving changes no other's routes
+SLOTS_HEAD = HEAD.split("  routes:")[0] + "  routes:" + "".join(f"""
+  - name: slot{i}
+    matchers: [{{uri: {{prefix: /s{i}}}}}]
+    delegateAction: {{selector: {{labels: {{slot: s{i}}}, namespaces: [big]}}}}""" for i in (2, 1, 0)) + "\n"
 
 
 def discovery(services: list[str]) -> str:
@@ -82,6 +96,10 @@ EDITS = st.one_of(
     # which retry policy most forwarding routes share decides the host's (meshctl/xds/retry_hoist.py)
     st.tuples(st.just("retries"), st.integers(0, 2), st.integers(0, 3)),
     st.tuples(st.just("discovery"), st.sampled_from([("app0",), ("app0", "app1"), ()])),
+    # routes added or removed in the middle of the host: the memo splices the host around them
+    st.tuples(st.just("selected"), st.integers(0, 2), st.booleans()),
+    st.tuples(st.just("extra"), st.integers(0, 2), st.sampled_from([None, "app0", "app1"])),
+    st.tuples(st.just("slots"), st.booleans()),  # the VirtualHost: one selector for all, or one per table
 )
 
 
@@ -92,7 +110,8 @@ def encoded(translator: Translator) -> list[bytes]:
 
 def replay_against_fresh(directory: Path, edits: list[tuple[Any, ...]]) -> None:
     """Apply `edits` one by one; after each, the memo's translation equals a fresh one byte for byte."""
-    state: dict[str, Any] = {"tables": {i: ["v", "app0", i, 0] for i in range(3)}, "services": ("app0", "app1")}
+    state: dict[str, Any] = {"tables": {i: ["v", "app0", i, 0, True, None] for i in range(3)},
+                             "services": ("app0", "app1"), "slots": False}
     source = FileSource([directory])
     routing, memo, clusters = IncrementalRouting(), RouteMemo(), ClusterMemo()
     for edit in [("start",), *edits]:
@@ -106,10 +125,16 @@ def replay_against_fresh(directory: Path, edits: list[tuple[Any, ...]]) -> None:
             state["tables"][edit[1]][3] = edit[2]
         elif edit[0] == "discovery":
             state["services"] = edit[1]
-        (directory / "head.yaml").write_text(HEAD)
+        elif edit[0] == "selected":
+            state["tables"][edit[1]][4] = edit[2]
+        elif edit[0] == "extra":
+            state["tables"][edit[1]][5] = edit[2]
+        elif edit[0] == "slots":
+            state["slots"] = edit[1]
+        (directory / "head.yaml").write_text(SLOTS_HEAD if state["slots"] else HEAD)
         (directory / "discovery.yaml").write_text(discovery(list(state["services"])))
-        for i, (body, service, weight, retries) in state["tables"].items():
-            text = table(i, body, service, weight, retries)
+        for i, (body, service, weight, retries, selected, extra) in state["tables"].items():
+            text = table(i, body, service, weight, retries, selected, extra)
             path = directory / f"t{i}.yaml"
             if not path.exists() or path.read_text() != text:
                 path.write_text(text)
@@ -157,6 +182,45 @@ def test_an_unchanged_route_is_not_translated_again(tmp_path: Path) -> None:
     # objects equal to the old ones and reused, as are the other six
     assert (memo.translated, memo.reused) == (10, 8)
     assert any(b"changed" in route_config for route_config in after)
+
+
+def test_a_table_leaving_the_middle_of_a_host_is_spliced_out_without_a_route_by_route_pass(tmp_path: Path) -> None:
+    (tmp_path / "head.yaml").write_text(SLOTS_HEAD)
+    (tmp_path / "discovery.yaml").write_text(discovery(["app0", "app1"]))
+
+    def write(i: int, service: str, **kwargs: Any) -> None:
+        (tmp_path / f"t{i}.yaml").write_text(table(i, "v", service, 0, **kwargs))
+
+    for i in range(3):  # t2's routes first, then t1's, then t0's
+        write(i, "app1" if i == 2 else "app0")
+    source = FileSource([tmp_path])
+    routing, memo = IncrementalRouting(), RouteMemo()
+
+    def translate() -> list[bytes]:
+        source.load()
+        snapshot = Snapshot(*source.snapshot_parts())
+        memo.sweep()
+        got = encoded(Translator(snapshot, view=routing.build(snapshot), route_memo=memo))
+        assert got == encoded(Translator(snapshot))
+        return got
+
+    whole = translate()
+    fast, translated = memo.hosts_fast, memo.translated
+    write(1, "app0", selected=False)
+    without = translate()
+    assert len(without[0]) < len(whole[0])
+    # the host lost its middle three routes; the routes around them are kept, nothing is translated
+    assert (memo.hosts_fast, memo.translated) == (fast + 1, translated)
+    write(1, "app0", extra="app0")
+    translate()
+    # back, with a fourth route: its three routes' entries are still kept (same ids); only the fourth is new
+    assert (memo.hosts_fast, memo.translated) == (fast + 2, translated + 1)
+    write(1, "app0", extra="app1")
+    translate()  # its fourth route now names app1, first named by t2 before it: still spliced
+    assert memo.hosts_fast == fast + 3
+    write(2, "app1", selected=False)
+    translate()  # t2 named app1 first and is gone: the cluster order may change, so route by route
+    assert memo.hosts_fast == fast + 3
 
 
 def test_the_service_freezes_its_live_model_after_a_build_and_hands_it_back_on_stop(tmp_path: Path) -> None:
