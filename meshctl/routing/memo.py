@@ -167,9 +167,9 @@ def shadow_findings(previous: Mapping[Any, ShadowEntry], kept: dict[Any, ShadowE
                     view: VirtualHostView, stats: dict[str, int]) -> list[Finding]:
     """The shadowing findings of one virtual host, reusing the previous build's up to the first route whose
     (id, name, matchers) changed: a route's findings depend only on it and the routes before it. After the changed
-    stretch, the routes that are the same as the previous build's last ones are analysed again only if they had a
-    finding (its positions move) or the stretch can reach them (shadow.py `ChangedStretch`)."""
-    from .shadow import analyse_shadowing_from, locate_finding
+    stretch, the routes that are the same as the previous build's last ones are analysed again only if the stretch
+    can reach them (shadow.py `ChangedStretch`); the others keep their findings, at their new positions."""
+    from .shadow import analyse_shadowing_from, locate_finding, moved_finding
 
     old = previous.get(key)
     if old is not None and old.view is view:
@@ -187,15 +187,26 @@ def shadow_findings(previous: Mapping[Any, ShadowEntry], kept: dict[Any, ShadowE
                     finding = locate_finding(finding, routes[position])
                 found.append((position, finding, owner))
     if start < len(routes):
-        only = _outside_unchanged_end(old, routes, start) \
+        outside = _outside_unchanged_end(old, routes, start) \
             if old is not None and old.domains == view.domains else None
+        only, carried, shift = outside if outside is not None else (None, [], 0)
         found += [(position, finding, routes[position].owner)
                   for position, finding in analyse_shadowing_from(view, start, only)]
+        for position, finding, located_in in carried:
+            owner = routes[position].owner
+            if shift:
+                finding = moved_finding(finding, view, position)
+            if owner is not located_in:
+                finding = locate_finding(finding, routes[position])
+            found.append((position, finding, owner))
+        if carried:
+            found.sort(key=_POSITION)  # as a whole analysis gives them
         stats["shadow_routes_analysed"] += len(routes) - start if only is None else len(only)
     kept[key] = ShadowEntry(view, list(view.domains), list(routes), found)
     return [finding for _, finding, _ in found]
 
 
+_POSITION = operator.itemgetter(0)
 _ID = operator.attrgetter("id")
 _NAME = operator.attrgetter("name")
 _MATCHERS = operator.attrgetter("matchers")
@@ -223,9 +234,11 @@ def _first_unlike(a: list[FlattenedRoute], b: list[FlattenedRoute]) -> int:
     return limit
 
 
-def _outside_unchanged_end(old: ShadowEntry, routes: list[FlattenedRoute], start: int) -> set[int] | None:
+def _outside_unchanged_end(old: ShadowEntry, routes: list[FlattenedRoute], start: int
+                           ) -> tuple[set[int], list[tuple[int, Finding, Resource]], int] | None:
     """The positions at `start` or later that need analysing: those of the changed stretch, and of the routes that
-    end both lists alike, those with a finding before or that the stretch reaches. None: all of them."""
+    end both lists alike, those the stretch reaches; the findings the others had, at their new positions; and how
+    far those routes moved. None: analyse all of them."""
     from .shadow import ChangedStretch
 
     before = old.routes
@@ -238,7 +251,7 @@ def _outside_unchanged_end(old: ShadowEntry, routes: list[FlattenedRoute], start
     if stretch.everything:
         return None
     shift = len(routes) - len(before)
-    only = set(range(start, first_same))
-    only.update(position + shift for position, _, _ in old.findings if position + shift >= first_same)
-    only.update(compress(count(first_same), stretch.reached(routes[first_same:])))
-    return only
+    reached = set(compress(count(first_same), stretch.reached(routes[first_same:])))
+    carried = [(position + shift, finding, located_in) for position, finding, located_in in old.findings
+               if position + shift >= first_same and position + shift not in reached]
+    return set(range(start, first_same)) | reached, carried, shift

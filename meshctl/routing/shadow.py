@@ -491,9 +491,7 @@ def _analyse_one(view: VirtualHostView, routes: list[FlattenedRoute], bi: int, b
             return None  # we could not prove it with a request: claim nothing
         a = routes[taker]
         return _finding(b, a, witness, Severity.WARNING, "shadowed-route",
-                        f"route {label!r} is never used: every request it matches is taken first by route "
-                        f"{a.name or a.chain[-1].ref!r} ({a.owner_ref}, position {taker}); witness: "
-                        f"{describe_witness(witness)} goes to {a.name or a.chain[-1].ref!r}")
+                        _shadowed_message(b, a, taker, describe_witness(witness)))
     if partial is not None:
         witness = partial[1]
         taker = index.first_taker(routes, witness)
@@ -506,6 +504,24 @@ def _analyse_one(view: VirtualHostView, routes: list[FlattenedRoute], bi: int, b
     return None
 
 
+def _shadowed_message(b: FlattenedRoute, a: FlattenedRoute, taker: int, witness: str) -> str:
+    taken_by = a.name or a.chain[-1].ref
+    return (f"route {b.name or b.chain[-1].ref!r} is never used: every request it matches is taken first by route "
+            f"{taken_by!r} ({a.owner_ref}, position {taker}); witness: {witness} goes to {taken_by!r}")
+
+
+def moved_finding(finding: Finding, view: VirtualHostView, position: int) -> Finding:
+    """A finding of the route now at `position`, its analysis unchanged but its routes moved (an incremental
+    rebuild: routes were added or removed before it). Only a shadowed-route message names a position: the
+    taker's, found again by its id."""
+    if finding.code != "shadowed-route" or finding.witness is None:
+        return finding
+    taker = view.index_of(finding.routes[1])
+    assert taker is not None, "a carried finding's taker is served (it is no route of the changed stretch)"
+    return dataclasses.replace(finding, message=_shadowed_message(view.routes[position], view.routes[taker], taker,
+                                                                  finding.witness))
+
+
 def _finding(b: FlattenedRoute, a: FlattenedRoute, witness: Request, severity: Severity, code: str,
              message: str) -> Finding:
     # located only here: a position lookup composes YAML, too costly to do for every route analysed
@@ -515,9 +531,11 @@ def _finding(b: FlattenedRoute, a: FlattenedRoute, witness: Request, severity: S
 
 
 def locate_finding(finding: Finding, b: FlattenedRoute) -> Finding:
-    """The same finding located again in b's resource (an incremental rebuild: the resource was re-read)."""
+    """The same finding located again in b's resource (an incremental rebuild: the resource was re-read, and the
+    route may sit elsewhere in it)."""
     file, line, col = b.owner.locate(b.chain[-1].route_path)
-    return dataclasses.replace(finding, file=file, line=line, column=col, resource=b.owner.display)
+    return dataclasses.replace(finding, file=file, line=line, column=col, resource=b.owner.display,
+                               path=format_path(b.chain[-1].route_path))
 
 
 def _partial_overlap(ma: EffectiveMatcher, mb: EffectiveMatcher, ai: int, authority: str) -> tuple[int, Request] | None:
