@@ -189,17 +189,24 @@ def shadow_findings(previous: Mapping[Any, ShadowEntry], kept: dict[Any, ShadowE
     if start < len(routes):
         outside = _outside_unchanged_end(old, routes, start) \
             if old is not None and old.domains == view.domains else None
-        only, carried, shift = outside if outside is not None else (None, [], 0)
+        only: set[int] | None = None
+        kept_findings: list[tuple[int, Finding, Resource]] = []  # of routes past the stretch that it cannot reach
+        if outside is not None:
+            only, carried, shift = outside
+            for position, finding, located_in in carried:
+                moved = moved_finding(finding, view, position) if shift else finding
+                if moved is None:
+                    only.add(position)  # its taker is no longer served before it: analysed again
+                else:
+                    kept_findings.append((position, moved, located_in))
         found += [(position, finding, routes[position].owner)
                   for position, finding in analyse_shadowing_from(view, start, only)]
-        for position, finding, located_in in carried:
+        for position, finding, located_in in kept_findings:
             owner = routes[position].owner
-            if shift:
-                finding = moved_finding(finding, view, position)
             if owner is not located_in:
                 finding = locate_finding(finding, routes[position])
             found.append((position, finding, owner))
-        if carried:
+        if kept_findings:
             found.sort(key=_POSITION)  # as a whole analysis gives them
         stats["shadow_routes_analysed"] += len(routes) - start if only is None else len(only)
     kept[key] = ShadowEntry(view, list(view.domains), list(routes), found)

@@ -510,14 +510,15 @@ def _shadowed_message(b: FlattenedRoute, a: FlattenedRoute, taker: int, witness:
             f"{taken_by!r} ({a.owner_ref}, position {taker}); witness: {witness} goes to {taken_by!r}")
 
 
-def moved_finding(finding: Finding, view: VirtualHostView, position: int) -> Finding:
+def moved_finding(finding: Finding, view: VirtualHostView, position: int) -> Finding | None:
     """A finding of the route now at `position`, its analysis unchanged but its routes moved (an incremental
     rebuild: routes were added or removed before it). Only a shadowed-route message names a position: the
-    taker's, found again by its id."""
+    taker's, found again by its id. None: the taker is not served now (analyse the route again)."""
     if finding.code != "shadowed-route" or finding.witness is None:
         return finding
     taker = view.index_of(finding.routes[1])
-    assert taker is not None, "a carried finding's taker is served (it is no route of the changed stretch)"
+    if taker is None or taker >= position:
+        return None
     return dataclasses.replace(finding, message=_shadowed_message(view.routes[position], view.routes[taker], taker,
                                                                   finding.witness))
 
