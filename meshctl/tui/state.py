@@ -60,7 +60,6 @@ class HostPart:
     view: VirtualHostView
     entries: list[RouteEntry]  # all_routes order
     by_id: dict[str, RouteEntry]  # all routes, dropped invalid ones too (ids are unique per virtual host)
-    served: set[str]  # ids of the routes Envoy gets
 
 
 @dataclass
@@ -96,7 +95,7 @@ class ConsoleModel:
 
     def is_served(self, gateway: str, vhost: str, route_id: str) -> bool:
         part = self.hosts.get((gateway, vhost))
-        return part is not None and route_id in part.served
+        return part is not None and part.view.index_of(route_id) is not None
 
     def locate_route(self, route_id: str) -> tuple[str, str] | None:
         """(gateway, vhost) of a route id (ids are unique per virtual host; the first hit wins)."""
@@ -205,7 +204,8 @@ class ModelBuilder:
         previous = old.by_id if old is not None else {}
         entries = [self._route_entry(gateway, vhost, r, previous.get(r.id)) for r in v.all_routes]
         by_id = {e.route.id: e for e in entries}
-        return HostPart(gateway, v, entries, by_id, {r.id for r in v.routes})
+        v.index_of("")  # the place of each served route, mapped here in the worker rather than by the tree's first look
+        return HostPart(gateway, v, entries, by_id)
 
     def _route_entry(self, gateway: str, vhost: str, r: FlattenedRoute, was: RouteEntry | None) -> RouteEntry:
         if was is not None and same_search_text(was.route, r):
