@@ -278,9 +278,10 @@ def test_a_delegating_route_matcher_edit_re_expands_only_its_tables(tmp_path: Pa
     assert by_ref and all(r.chain[0].resource is vh for r in by_ref)
 
 
-def test_a_route_turning_invalid_renumbers_the_shared_routes_after_it(tmp_path: Path) -> None:
+def test_a_route_turning_invalid_moves_the_shared_routes_after_it_without_copying_them(tmp_path: Path) -> None:
     # t3 comes first under the label selector; its first route turns invalid and the drop policy removes it, so
-    # every route after it (t1's subtree and t0 by ref, reused from the previous build) moves up one place
+    # every route after it (t1's subtree and t0 by ref, reused from the previous build) moves up one place: the
+    # same objects, as a route's place is its view's, not the route's
     config = Config(tmp_path, vh_policy="drop")
     incremental = IncrementalRouting()
     before = incremental.build(config.snapshot())
@@ -293,6 +294,11 @@ def test_a_route_turning_invalid_renumbers_the_shared_routes_after_it(tmp_path: 
     assert [(r.id, r.position) for r in got_host.all_routes] == [(r.id, r.position) for r in want_host.all_routes]
     assert all(any(r is s for s in got_host.all_routes) for r in got_host.routes)  # one set of objects
     assert after == want
+    earlier = {id(r) for r in before.gateways[0].virtual_hosts[0].routes}
+    untouched = [r for r in got_host.routes if r.chain[-1].resource.name != "t3"]
+    assert len(untouched) > 5 and all(id(r) in earlier for r in untouched)
+    assert incremental.last_stats["routes_copied"] == 0
+    assert [got_host.index_of(r.id) for r in untouched] == [got_host.routes.index(r) for r in untouched]
 
 
 def test_validation_re_checks_a_resource_when_a_table_it_names_goes_away(tmp_path: Path) -> None:

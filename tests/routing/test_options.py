@@ -91,6 +91,14 @@ def test_drop_policy_leaves_the_invalid_routes_out() -> None:
     assert not findings(view, "virtual-host-invalid")
 
 
+def test_a_route_place_follows_the_host_route_list_when_it_is_replaced() -> None:
+    v = vh_view(with_invalid({"drop": {}}))
+    first, second = v.routes
+    assert (v.index_of(first.id), v.index_of(second.id)) == (0, 1)
+    v.routes = [second]  # the map made on first use is of the old list: not used for the new one
+    assert (v.index_of(first.id), v.index_of(second.id)) == (None, 0)
+
+
 def test_direct_response_policy_answers_for_each_invalid_route() -> None:
     view = with_invalid({"directResponse": {"code": 503, "body": "broken"}})
     v = vh_view(view)
