@@ -68,10 +68,22 @@ def test_each_rebuild_postpones_the_quiet_collection() -> None:
 
 def frozen(objects: list[Any]) -> list[bool]:
     """For each object, whether it is out of the collector's generations (gc.freeze moved it to the permanent one).
-    Asked of the objects themselves, not of gc.get_freeze_count(): a FrozenHeap an earlier test of this process
-    left running may unfreeze, collect and freeze again at any moment, which changes the count."""
+    Asked of the objects themselves, not of gc.get_freeze_count(), which other freezing in this process changes."""
     tracked = {id(o) for o in gc.get_objects()}
     return [id(o) not in tracked for o in objects]
+
+
+def paused_build(size: int) -> list[Node]:
+    """A build's survivors, made inside gc_paused. The collector's switch is process-wide: a thread an earlier test
+    of this process left building may hold it off for a moment, and then gc_paused leaves it to that thread. Up to
+    three tries, each starting with the collector on."""
+    for _ in range(3):
+        gc.enable()
+        with gc_paused():
+            built = [Node() for _ in range(size)]
+        if gc.isenabled():
+            return built
+    return built
 
 
 def test_while_a_heap_is_in_use_a_paused_build_leaves_its_survivors_frozen(monkeypatch: Any) -> None:
@@ -79,11 +91,7 @@ def test_while_a_heap_is_in_use_a_paused_build_leaves_its_survivors_frozen(monke
     heap = FrozenHeap(idle=60)
     try:
         heap.settled()
-        with gc_paused():
-            built = [Node() for _ in range(1000)]  # a build's survivors
-        assert all(frozen(built))
+        assert all(frozen(paused_build(1000)))
     finally:
         heap.stop()
-    with gc_paused():
-        built = [Node() for _ in range(10)]
-    assert not any(frozen(built))  # no heap in use: nothing frozen
+    assert not any(frozen(paused_build(10)))  # no heap in use: nothing frozen
