@@ -321,8 +321,8 @@ _RESOURCE = operator.attrgetter("resource")
 
 
 def _copy(route: FlattenedRoute, reason: str, detail: str, chain: tuple[ChainLink, ...]) -> FlattenedRoute:
-    """A reused route for a new view: its place's Position, no invalid-policy replacement, and the chain links of
-    this build above its table (their resources may have been re-read)."""
+    """A reused route for a new view: the reason and detail of where it sits, no invalid-policy replacement, and
+    the chain links of this build above its table (their resources may have been re-read)."""
     copy = object.__new__(FlattenedRoute)
     copy.__dict__.update(route.__dict__)
     copy.chain = chain

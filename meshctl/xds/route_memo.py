@@ -6,8 +6,9 @@ this snapshot's mesh index. The memo records each resolution a translation made;
 every one resolves the same way now, and it then reports the clusters and notes the translation reported.
 Resolutions are compared once per translator (`_check_mesh`); while none changed, an entry checked under the same
 mesh epoch is reused on identity alone, so a host whose 10,000 routes were all re-linked (copies holding the same
-model objects: a re-read VirtualHost) costs one dict read each. Reused routes keep their encoded bytes pinned in the codec, and each host
-its whole `routes` field, so packing a route configuration of 10,000 routes only encodes the changed ones.
+model objects: a re-read VirtualHost) costs one dict read each. Reused routes keep their encoded bytes pinned in
+the codec, and each host its whole `routes` field, so packing a route configuration of 10,000 routes only encodes
+the changed ones.
 
 A whole virtual host is the unit of the fast path: the memo keeps, per host, the routes it translated last time
 and their messages laid end to end. When the mesh resolves every destination it has seen as before (checked once
@@ -190,8 +191,12 @@ class RouteMemo:
         with self._host_lock:
             self._check_mesh(translator, ctx)
             previous = self._hosts.get(scope)
-            host = None if previous is None else self._fast(previous, routes, ctx) \
-                if len(previous.routes) == len(routes) else self._spliced(previous, scope, routes, ctx)
+            if previous is None:
+                host = None
+            elif len(previous.routes) == len(routes):
+                host = self._fast(previous, routes, ctx)
+            else:  # routes added or removed
+                host = self._spliced(previous, scope, routes, ctx)
             if host is None:
                 host = self._route_by_route(routes, scope, ctx)
             else:
