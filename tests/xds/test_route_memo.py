@@ -108,12 +108,30 @@ def encoded(translator: Translator) -> list[bytes]:
     return [codec.encode(r) for r in resources.routes] + [codec.encode(c) for c in resources.clusters]
 
 
+class MemoTranslation:
+    """The configuration in a directory, translated after each change as the xDS service does: an incremental
+    routing view, a route memo and a cluster memo, both swept first."""
+
+    def __init__(self, directory: Path) -> None:
+        self.source = FileSource([directory])
+        self.routing, self.memo, self.clusters = IncrementalRouting(), RouteMemo(), ClusterMemo()
+
+    def translate(self) -> tuple[list[bytes], Snapshot]:
+        """The directory re-read and translated with the memos; and the snapshot it was translated from."""
+        self.source.load()
+        snapshot = Snapshot(*self.source.snapshot_parts())
+        self.memo.sweep()
+        self.clusters.sweep()
+        translator = Translator(snapshot, view=self.routing.build(snapshot), memo=self.clusters,
+                                route_memo=self.memo)
+        return encoded(translator), snapshot
+
+
 def replay_against_fresh(directory: Path, edits: list[tuple[Any, ...]]) -> None:
     """Apply `edits` one by one; after each, the memo's translation equals a fresh one byte for byte."""
     state: dict[str, Any] = {"tables": {i: ["v", "app0", i, 0, True, None] for i in range(3)},
                              "services": ("app0", "app1"), "slots": False}
-    source = FileSource([directory])
-    routing, memo, clusters = IncrementalRouting(), RouteMemo(), ClusterMemo()
+    memo = MemoTranslation(directory)
     for edit in [("start",), *edits]:
         if edit[0] == "body":
             state["tables"][edit[1]][0] = edit[2]
@@ -138,12 +156,8 @@ def replay_against_fresh(directory: Path, edits: list[tuple[Any, ...]]) -> None:
             path = directory / f"t{i}.yaml"
             if not path.exists() or path.read_text() != text:
                 path.write_text(text)
-        source.load()
-        snapshot = Snapshot(*source.snapshot_parts())
-        memo.sweep()
-        clusters.sweep()
-        with_memo = Translator(snapshot, view=routing.build(snapshot), memo=clusters, route_memo=memo)
-        assert encoded(with_memo) == encoded(Translator(snapshot)), edit
+        with_memo, snapshot = memo.translate()
+        assert with_memo == encoded(Translator(snapshot)), edit
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -165,14 +179,11 @@ def test_an_unchanged_route_is_not_translated_again(tmp_path: Path) -> None:
     (tmp_path / "discovery.yaml").write_text(discovery(["app0"]))
     for i in range(3):
         (tmp_path / f"t{i}.yaml").write_text(table(i, "v", "app0", i))
-    source = FileSource([tmp_path])
-    routing, memo = IncrementalRouting(), RouteMemo()
+    translation = MemoTranslation(tmp_path)
+    memo = translation.memo
 
     def translate() -> list[bytes]:
-        source.load()
-        snapshot = Snapshot(*source.snapshot_parts())
-        memo.sweep()
-        return encoded(Translator(snapshot, view=routing.build(snapshot), route_memo=memo))
+        return translation.translate()[0]
 
     translate()
     assert (memo.translated, memo.reused) == (9, 0)  # three tables of three routes
@@ -193,14 +204,11 @@ def test_a_table_leaving_the_middle_of_a_host_is_spliced_out_without_a_route_by_
 
     for i in range(3):  # t2's routes first, then t1's, then t0's
         write(i, "app1" if i == 2 else "app0")
-    source = FileSource([tmp_path])
-    routing, memo = IncrementalRouting(), RouteMemo()
+    translation = MemoTranslation(tmp_path)
+    memo = translation.memo
 
     def translate() -> list[bytes]:
-        source.load()
-        snapshot = Snapshot(*source.snapshot_parts())
-        memo.sweep()
-        got = encoded(Translator(snapshot, view=routing.build(snapshot), route_memo=memo))
+        got, snapshot = translation.translate()
         assert got == encoded(Translator(snapshot))
         return got
 
