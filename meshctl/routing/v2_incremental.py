@@ -258,8 +258,7 @@ class V2IncrementalEngine(Borrowing, Recording, V2RouteEngine):
         shared = entry.shared
         if shared is not None and (not shared or all(
                 a.resource is b.resource for a, b in zip(chain, shared[0].chain, strict=False))):
-            self._borrowed.update(entry.shared_ids)
-            self._settled.update(self.previous.settled.intersection(entry.shared_ids))
+            self._borrow(entry.shared_ids)
             return self._handed_out(list(shared), entry)
         out = _relinked(entry.outcome, chain)
         if shared is None or isinstance(out, TableConflict):
@@ -270,6 +269,12 @@ class V2IncrementalEngine(Borrowing, Recording, V2RouteEngine):
                                                            placed=None)
         self._held.update(kept.shared_ids)
         return self._handed_out(out, kept)
+
+    def _borrow(self, ids: list[int]) -> None:
+        """Routes of the earlier view (by id) handed to this one: borrowed (copied before any change), and settled
+        for the host-level passes if they were settled there."""
+        self._borrowed.update(ids)
+        self._settled.update(self.previous.settled.intersection(ids))
 
     def _root_route(self, route: Route, link: ChainLink) -> tuple[TreeNode, list[FlattenedRoute]]:
         table = link.resource
@@ -287,8 +292,7 @@ class V2IncrementalEngine(Borrowing, Recording, V2RouteEngine):
                 if table_entry is not None:
                     self.kept.tables.setdefault(table_key, table_entry)
                     self._host_tables.append(table_key)
-            self._borrowed.update(entry.route_ids)
-            self._settled.update(self.previous.settled.intersection(entry.route_ids))
+            self._borrow(entry.route_ids)
             return entry.node, list(entry.routes)
         first = len(self._host_tables)
         (node, produced), frame = self._recorded(partial(super()._root_route, route, link))
@@ -309,8 +313,7 @@ class V2IncrementalEngine(Borrowing, Recording, V2RouteEngine):
                 map(operator.is_, last.given, produced)):
             produced[:] = last.ordered
             ids = list(map(id, produced))
-            self._borrowed.update(ids)
-            self._settled.update(self.previous.settled.intersection(ids))
+            self._borrow(ids)
             self.kept.sorted[key] = last
             return
         given = list(produced)
