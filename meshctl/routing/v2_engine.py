@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from itertools import compress
-from operator import attrgetter, not_
+from operator import attrgetter
 from typing import Any, Iterable
 
 from ..model.common import Policy, RedirectAction, Route
@@ -150,6 +149,8 @@ class V2RouteEngine(RouteEngine):
         self._selectable: _SelectionIndex | None = None
         self._services: set[tuple[str, str]] | None = None
         self._destination_problems: dict[tuple[str, str, str, str], str | None] = {}
+        # per view built here: (view, its all_routes, the indexes the host-level passes look at); see _host_view
+        self._loose: dict[int, tuple[VirtualHostView, list[FlattenedRoute], list[int]]] = {}
 
     # -- gateways, listeners, hosts ----------------------------------------------------------------
     def build_gateways(self) -> list[GatewayView]:
@@ -285,27 +286,38 @@ class V2RouteEngine(RouteEngine):
         flat: list[FlattenedRoute] = []
         tree: list[TreeNode] = []
         owner = tables[0]
+        # indexes in `flat` of the routes the host-level passes look at (all but the ones an earlier view settled,
+        # which are valid and found nothing: the incremental engine's 10,000 routes are not walked again)
+        loose: list[int] = []
         for table in tables:
             routes = converted_routes(table, self._converted)
-            start = len(flat)
+            start, table_loose = len(flat), len(loose)
             for i, route in enumerate(routes):
                 rpath = ("spec", "http", i)
                 link = ChainLink(table, i, route.name, rpath, None, _route_id_part(table.ref, (), i, route.name))
                 node, produced = self._root_route(route, link)
                 detail = f"route {i} of {table.ref}, in written order"
+                base = len(flat)
                 for j in self._unsettled(produced):
                     r = produced[j]
                     if r.sort_method is None and (r.position.reason != "written order" or r.position.detail != detail):
                         self._writable(produced, j).position = Position("written order", detail)
                     self._check_destinations_visible(produced, j)
+                    loose.append(base + j)
                 tree.append(node)
                 flat.extend(produced)
-            frozen = self._failure_mode(table, flat[start:], (*self._listener_key, host, table.key))
+            frozen = self._failure_mode(table, flat, start, [flat[k] for k in loose[table_loose:]],
+                                        (*self._listener_key, host, table.key))
             if frozen is not None:
                 flat[start:] = frozen
-        routes_served = self._served(flat)
+                loose[table_loose:] = range(start, len(flat))
+        checked = [flat[k] for k in loose]
+        # the routes not checked are valid, so not replaced either
+        routes_served = list(flat) if all(map(_VALID, checked)) else [
+            r for r in flat if r.valid or r.replaced_by_direct_response]
         view = VirtualHostView(owner, host, [host], routes_served, tree, ("spec",), all_routes=flat)
-        view.invalid_policy = "directResponse" if any(map(_REPLACED, flat)) else None  # in C: every route, every build
+        view.invalid_policy = "directResponse" if any(map(_REPLACED, checked)) else None
+        self._loose[id(view)] = (view, flat, loose)
         self._add_view(view)
         return view
 
@@ -318,11 +330,13 @@ class V2RouteEngine(RouteEngine):
         an earlier view settled)."""
         return range(len(routes))
 
-    @staticmethod
-    def _served(flat: list[FlattenedRoute]) -> list[FlattenedRoute]:
-        """The routes served: valid, or replaced by a 500."""
-        # in C when every route is valid (the common case: 10,000 routes on every build)
-        return list(flat) if all(map(_VALID, flat)) else [r for r in flat if r.valid or r.replaced_by_direct_response]
+    def _passes_over(self, view: VirtualHostView) -> Iterable[int]:
+        """The indexes in `view.all_routes` a host-level pass looks at (see _host_view); every route of a view
+        made elsewhere."""
+        kept = self._loose.get(id(view))
+        if kept is not None and kept[0] is view and kept[1] is view.all_routes:
+            return kept[2]
+        return self._unsettled(view.all_routes)
 
     def _add_view(self, view: VirtualHostView) -> None:
         self.views.append(view)
@@ -369,17 +383,17 @@ class V2RouteEngine(RouteEngine):
             self._destination_problems[key] = destination_problem(self.workspaces, self.snapshot, d, where)
         return self._destination_problems[key]
 
-    def _failure_mode(self, root: RouteTableV2, produced: list[FlattenedRoute],
-                      key: tuple[Any, ...]) -> list[FlattenedRoute] | None:
+    def _failure_mode(self, root: RouteTableV2, flat: list[FlattenedRoute], start: int,
+                      loose: list[FlattenedRoute], key: tuple[Any, ...]) -> list[FlattenedRoute] | None:
         """R11: ROUTE_REPLACEMENT answers 500 in place of each broken route; FREEZE_CONFIG keeps the last good
         tree: the routes remembered from an earlier snapshot of this session (returned), or, offline or with no
-        good tree yet, the valid routes only; either way it is reported."""
-        invalid = [r for r in compress(produced, map(not_, map(_VALID, produced)))  # the valid ones skipped in C
-                   if r.replaced_by_direct_response is None]
+        good tree yet, the valid routes only; either way it is reported. The tree's routes are flat[start:];
+        `loose` are those the host-level passes looked at (the others are valid)."""
+        invalid = [r for r in loose if not r.valid and r.replaced_by_direct_response is None]
         freeze = root.spec.failure_mode == "FREEZE_CONFIG"
         if not invalid:
             if freeze and self.freeze is not None:
-                self.freeze.remember(key, produced)
+                self.freeze.remember(key, flat[start:])
             return None
         if freeze:
             last_good = self.freeze.recall(key) if self.freeze is not None else None
@@ -413,7 +427,7 @@ class V2RouteEngine(RouteEngine):
     def _missing_in(self, key: HostKey, view: VirtualHostView) -> None:
         """`missing-destination` for the routes of one host."""
         routes = view.all_routes
-        for j in self._unsettled(routes):
+        for j in self._passes_over(view):
             r = routes[j]
             missing = self._route_missing(r)
             link = r.chain[-1]

@@ -470,7 +470,7 @@ class V2IncrementalEngine(Borrowing, Recording, V2RouteEngine):
     def _attach(self, policies: RoutePolicies, view: VirtualHostView) -> None:
         """P1-P5 on one host's routes. A shared route carries the effect already (same route, same policies):
         its conflicts are reported again; the rest get the policies attached."""
-        for i in self._unsettled(view.all_routes):
+        for i in self._passes_over(view):
             route = view.all_routes[i]
             record = self._checked(route)
             if record is None:
