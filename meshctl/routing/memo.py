@@ -161,6 +161,7 @@ class ShadowEntry:
     domains: list[str]
     routes: list[FlattenedRoute]  # what the analysis read of each: id, name, matchers (never changed on a route)
     findings: list[tuple[int, Finding, Resource]]  # route position, finding, the resource it was located in
+    index: Any = None  # shadow.EarlierIndex of `routes` (its `routes` is this entry's list), handed to the next build
 
 
 def shadow_findings(previous: Mapping[Any, ShadowEntry], kept: dict[Any, ShadowEntry], key: Hashable,
@@ -169,7 +170,7 @@ def shadow_findings(previous: Mapping[Any, ShadowEntry], kept: dict[Any, ShadowE
     (id, name, matchers) changed: a route's findings depend only on it and the routes before it. After the changed
     stretch, the routes that are the same as the previous build's last ones are analysed again only if the stretch
     can reach them (shadow.py `ChangedStretch`); the others keep their findings, at their new positions."""
-    from .shadow import analyse_shadowing_from, locate_finding, moved_finding
+    from .shadow import EarlierIndex, analyse_shadowing_from, locate_finding, moved_finding
 
     old = previous.get(key)
     if old is not None and old.view is view:
@@ -178,8 +179,12 @@ def shadow_findings(previous: Mapping[Any, ShadowEntry], kept: dict[Any, ShadowE
     routes = view.routes
     start = 0
     found: list[tuple[int, Finding, Resource]] = []
+    index = None
     if old is not None and old.domains == view.domains:
         start = _first_unlike(old.routes, routes)
+        if old.index is not None and old.index.routes is old.routes:  # taken over: that entry no longer owns it
+            index = old.index
+            index.truncate(start)
         for position, finding, located_in in old.findings:
             if position < start:
                 owner = routes[position].owner
@@ -199,8 +204,12 @@ def shadow_findings(previous: Mapping[Any, ShadowEntry], kept: dict[Any, ShadowE
                     only.add(position)  # its taker is no longer served before it: analysed again
                 else:
                     kept_findings.append((position, moved, located_in))
+        if index is None:
+            index = EarlierIndex()
+        indexed = index.upto
         found += [(position, finding, routes[position].owner)
-                  for position, finding in analyse_shadowing_from(view, start, only)]
+                  for position, finding in analyse_shadowing_from(view, start, only, index)]
+        stats["shadow_routes_indexed"] = stats.get("shadow_routes_indexed", 0) + index.upto - indexed
         for position, finding, located_in in kept_findings:
             owner = routes[position].owner
             if owner is not located_in:
@@ -209,7 +218,9 @@ def shadow_findings(previous: Mapping[Any, ShadowEntry], kept: dict[Any, ShadowE
         if kept_findings:
             found.sort(key=_POSITION)  # as a whole analysis gives them
         stats["shadow_routes_analysed"] += len(routes) - start if only is None else len(only)
-    kept[key] = ShadowEntry(view, list(view.domains), list(routes), found)
+    entry = kept[key] = ShadowEntry(view, list(view.domains), list(routes), found, index)
+    if index is not None:
+        index.routes = entry.routes
     return [finding for _, finding, _ in found]
 
 

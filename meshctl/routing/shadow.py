@@ -300,8 +300,13 @@ def describe_witness(req: Request) -> str:
 
 # --- the analysis ------------------------------------------------------------------------------
 
-class _EarlierIndex:
-    """Matchers of the routes seen so far, indexed by the literal paths they can cover."""
+class EarlierIndex:
+    """Matchers of the routes seen so far, indexed by the literal paths they can cover.
+
+    It covers the routes at positions below `upto` of `routes`. An incremental rebuild whose routes are alike up to
+    some position (in id, name and matchers) keeps the previous build's index and `truncate`s it there instead of
+    indexing every earlier route again: every entry is appended in position order, and the log of the lists they
+    went to lets the later ones be taken off from the end."""
 
     def __init__(self) -> None:
         self.prefix: dict[str, list[tuple[int, EffectiveMatcher]]] = defaultdict(list)
@@ -310,18 +315,32 @@ class _EarlierIndex:
         self.regex_by_literal: dict[str, list[tuple[int, EffectiveMatcher]]] = defaultdict(list)
         self.regex_same: dict[str, list[tuple[int, EffectiveMatcher]]] = defaultdict(list)
         self.suffix: list[tuple[int, EffectiveMatcher]] = []
+        self._log: list[list[tuple[int, EffectiveMatcher]]] = []  # the list each entry went to, in order
+        self.routes: Sequence[FlattenedRoute] = ()  # the route list it was built from
+        self.upto = 0
 
     def add(self, index: int, m: EffectiveMatcher) -> None:
         entry = (index, m)
         if m.path_kind == "prefix":
-            (self.prefix_ci[m.path.lower()] if m.ignore_case else self.prefix[m.path]).append(entry)
+            bucket = self.prefix_ci[m.path.lower()] if m.ignore_case else self.prefix[m.path]
         elif m.path_kind == "exact":
-            self.exact[m.path.lower()].append(entry)
+            bucket = self.exact[m.path.lower()]
         elif m.path_kind == "regex":
-            self.regex_by_literal[literal_prefix(m.path)].append(entry)
-            self.regex_same[m.path].append(entry)
+            bucket = self.regex_by_literal[literal_prefix(m.path)]
+            bucket.append(entry)
+            self._log.append(bucket)
+            bucket = self.regex_same[m.path]
         else:
-            self.suffix.append(entry)
+            bucket = self.suffix
+        bucket.append(entry)
+        self._log.append(bucket)
+
+    def truncate(self, position: int) -> None:
+        """Forget the routes at `position` and later."""
+        log = self._log
+        while log and log[-1][-1][0] >= position:
+            log.pop().pop()
+        self.upto = min(self.upto, position)
 
     def candidates(self, m: EffectiveMatcher) -> Iterator[tuple[int, EffectiveMatcher]]:
         yield from self.prefix.get("", ())
@@ -370,29 +389,32 @@ def analyse_shadowing(view: VirtualHostView) -> list[Finding]:
     return [finding for _, finding in analyse_shadowing_from(view, 0)]
 
 
-def analyse_shadowing_from(view: VirtualHostView, start: int,
-                           only: Collection[int] | None = None) -> list[tuple[int, Finding]]:
+def analyse_shadowing_from(view: VirtualHostView, start: int, only: Collection[int] | None = None,
+                           index: EarlierIndex | None = None) -> list[tuple[int, Finding]]:
     """The findings of routes at `start` and later (of those at the positions `only` names, if given), with the
     position of the route each is about.
 
     A route's finding depends only on it and the routes before it, so an incremental rebuild whose routes are
     unchanged up to `start` keeps the earlier findings and analyses from there on; after a changed stretch, only
     the routes it can reach (`ChangedStretch`) need analysing again, and no route after the last of them needs
-    indexing."""
+    indexing. `index`: one covering routes alike to these below its `upto` (at most `start`), extended here in
+    place (it then covers the routes up to the last one analysed)."""
     findings: list[tuple[int, Finding]] = []
     routes = view.routes
-    index = _EarlierIndex()
+    if index is None:
+        index = EarlierIndex()
+    assert index.upto <= start, (index.upto, start)
     authority = next((d for d in view.domains if "*" not in d), "example.com")
     last = len(routes) - 1 if only is None else max(only, default=-1)
-    for bi, b in enumerate(routes):
-        if bi > last:
-            break
+    for bi in range(index.upto, last + 1):
+        b = routes[bi]
         if b.matchers and bi > 0 and bi >= start and (only is None or bi in only):
             finding = _analyse_one(view, routes, bi, b, index, authority)
             if finding is not None:
                 findings.append((bi, finding))
         for m in b.matchers:
             index.add(bi, m)
+    index.upto = max(index.upto, last + 1)
     return findings
 
 
@@ -405,7 +427,7 @@ _PATH = attrgetter("path")
 class ChangedStretch:
     """The routes of a changed stretch (those removed and those added), as later routes' analyses can see them.
 
-    `_EarlierIndex.candidates` yields an earlier route to a later one only through its path: a prefix or an exact
+    `EarlierIndex.candidates` yields an earlier route to a later one only through its path: a prefix or an exact
     path, or a regex's literal prefix, that starts the later route's path (or its witness request's path, which
     extends it); a suffix to every exact path; "" and "/" prefixes to everything. A later route none of the
     stretch's paths can reach that way sees exactly the candidates it saw before the change (shifted in position),
@@ -464,7 +486,7 @@ class ChangedStretch:
 
 
 def _analyse_one(view: VirtualHostView, routes: list[FlattenedRoute], bi: int, b: FlattenedRoute,
-                 index: _EarlierIndex, authority: str) -> Finding | None:
+                 index: EarlierIndex, authority: str) -> Finding | None:
     covering: list[int] = []
     partial: tuple[int, Request] | None = None
     for mb in b.matchers:

@@ -40,20 +40,32 @@ def host(named: list[tuple[str, list[dict[str, Any]]]]) -> Any:
     return vh_view(build(gateway(), vhost([leaf(name, *matchers) for name, matchers in named])))
 
 
-@settings(max_examples=300, deadline=None)
-@given(routes=ROUTES, inserted=st.lists(st.lists(matcher(), min_size=1, max_size=2), max_size=4), data=st.data())
-def test_findings_after_a_changed_stretch_equal_a_fresh_analysis(routes: list[Any], inserted: list[Any],
-                                                                  data: st.DataObject) -> None:
+STRETCH = st.lists(st.lists(matcher(), min_size=1, max_size=2), max_size=4)
+
+
+def changed(data: st.DataObject, routes: list[Any], inserted: list[Any], tag: str) -> list[Any]:
+    """`routes` with a drawn stretch replaced by `inserted` (named after `tag`)."""
     start = data.draw(st.integers(0, len(routes)))
     stop = data.draw(st.integers(start, len(routes)))
+    return routes[:start] + [(f"{tag}{i}", m) for i, m in enumerate(inserted)] + routes[stop:]
+
+
+@settings(max_examples=300, deadline=None)
+@given(routes=ROUTES, inserted=STRETCH, again=STRETCH, data=st.data())
+def test_findings_after_a_changed_stretch_equal_a_fresh_analysis(routes: list[Any], inserted: list[Any],
+                                                                  again: list[Any], data: st.DataObject) -> None:
+    """Two changes in a row: the second reuses what the first analysis left (its findings, and its index of the
+    routes before the stretch, built partly by each of the two earlier analyses)."""
     before = [(f"r{i}", m) for i, m in enumerate(routes)]
-    after = before[:start] + [(f"n{i}", m) for i, m in enumerate(inserted)] + before[stop:]
-    first, second = host(before), host(after)
-    kept: dict[Any, ShadowEntry] = {}
+    after = changed(data, before, inserted, "n")
+    last = changed(data, after, again, "m")
+    memory: dict[Any, ShadowEntry] = {}
     stats: dict[str, int] = defaultdict(int)
-    shadow_findings({}, kept, "vh", first, stats)
-    got = shadow_findings(kept, {}, "vh", second, stats)
-    assert got == analyse_shadowing(second)
+    shadow_findings({}, memory, "vh", host(before), stats)
+    for named in (after, last):
+        view, kept = host(named), {}
+        assert shadow_findings(memory, kept, "vh", view, stats) == analyse_shadowing(view)
+        memory = kept
 
 
 def test_routes_past_a_stretch_that_cannot_reach_them_are_not_analysed_again() -> None:
@@ -70,3 +82,20 @@ def test_routes_past_a_stretch_that_cannot_reach_them_are_not_analysed_again() -
     assert got == analyse_shadowing(second) and len(got) == 1 and "position 5" in got[0].message
     # only the new route: the one whose finding moved keeps it, its message naming the taker's new position
     assert stats["shadow_routes_analysed"] == 1
+
+
+def test_a_stretch_at_the_end_indexes_only_itself() -> None:
+    """The routes before a changed stretch stay indexed from the previous analysis (its index is truncated at the
+    stretch, not built again), through two edits in a row."""
+    tail = [(f"t{i}", [{"uri": {"prefix": f"/t{i}/"}}]) for i in range(50)]
+    memory: dict[Any, ShadowEntry] = {}
+    stats: dict[str, int] = defaultdict(int)
+    shadow_findings({}, memory, "vh", host([*tail, ("x", [{"uri": {"prefix": "/x/"}}])]), stats)
+    assert stats["shadow_routes_indexed"] == 51
+    for last in (("y", [{"uri": {"prefix": "/t3/y"}}]), ("z", [{"uri": {"exact": "/t4/z"}}])):
+        stats.clear()
+        view, kept = host([*tail, last]), {}
+        got = shadow_findings(memory, kept, "vh", view, stats)
+        assert got == analyse_shadowing(view) and len(got) == 1 and last[0] in got[0].message
+        assert stats["shadow_routes_analysed"] == 1 and stats["shadow_routes_indexed"] == 1
+        memory = kept
