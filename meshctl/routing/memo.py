@@ -182,7 +182,9 @@ def shadow_findings(previous: Mapping[Any, ShadowEntry], kept: dict[Any, ShadowE
     index = None
     if old is not None and old.domains == view.domains:
         start = _first_unlike(old.routes, routes)
-        if old.index is not None and old.index.routes is old.routes:  # taken over: that entry no longer owns it
+        # taken over (that entry no longer owns it), unless most of it would be taken off: indexing again from
+        # the start is cheaper than undoing, entry by entry
+        if old.index is not None and old.index.routes is old.routes and 2 * start >= old.index.upto:
             index = old.index
             index.truncate(start)
         for position, finding, located_in in old.findings:
