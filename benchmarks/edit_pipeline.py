@@ -10,7 +10,9 @@ Part 1, in this process (no Envoy), each stage of an edit against the same stage
 Between edits the live objects are frozen out of the cyclic collector, as the xDS service does after each build
 (meshctl/model/gcpause.py FrozenHeap); without it, a generation-2 pass over the live model lands on some edit.
 
-Part 2, through the xDS service to one real Envoy (as `meshctl xds serve --watch` runs it, with its coalescing):
+Part 2, through the xDS service to one real Envoy (as `meshctl xds serve --watch` runs it, with its coalescing and
+its scoped routes: from 1,000 routes, one route configuration per first path segment, meshctl/xds/route_scopes.py;
+`--also-unscoped` serves each size a second time as one route configuration, for comparison in the same run):
 the edit is saved and the source told to re-read (as the TUI's apply does); figures from the save to: the new snapshot, Envoy's
 ACK of the route configuration (and Envoy's own share: push → ACK), the new answer served. Edit kinds:
 - body: one route's direct-response body in one table file;
@@ -22,7 +24,7 @@ ACK of the route configuration (and Envoy's own share: push → ACK), the new an
   reports it (`meshctl xds serve --watch`'s path).
 
 Run: .venv/bin/python benchmarks/edit_pipeline.py [--routes 1000,10000] [--edits 20] [--no-envoy]
-     [--check-unknown-fields] [--envoy-args=...]
+     [--check-unknown-fields] [--envoy-args=...] [--scoped-routes N] [--also-unscoped]
 (Envoy's own share is most of an edit at 10k routes. meshctl's launcher starts Envoy without its walk of every
 update for unknown fields (meshctl/envoy/process.py); `--check-unknown-fields` measures with Envoy's default.)
 Targets (issue 17): 10k one-route edit -> served median <= 50 ms, worst <= 150 ms, >= 20x faster than cold;
@@ -54,12 +56,13 @@ sys.path.insert(0, str(REPO))
 from fixtures_e2e import HttpClient, apply_edit  # noqa: E402
 from xds_e2e import EditTimes, big_config, pipeline  # noqa: E402
 
-from meshctl.cli.cmd_xds import SERVE_COALESCE_SECONDS  # noqa: E402
+from meshctl.cli.cmd_xds import SCOPED_ROUTES_DEFAULT, SERVE_COALESCE_SECONDS  # noqa: E402
 from meshctl.model.parsed_files import SETTLED_NS  # noqa: E402
 from meshctl.model.snapshot import Snapshot  # noqa: E402
 from meshctl.routing.incremental import IncrementalRouting  # noqa: E402
 from meshctl.routing.view import build_routing_view  # noqa: E402
 from meshctl.sources.files import FileSource  # noqa: E402
+from meshctl.xds.cache import NodeInfo  # noqa: E402
 
 LABELLED = 3  # /team0 .. /team2 delegate by label
 
@@ -186,12 +189,14 @@ class Served:
         raise RuntimeError(f"{what}: the expected answer was not served within {timeout} s (last: {answer!r})")
 
 
-def bench_envoy(routes: int, edits: int, envoy_args: list[str], check_unknown_fields: bool = False) -> None:
+def bench_envoy(routes: int, edits: int, envoy_args: list[str], check_unknown_fields: bool = False,
+                scoped_routes: int | None = SCOPED_ROUTES_DEFAULT) -> None:
     work = Path(tempfile.mkdtemp(prefix="meshctl-bench-edit-e2e-"))
     files = write_tree(work, routes)
     tables = routes // 100
     with pipeline(work, "big/big", node_id="edit-1", coalesce=SERVE_COALESCE_SECONDS, live_timeout=30,
-                  extra_args=envoy_args, check_unknown_fields=check_unknown_fields) as served_by:
+                  extra_args=envoy_args, check_unknown_fields=check_unknown_fields,
+                  scoped_routes=scoped_routes) as served_by:
         source, workspace, service, rec, port = (served_by.source, served_by.workspace, served_by.service,
                                                  served_by.recorder, served_by.port)
         service.wait_synced(60)
@@ -250,6 +255,8 @@ def bench_envoy(routes: int, edits: int, envoy_args: list[str], check_unknown_fi
             ("matcher: delegating route", matcher_edit, flips),
         ]
         walk = " (Envoy's unknown-field walk on)" if check_unknown_fields else ""
+        scopes = len(service.resources_for(NodeInfo("edit-1", cluster="gateway")).scopes)
+        walk += f", scoped RDS: {scopes} scopes" if scopes else ", one route configuration"
         print(f"{routes:,} routes, {tables} table files, one real Envoy{walk}{' ' + ' '.join(envoy_args) if envoy_args else ''}"
               f" through XdsService (ms from the save; the source told, as the TUI's apply does, or watching)")
         print(f"  {'edit':<30} {'-> snapshot':>18} {'-> ACK':>18} {'Envoy push->ACK':>18} {'-> served':>18}"
@@ -290,11 +297,17 @@ def main() -> None:
                         help="Envoy walks each update for unknown fields (its default; meshctl's launcher skips it)")
     parser.add_argument("--envoy-args", default="", metavar="ARGS",
                         help="extra Envoy command-line arguments, e.g. --envoy-args='--concurrency 2'")
+    parser.add_argument("--scoped-routes", type=int, default=SCOPED_ROUTES_DEFAULT, metavar="N",
+                        help=f"as `meshctl xds serve --scoped-routes` (default {SCOPED_ROUTES_DEFAULT}; 0: one route "
+                             "configuration)")
+    parser.add_argument("--also-unscoped", action="store_true",
+                        help="serve each size a second time as one route configuration (the baseline, same run)")
     args = parser.parse_args()
     for routes in (int(r) for r in args.routes.split(",")):
         bench_stages(routes, args.edits)
         if not args.no_envoy:
-            bench_envoy(routes, args.edits, args.envoy_args.split(), args.check_unknown_fields)
+            for scoped in (args.scoped_routes, 0) if args.also_unscoped and args.scoped_routes else (args.scoped_routes,):
+                bench_envoy(routes, args.edits, args.envoy_args.split(), args.check_unknown_fields, scoped or None)
 
 
 if __name__ == "__main__":

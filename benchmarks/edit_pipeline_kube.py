@@ -44,7 +44,7 @@ sys.path.insert(0, str(REPO))
 from edit_pipeline import LABELLED, Served, tree_docs  # noqa: E402
 from xds_e2e import EditTimes, pipeline  # noqa: E402
 
-from meshctl.cli.cmd_xds import SERVE_COALESCE_SECONDS  # noqa: E402
+from meshctl.cli.cmd_xds import SCOPED_ROUTES_DEFAULT, SERVE_COALESCE_SECONDS  # noqa: E402
 from meshctl.model.snapshot import Snapshot  # noqa: E402
 from meshctl.routing.view import build_routing_view  # noqa: E402
 from meshctl.sources.kube import KubeSource  # noqa: E402
@@ -153,7 +153,8 @@ def bench(routes: int, edits: int) -> None:
         source.load()
         source.start()  # the watches: every edit below reaches the pipeline as a watch event
         served_by = stack.enter_context(pipeline(work, "big/big", node_id="kube-1", coalesce=SERVE_COALESCE_SECONDS,
-                                                 live_timeout=30, source=source))
+                                                 live_timeout=30, source=source,
+                                                 scoped_routes=SCOPED_ROUTES_DEFAULT or None))
         served_by.service.wait_synced(60)
         served = Served(served_by.port)
         stack.callback(served.client.close)

@@ -55,7 +55,7 @@ sys.path.insert(0, str(REPO))
 from edit_pipeline import Served, age_past_racy_window, timed  # noqa: E402
 from xds_e2e import EditTimes, pipeline  # noqa: E402
 
-from meshctl.cli.cmd_xds import SERVE_COALESCE_SECONDS  # noqa: E402
+from meshctl.cli.cmd_xds import SCOPED_ROUTES_DEFAULT, SERVE_COALESCE_SECONDS  # noqa: E402
 from meshctl.devtools.synth import DOMAIN, GATEWAY_NS, synthetic_v2_documents  # noqa: E402
 from meshctl.model.snapshot import Snapshot  # noqa: E402
 from meshctl.routing.evaluate import Request  # noqa: E402
@@ -211,7 +211,7 @@ def bench_envoy(routes: int, tables: int, count: int) -> None:
     labelled = answered_by(sandbox, "c-1")
     assert targets and labelled, "no route to aim requests at"
     with pipeline(work, f"{GATEWAY_NS}/synth-gateway", node_id="edit-v2", coalesce=SERVE_COALESCE_SECONDS,
-                  live_timeout=30) as served_by:
+                  live_timeout=30, scoped_routes=SCOPED_ROUTES_DEFAULT or None) as served_by:
         served_by.service.wait_synced(60)
         served, rec = Served(served_by.port), served_by.recorder
 

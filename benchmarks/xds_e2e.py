@@ -138,11 +138,13 @@ class Pipeline:
 
 @contextmanager
 def pipeline(work: Path, listener: str, *, node_id: str, coalesce: float, poll: float = 0.25,
-             live_timeout: float = 15.0, source: Source | None = None, **envoy_options: Any) -> Iterator[Pipeline]:
+             live_timeout: float = 15.0, source: Source | None = None, scoped_routes: int | None = None,
+             **envoy_options: Any) -> Iterator[Pipeline]:
     """The YAML in `work` served as `meshctl xds serve` does: a file source (polling every `poll` s once started)
     and a workspace coalescing for `coalesce` s, an XdsService whose events a Recorder times, and one real gateway
     Envoy whose `listener` (VirtualGateway ns/name) is on a free port. Everything is stopped afterwards, on failure
-    too, and `work` is removed. `source`: serve this source instead of the directory (its caller stops it)."""
+    too, and `work` is removed. `source`: serve this source instead of the directory (its caller stops it).
+    `scoped_routes`: TranslateOptions.scoped_routes (scoped RDS for route configurations of that many routes)."""
     with ExitStack() as stack:
         stack.callback(shutil.rmtree, work, ignore_errors=True)
         port = free_port()
@@ -152,7 +154,7 @@ def pipeline(work: Path, listener: str, *, node_id: str, coalesce: float, poll: 
         stack.callback(workspace.stop)
         recorder = Recorder()
         workspace.subscribe(lambda _: recorder.rebuilt.append(time.perf_counter()))  # first: as the snapshot lands
-        service = XdsService(workspace, TranslateOptions(listener_ports={listener: port}),
+        service = XdsService(workspace, TranslateOptions(listener_ports={listener: port}, scoped_routes=scoped_routes),
                              listen="127.0.0.1:0").start()
         stack.callback(service.stop)
         service.add_listener(recorder.event)

@@ -25,6 +25,12 @@ NODE_HELP = ("node role: gateway (every gateway), gateway:NS/NAME, or sidecar:NS
              "(the node.cluster an Envoy would send; default gateway)")
 
 
+SCOPED_ROUTES_DEFAULT = 1000
+SCOPED_HELP = ("serve a gateway's routes as one route configuration per first path segment (scoped RDS) once it has "
+               f"N routes and every route's path pins its first segment: an edit then re-sends, and Envoy re-reads, "
+               f"only its segment's routes (default {SCOPED_ROUTES_DEFAULT}; 0: never)")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("xds", help="serve Envoy over xDS; show sync status; dump translated resources",
                        description="The embedded xDS (ADS) control plane: translate the merged routes into Envoy "
@@ -46,6 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     serve.add_argument("--sidecar-port", type=int, metavar="PORT", help="sidecar listener port (default 15001)")
     serve.add_argument("--listener-address", default="127.0.0.1", metavar="IP",
                        help="address Envoy's listeners bind (default 127.0.0.1)")
+    serve.add_argument("--scoped-routes", type=int, default=SCOPED_ROUTES_DEFAULT, metavar="N", help=SCOPED_HELP)
     serve.add_argument("--watch", action="store_true",
                        help="re-read the files as soon as they change (the OS notifies meshctl) and push")
     serve.add_argument("--poll-interval", type=float, default=0.2, metavar="SECONDS",
@@ -104,7 +111,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     dump.add_argument("--gateway-port", action="append", default=[], metavar="NS/NAME=PORT", help="as for serve")
     dump.add_argument("--sidecar-port", type=int, metavar="PORT", help="as for serve")
     dump.add_argument("--listener-address", default="127.0.0.1", metavar="IP", help="as for serve")
-    dump.add_argument("--type", action="append", default=[], choices=("cds", "eds", "lds", "rds"),
+    dump.add_argument("--scoped-routes", type=int, default=SCOPED_ROUTES_DEFAULT, metavar="N", help="as for serve")
+    dump.add_argument("--type", action="append", default=[], choices=("cds", "eds", "lds", "srds", "rds"),
                       help="only these resource types (repeatable)")
     add_output_arg(dump, ("json", "yaml"), "json")
     dump.set_defaults(func=run_dump)
@@ -137,8 +145,12 @@ def translate_options(args: argparse.Namespace) -> Any:
         ipaddress.ip_address(address)
     except ValueError:
         raise UsageError(f"--listener-address must be an IP address, got {address!r}") from None
+    scoped = getattr(args, "scoped_routes", None)
+    if scoped is not None and scoped < 0:
+        raise UsageError(f"--scoped-routes must be 0 (never) or a number of routes, got {scoped}")
     return TranslateOptions(listener_address=address, listener_port=args.listener_port or DEFAULT_LISTENER_PORT,
-                            listener_ports=ports, sidecar_port=args.sidecar_port or DEFAULT_SIDECAR_PORT)
+                            listener_ports=ports, sidecar_port=args.sidecar_port or DEFAULT_SIDECAR_PORT,
+                            scoped_routes=scoped or None)
 
 
 def parse_locality(text: str | None) -> tuple[str, str, str]:
@@ -171,7 +183,7 @@ def run_dump(args: argparse.Namespace) -> int:
     translator = Translator(snapshot, translate_options(args))
     resources = translator.node_resources(node)
     wanted = {"cds": codec.CLUSTER_TYPE, "eds": codec.ENDPOINT_TYPE, "lds": codec.LISTENER_TYPE,
-              "rds": codec.ROUTE_TYPE}
+              "srds": codec.SCOPED_ROUTE_TYPE, "rds": codec.ROUTE_TYPE}
     by_type = resources.by_type()
     if args.type:
         by_type = {t: v for t, v in by_type.items() if t in {wanted[x] for x in args.type}}

@@ -25,7 +25,7 @@ class HttpListener:
     port: int | None
     where: str  # field path of the HTTP connection manager in the file
     hcm: dict[str, Any]
-    route_config_name: str | None  # RDS name, or the inline configuration's name
+    route_config_name: str | None  # RDS name, the inline configuration's name, or the scoped routes' name
     inline: dict[str, Any] | None  # the inline route_config, when not RDS
 
 
@@ -38,6 +38,10 @@ class EnvoyConfig:
     listeners: list[HttpListener] = field(default_factory=list)
     route_configs: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)  # name -> (where, raw)
     clusters: set[str] | None = None
+    # listeners whose connection manager picks a route configuration per request (scoped RDS) that could not be
+    # read as one (see _merged_scopes): name -> why
+    scoped: dict[str, str] = field(default_factory=dict)
+    scopes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # scoped_routes name -> its scopes
     _compiled: dict[tuple[str, int], EnvoyRouteConfig] = field(default_factory=dict, repr=False)
 
     # -- choosing -----------------------------------------------------------------------------
@@ -66,6 +70,12 @@ class EnvoyConfig:
                 raise EnvoyConfigError(f"{self.source}: no HTTP listener on port {port} "
                                        f"(HTTP listeners: {self.describe_listeners()})")
         if not candidates:
+            if self.scoped and listener is None and port is None:
+                why = "; ".join(f"listener {name}: {reason}" for name, reason in self.scoped.items())
+                raise EnvoyConfigError(
+                    f"{self.source}: scoped routes meshctl cannot read as one route configuration ({why}); name one "
+                    "of its route configurations with --route-config, or serve it with "
+                    "`meshctl xds serve --scoped-routes 0`")
             if len(self.route_configs) == 1 and listener is None and port is None:
                 return self._selection(None, next(iter(self.route_configs)))
             if not self.route_configs:
@@ -132,7 +142,8 @@ def _apply_hcm(rc: EnvoyRouteConfig, http: HttpListener) -> None:
     if hcm.get("strip_trailing_host_dot"):
         rc.notes.append("unmodelled: strip_trailing_host_dot")
     if hcm.get("scoped_routes"):
-        rc.notes.append("unmodelled: scoped_routes")
+        rc.notes.append("scoped routes read as one route configuration: every route pins its scope's first path "
+                        "segment")
 
 
 # -- reading the three shapes ----------------------------------------------------------------------
@@ -167,7 +178,78 @@ def _http_listeners(listener: dict[str, Any], where: str) -> list[HttpListener]:
             elif isinstance(config.get("rds"), dict):
                 out.append(HttpListener(name, port, hcm_where, config, str(config["rds"].get("route_config_name", "")),
                                         None))
+            elif isinstance(config.get("scoped_routes"), dict):
+                out.append(HttpListener(name, port, hcm_where, config, None, None))  # see EnvoyConfig.scoped
     return out
+
+
+def _add_listeners(cfg: EnvoyConfig, found: list[HttpListener]) -> None:
+    cfg.listeners += found  # scoped ones (no route configuration name yet) are resolved by _resolve_scopes
+
+
+def _resolve_scopes(cfg: EnvoyConfig) -> None:
+    """A scoped listener reads as one route configuration, its scopes' routes merged, when that answers as Envoy
+    does: the scope key is the first path segment (`meshctl xds serve`'s scoped routes), every scope holds the same
+    virtual hosts, and every route's path pins its scope's segment, so routes of two scopes never compete."""
+    listeners = []
+    for h in cfg.listeners:
+        if h.route_config_name is not None or h.inline is not None:
+            listeners.append(h)
+            continue
+        name = str(h.hcm["scoped_routes"].get("name", ""))
+        merged = _merged_scopes(h.hcm, cfg.scopes.get(name, cfg.scopes.get("", [])), cfg.route_configs)
+        if isinstance(merged, str):
+            cfg.scoped[h.listener] = merged
+            continue
+        cfg.route_configs[name] = (h.where + ".scoped_routes", merged)
+        h.route_config_name = name
+        listeners.append(h)
+    cfg.listeners = listeners
+
+
+def _merged_scopes(hcm: dict[str, Any], scopes: list[dict[str, Any]],
+                   route_configs: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, Any] | str:
+    """The scopes' route configurations as one, or why they do not read as one."""
+    fragments = ((hcm["scoped_routes"].get("scope_key_builder") or {}).get("fragments") or [])
+    extractor = (fragments[0].get("header_value_extractor") or {}) if len(fragments) == 1 else {}
+    if (extractor.get("name"), extractor.get("element_separator"), int(extractor.get("index") or 0),
+            extractor.get("element")) != (":path", "/", 1, None):
+        return "its scope key is not the first segment of :path"
+    hosts: list[dict[str, Any]] | None = None
+    top: dict[str, Any] = {}
+    merged: list[list[dict[str, Any]]] = []
+    for scope in scopes:
+        keys = [f.get("string_key") for f in (scope.get("key") or {}).get("fragments") or []]
+        found = scope.get("route_configuration") or route_configs.get(str(scope.get("route_configuration_name")),
+                                                                        ("", None))[1]
+        if len(keys) != 1 or not isinstance(found, dict):
+            return f"scope {scope.get('name')!r} has no single key or no route configuration in this file"
+        vhs = found.get("virtual_hosts") or []
+        header = [{k: v for k, v in vh.items() if k != "routes"} for vh in vhs]
+        rest = {k: v for k, v in found.items() if k not in ("name", "virtual_hosts")}
+        if hosts is None:
+            hosts, top, merged = header, rest, [[] for _ in vhs]
+        elif header != hosts or rest != top:
+            return "its scopes' route configurations differ in more than their routes"
+        for i, vh in enumerate(vhs):
+            for route in vh.get("routes") or []:
+                if _first_segment(route) != keys[0]:
+                    return f"a route of scope {keys[0]!r} does not pin that first path segment"
+                merged[i].append(route)
+    return {**top, "name": str(hcm["scoped_routes"].get("name", "")),
+            "virtual_hosts": [{**vh, "routes": routes} for vh, routes in zip(hosts or [], merged, strict=True)]}
+
+
+def _first_segment(route: dict[str, Any]) -> str | None:
+    """The first path segment every request the route matches has (as meshctl/xds/route_scopes.py scope_key)."""
+    match = route.get("match") or {}
+    if match.get("case_sensitive") is False:
+        return None
+    path = match.get("prefix") if match.get("prefix") is not None else match.get("path")
+    if not isinstance(path, str) or not path.startswith("/"):
+        return None
+    segment, slash, _ = path[1:].partition("/")
+    return segment if segment and slash else None
 
 
 def _from_dump(data: dict[str, Any], cfg: EnvoyConfig) -> None:
@@ -178,17 +260,23 @@ def _from_dump(data: dict[str, Any], cfg: EnvoyConfig) -> None:
         where = f"configs[{i}]"
         if kind == "ListenersConfigDump":  # (the bootstrap's static listeners and clusters are repeated here)
             for j, item in enumerate(section.get("static_listeners") or []):
-                cfg.listeners += _http_listeners(item.get("listener") or {}, f"{where}.static_listeners[{j}].listener")
+                _add_listeners(cfg, _http_listeners(item.get("listener") or {},
+                                                    f"{where}.static_listeners[{j}].listener"))
             for j, item in enumerate(section.get("dynamic_listeners") or []):
                 active = (item.get("active_state") or {}).get("listener")
                 if isinstance(active, dict):
-                    cfg.listeners += _http_listeners(active, f"{where}.dynamic_listeners[{j}].active_state.listener")
+                    _add_listeners(cfg, _http_listeners(active, f"{where}.dynamic_listeners[{j}].active_state.listener"))
         elif kind == "RoutesConfigDump":
             for key in ("static_route_configs", "dynamic_route_configs"):
                 for j, item in enumerate(section.get(key) or []):
                     rc = item.get("route_config")
                     if isinstance(rc, dict):
                         cfg.route_configs.setdefault(str(rc.get("name", "")), (f"{where}.{key}[{j}].route_config", rc))
+        elif kind == "ScopedRoutesConfigDump":
+            for key in ("inline_scoped_route_configs", "dynamic_scoped_route_configs"):
+                for item in section.get(key) or []:
+                    cfg.scopes.setdefault(str(item.get("name", "")), []).extend(
+                        c for c in item.get("scoped_route_configs") or [] if isinstance(c, dict))
         elif kind == "ClustersConfigDump":
             names = cfg.clusters if cfg.clusters is not None else set()
             for key in ("static_clusters", "dynamic_active_clusters", "dynamic_warming_clusters"):
@@ -203,7 +291,7 @@ def _from_bootstrap(data: dict[str, Any], cfg: EnvoyConfig, where: str) -> None:
     static = data.get("static_resources") or {}
     for i, listener in enumerate(static.get("listeners") or []):
         if isinstance(listener, dict):
-            cfg.listeners += _http_listeners(listener, f"{where}static_resources.listeners[{i}]")
+            _add_listeners(cfg, _http_listeners(listener, f"{where}static_resources.listeners[{i}]"))
     cfg.clusters = {str(c.get("name")) for c in static.get("clusters") or [] if isinstance(c, dict) and c.get("name")}
 
 
@@ -220,11 +308,12 @@ def envoy_config_from_data(data: dict[str, Any], source: str) -> EnvoyConfig:
         cfg = EnvoyConfig(source, "xds dump")  # what `meshctl xds dump -o json` prints for one node
         for i, listener in enumerate(data["listeners"]):
             if isinstance(listener, dict):
-                cfg.listeners += _http_listeners(listener, f"listeners[{i}]")
+                _add_listeners(cfg, _http_listeners(listener, f"listeners[{i}]"))
         for i, rc in enumerate(data["routes"]):
             if isinstance(rc, dict):
                 cfg.route_configs.setdefault(str(rc.get("name", "")), (f"routes[{i}]", rc))
         cfg.clusters = {str(c.get("name")) for c in data.get("clusters") or [] if isinstance(c, dict)}
+        cfg.scopes[""] = [c for c in data.get("scoped_routes") or [] if isinstance(c, dict)]  # one node's scopes
     elif "static_resources" in data or "dynamic_resources" in data or "admin" in data or "node" in data:
         cfg = EnvoyConfig(source, "bootstrap")
         _from_bootstrap(data, cfg, "")
@@ -240,6 +329,7 @@ def envoy_config_from_data(data: dict[str, Any], source: str) -> EnvoyConfig:
         keys = ", ".join(list(data)[:6])
         raise EnvoyConfigError(f"{source}: top level: not a config dump (configs), bootstrap (static_resources) "
                                f"or RouteConfiguration (virtual_hosts); found keys {keys}")
+    _resolve_scopes(cfg)
     for h in cfg.listeners:
         if h.inline is not None:
             cfg.route_configs.setdefault(h.route_config_name or "", (h.where + ".route_config", h.inline))

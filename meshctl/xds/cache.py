@@ -12,7 +12,15 @@ from typing import Any
 import betterproto2
 
 from meshctl.xds import codec
-from meshctl.xds.codec import CLUSTER_TYPE, ENDPOINT_TYPE, HCM_TYPE, LISTENER_TYPE, ROUTE_TYPE, PackedResource
+from meshctl.xds.codec import (
+    CLUSTER_TYPE,
+    ENDPOINT_TYPE,
+    HCM_TYPE,
+    LISTENER_TYPE,
+    ROUTE_TYPE,
+    SCOPED_ROUTE_TYPE,
+    PackedResource,
+)
 
 NodeLocality = tuple[str, str, str]  # (region, zone, sub-zone) from the node's bootstrap
 
@@ -108,6 +116,10 @@ class XdsSnapshot:
             for route_name in _rds_names(listener):
                 if route_name not in routes:
                     problems.append(f"listener {name!r} uses RDS {route_name!r}, which has no RouteConfiguration")
+        for name, scope in self.resources.get(SCOPED_ROUTE_TYPE, {}).items():
+            if scope.route_configuration_name not in routes:
+                problems.append(f"scope {name!r} uses RDS {scope.route_configuration_name!r}, which has no "
+                                "RouteConfiguration")
         for type_url, named in self.resources.items():
             for name, message in named.items():
                 if resource_name(message) != name:
@@ -188,8 +200,9 @@ def prepare(snapshot: XdsSnapshot, packer: codec.ResourcePacker, version_prefix:
         raise InconsistentSnapshot("; ".join(problems))
     identities = snapshot.identities or {}
     types: dict[str, TypeResources] = {}
-    # The four core types always exist (possibly empty) so wildcard subscriptions always get an answer.
-    for type_url in set(codec.PUSH_ORDER) | set(snapshot.resources):
+    # The core types and scopes always exist (possibly empty) so wildcard subscriptions always get an answer (an
+    # Envoy whose listener stops using scoped routes is sent the empty set of scopes).
+    for type_url in set(codec.STREAM_ORDER) | set(snapshot.resources):
         named = snapshot.resources.get(type_url, {})
         packed = {
             name: packer.pack(message, name, type_url, identities.get((type_url, name)))

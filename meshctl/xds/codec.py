@@ -25,19 +25,23 @@ CLUSTER_TYPE = "type.googleapis.com/envoy.config.cluster.v3.Cluster"
 ENDPOINT_TYPE = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment"
 LISTENER_TYPE = "type.googleapis.com/envoy.config.listener.v3.Listener"
 ROUTE_TYPE = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
+SCOPED_ROUTE_TYPE = "type.googleapis.com/envoy.config.route.v3.ScopedRouteConfiguration"
 HCM_TYPE = (
     "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
 )
 
 # Make-before-break push order: clusters and their endpoints exist before anything routes to them.
-PUSH_ORDER: tuple[str, ...] = (CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE)
-SHORT_NAMES = {CLUSTER_TYPE: "CDS", ENDPOINT_TYPE: "EDS", LISTENER_TYPE: "LDS", ROUTE_TYPE: "RDS"}
-# CDS and LDS are subscribed as wildcards; EDS and RDS by name.
-WILDCARD_TYPES = frozenset({CLUSTER_TYPE, LISTENER_TYPE})
+PUSH_ORDER: tuple[str, ...] = (CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE)  # the types every snapshot has
+# a stream's pushes in that order, scopes (SRDS, only for scoped routes: route_scopes.py) before the routes they name
+STREAM_ORDER: tuple[str, ...] = (CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, SCOPED_ROUTE_TYPE, ROUTE_TYPE)
+SHORT_NAMES = {CLUSTER_TYPE: "CDS", ENDPOINT_TYPE: "EDS", LISTENER_TYPE: "LDS", SCOPED_ROUTE_TYPE: "SRDS",
+               ROUTE_TYPE: "RDS"}
+# CDS, LDS and SRDS are subscribed as wildcards; EDS and RDS by name.
+WILDCARD_TYPES = frozenset({CLUSTER_TYPE, LISTENER_TYPE, SCOPED_ROUTE_TYPE})
 
 
 def short_name(type_url: str) -> str:
-    """CDS/EDS/LDS/RDS for the four core types, else the message name."""
+    """CDS/EDS/LDS/SRDS/RDS, else the message name."""
     return SHORT_NAMES.get(type_url, type_url.rsplit(".", 1)[-1])
 
 

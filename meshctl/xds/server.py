@@ -22,7 +22,7 @@ import grpc
 
 from meshctl.xds import codec
 from meshctl.xds import status as status_api
-from meshctl.xds.cache import NodeInfo, PreparedSnapshot, SnapshotCache, XdsSnapshot
+from meshctl.xds.cache import NodeInfo, PreparedSnapshot, SnapshotCache, TypeResources, XdsSnapshot
 from meshctl.xds.client_status import ClientStatusReports, parse_csds_request
 from meshctl.xds.codec import DeltaRequest, SotwRequest
 from meshctl.xds.delta import DeltaStreams
@@ -320,6 +320,8 @@ class XdsServer(SotwStreams, DeltaStreams, ClientStatusReports):
             resources = prepared.types.get(type_url)
             if resources is None:
                 continue
+            if _retired_scopes(type_url, resources, state):
+                continue
             if stream.kind == "sotw":
                 # The version last sent (even if NACKed) is not sent again; only a new one is.
                 changed = resources.version != state.sent_version
@@ -340,3 +342,9 @@ class XdsServer(SotwStreams, DeltaStreams, ClientStatusReports):
     def _rejected(state: TypeState, version: str) -> bool:
         return state.nacked and state.nacked_version == version
 
+
+def _retired_scopes(type_url: str, resources: TypeResources, state: TypeState) -> bool:
+    """No listener uses scoped routes any more (route_scopes.py): the client keeps the scopes it has, for the
+    connections its replaced listener drains (as it keeps a route configuration no listener names), instead of being
+    sent none, which would answer those connections 404. See ClientStatusReports._type_status."""
+    return type_url == codec.SCOPED_ROUTE_TYPE and not resources.resources and state.sent

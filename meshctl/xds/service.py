@@ -23,6 +23,7 @@ from . import codec
 from .cache import NodeInfo, SnapshotCache, XdsSnapshot
 from .events import XdsEvent
 from .route_memo import RouteMemo
+from .route_scopes import ScopeMemo
 from .runner import BackgroundXdsServer
 from .server import ServerTls
 from .translate import NodeRole, TranslateOptions, Translator, metadata_port
@@ -48,6 +49,7 @@ class XdsService:
         self.options = options or TranslateOptions()
         self.memo = ClusterMemo()
         self.route_memo = RouteMemo()  # Envoy routes of unchanged flattened routes, across snapshots
+        self.scope_memo = ScopeMemo()  # scoped routes' messages of unchanged scopes, across snapshots
         self._overrides: dict[tuple[str, int], HealthStatus] = {}
         self._lock = threading.Lock()
         builder: Any = self.build
@@ -105,7 +107,7 @@ class XdsService:
                 if current else None
             index = ws.derived(MESH_INDEX_KEY, MeshIndex) if current else None
             return Translator(snapshot, self.options, view=view, index=index, memo=self.memo,
-                              route_memo=self.route_memo)
+                              route_memo=self.route_memo, scope_memo=self.scope_memo)
 
         return ws.derived(_TRANSLATOR_KEY, make)
 

@@ -65,8 +65,19 @@ class SotwStreams:
         assert stream.node is not None
         resources = prepared.types[type_url]
         nonce = self._nonce()
+        blob = None
+        if type_url == codec.ROUTE_TYPE:
+            # Route configurations the client holds stay until a listener or scope stops naming them (the xDS
+            # protocol: only LDS and CDS responses are the whole state), so only the ones whose content changed
+            # are sent: with scoped routes (route_scopes.py) an edit re-sends one scope, and Envoy parses only it.
+            named = resources.select(state.names)
+            fresh = [r for r in named if state.sent_resources.get(r.name) != r.version]
+            if fresh and len(fresh) < len(named):
+                blob = codec.encode_resources_blob(fresh)
+            state.sent_resources = {r.name: r.version for r in named}
         body = codec.encode_sotw_response(
-            resources.version, type_url, nonce, resources.resources_blob(state.names), self.control_plane_id
+            resources.version, type_url, nonce, blob if blob is not None else resources.resources_blob(state.names),
+            self.control_plane_id
         )
         state.sent_version, state.sent_nonce, state.sent_names = resources.version, nonce, state.names
         state.sent = True

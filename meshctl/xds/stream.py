@@ -9,7 +9,7 @@ from collections.abc import Hashable
 from typing import Any
 
 from .cache import NodeInfo
-from .codec import PUSH_ORDER
+from .codec import STREAM_ORDER
 
 CLOSE = object()  # queue item: end the stream
 SNAPSHOT = object()  # queue item: the stream's snapshot changed
@@ -59,5 +59,5 @@ class Stream:
         self.done = asyncio.Event()
 
     def ordered_types(self) -> list[str]:
-        core = [t for t in PUSH_ORDER if t in self.types]
-        return core + sorted(t for t in self.types if t not in PUSH_ORDER)
+        core = [t for t in STREAM_ORDER if t in self.types]
+        return core + sorted(t for t in self.types if t not in STREAM_ORDER)

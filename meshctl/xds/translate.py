@@ -17,7 +17,7 @@ from typing import Any, Literal
 from envoy_data_plane.envoy.config.cluster.v3 import Cluster
 from envoy_data_plane.envoy.config.endpoint.v3 import ClusterLoadAssignment
 from envoy_data_plane.envoy.config.listener.v3 import Listener
-from envoy_data_plane.envoy.config.route.v3 import RouteConfiguration
+from envoy_data_plane.envoy.config.route.v3 import RouteConfiguration, ScopedRouteConfiguration
 from envoy_data_plane.envoy.config.route.v3 import VirtualHost as EnvoyVirtualHost
 
 from ..mesh.index import Backend, Locality, MeshIndex
@@ -32,6 +32,7 @@ from . import codec
 from .cache import NodeInfo, XdsSnapshot
 from .retry_hoist import hoist_host
 from .route_memo import RouteMemo
+from .route_scopes import ScopeMemo, Scopes
 from .translate_clusters import ClusterMemo, ClusterSet, HealthOverrides
 from .translate_listeners import http_listener
 from .translate_proto import msg
@@ -50,6 +51,9 @@ class TranslateOptions:
     listener_ports: Mapping[str, int] = field(default_factory=dict)  # "ns/name" of a gateway → port (wins)
     sidecar_port: int = DEFAULT_SIDECAR_PORT
     connect_timeout: float = 1.0
+    # serve a gateway's routes as one route configuration per first path segment (scoped RDS, route_scopes.py)
+    # when it has at least this many routes and every route pins its segment; None: never
+    scoped_routes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -102,14 +106,18 @@ class NodeResources:
     listeners: list[Listener]
     routes: list[RouteConfiguration]
     notes: list[str] = field(default_factory=list)
+    scopes: list[ScopedRouteConfiguration] = field(default_factory=list)  # of scoped routes (route_scopes.py)
 
     def by_type(self) -> dict[str, dict[str, Any]]:
-        return {
+        out: dict[str, dict[str, Any]] = {
             codec.CLUSTER_TYPE: {c.name: c for c in self.clusters},
             codec.ENDPOINT_TYPE: {e.cluster_name: e for e in self.endpoints},
             codec.LISTENER_TYPE: {l.name: l for l in self.listeners},
             codec.ROUTE_TYPE: {r.name: r for r in self.routes},
         }
+        if self.scopes:
+            out[codec.SCOPED_ROUTE_TYPE] = {s.name: s for s in self.scopes}
+        return out
 
     def snapshot(self, version: str = "") -> XdsSnapshot:
         return XdsSnapshot(version, self.by_type())
@@ -134,15 +142,19 @@ class Translator:
 
     def __init__(self, snapshot: ConfigSnapshot, options: TranslateOptions | None = None, *,
                  view: RoutingView | None = None, index: MeshIndex | None = None,
-                 memo: ClusterMemo | None = None, route_memo: RouteMemo | None = None) -> None:
+                 memo: ClusterMemo | None = None, route_memo: RouteMemo | None = None,
+                 scope_memo: ScopeMemo | None = None) -> None:
         self.snapshot = snapshot
         self.options = options or TranslateOptions()
         self.view = view if view is not None else build_routing_view(snapshot)
         self.index = index if index is not None else MeshIndex(snapshot)
         self.memo = memo or ClusterMemo()
         self.route_memo = route_memo
+        self.scope_memo = scope_memo if scope_memo is not None else ScopeMemo()
         self._lock = threading.Lock()
         self._route_sets: dict[Any, _RouteSet] = {}
+        # id(route configuration) -> (it, its split; None: not split)
+        self._scopes: dict[int, tuple[RouteConfiguration, Scopes | None]] = {}
         self._backends: dict[tuple[Any, ...], Backend] = {}
 
     # -- destinations ------------------------------------------------------------------------------------
@@ -310,6 +322,7 @@ class Translator:
         listeners: list[Listener] = []
         route_sets: list[_RouteSet] = []
         notes: list[str] = []
+        split: Scopes | None = None
         address = self.options.listener_address
         if role.kind == "sidecar":
             if locality is None:
@@ -328,13 +341,18 @@ class Translator:
             by_port: dict[int, list[GatewayView]] = {}
             for g in gateways:
                 by_port.setdefault(ports[g.name], []).append(g)
+            sets: list[tuple[int, str, _RouteSet]] = []
             for port, group in sorted(by_port.items()):
                 name = f"gateway_{port}"
                 if len(group) > 1:
                     notes.append(f"gateways {', '.join(g.name for g in group)} share port {port}: one listener serves "
                                  "their virtual hosts together")
-                listeners.append(http_listener(name, address, port, name))
-                route_sets.append(self._gateway_route_set(name, tuple(group)))
+                sets.append((port, name, self._gateway_route_set(name, tuple(group))))
+            split = self._split_one([rs for _, _, rs in sets])
+            for port, name, rs in sets:
+                scoped = split is not None and split.name == name
+                listeners.append(http_listener(name, address, port, name, scoped))
+                route_sets.append(rs)
             if locality is None and gateways:
                 locality = self.gateway_locality(gateways[0])
         clusters = ClusterSet(locality, health_overrides, self.options.connect_timeout)
@@ -348,8 +366,28 @@ class Translator:
             cluster_messages.append(self.memo.cluster(plan))
             if not plan.dns:
                 assignments.append(self.memo.assignment(plan))
-        return NodeResources(node, role, locality, cluster_messages, assignments, listeners,
-                             [rs.config for rs in route_sets], notes)
+        configs = [rs.config for rs in route_sets]
+        if split is None:
+            return NodeResources(node, role, locality, cluster_messages, assignments, listeners, configs, notes)
+        configs = [c for c in configs if c.name != split.name] + split.route_configs
+        return NodeResources(node, role, locality, cluster_messages, assignments, listeners, configs, notes,
+                             split.scopes)
+
+    def _split_one(self, route_sets: list[_RouteSet]) -> Scopes | None:
+        """The split of the largest gateway route configuration that can be split (options.scoped_routes), if
+        any: one per node, as Envoy hands every scope to every scoped connection manager of a node."""
+        minimum = self.options.scoped_routes
+        if minimum is None:
+            return None
+        splits = [self._split(rs.config, minimum) for rs in route_sets]
+        return max((s for s in splits if s is not None), key=lambda s: s.routes, default=None)
+
+    def _split(self, config: RouteConfiguration, minimum: int) -> Scopes | None:
+        with self._lock:  # once per snapshot, shared by every node (the memo is not thread-safe)
+            hit = self._scopes.get(id(config))
+            if hit is None:
+                hit = self._scopes[id(config)] = (config, self.scope_memo.split(config, minimum))
+            return hit[1]
 
     def snapshot_for(self, node: NodeInfo, health_overrides: HealthOverrides | None = None,
                      version: str = "") -> XdsSnapshot:

@@ -127,13 +127,15 @@ def to_json(message: betterproto2.Message) -> Any:
 
 
 def resources_json(by_type: dict[str, dict[str, betterproto2.Message]]) -> dict[str, list[Any]]:
-    """{"clusters": [...], "endpoints": [...], "listeners": [...], "routes": [...]} with "@type" on each."""
+    """{"clusters": [...], "endpoints": [...], "listeners": [...], "routes": [...]} with "@type" on each, and
+    "scopedRoutes" (before "routes") when the routes are scoped."""
     from . import codec
 
     keys = {codec.CLUSTER_TYPE: "clusters", codec.ENDPOINT_TYPE: "endpoints", codec.LISTENER_TYPE: "listeners",
-            codec.ROUTE_TYPE: "routes"}
+            codec.SCOPED_ROUTE_TYPE: "scopedRoutes", codec.ROUTE_TYPE: "routes"}
     out: dict[str, list[Any]] = {}
-    for type_url in codec.PUSH_ORDER:
+    for type_url in codec.STREAM_ORDER:
         messages = by_type.get(type_url, {})
-        out[keys[type_url]] = [{"@type": type_url, **to_json(m)} for _, m in sorted(messages.items())]
+        if type_url in codec.PUSH_ORDER or messages:
+            out[keys[type_url]] = [{"@type": type_url, **to_json(m)} for _, m in sorted(messages.items())]
     return out

@@ -7,7 +7,15 @@ import dataclasses
 import pytest
 
 from meshctl.xds.cache import InconsistentSnapshot, NodeInfo, SnapshotCache, XdsSnapshot, prepare
-from meshctl.xds.codec import CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, PUSH_ORDER, ROUTE_TYPE, ResourcePacker
+from meshctl.xds.codec import (
+    CLUSTER_TYPE,
+    ENDPOINT_TYPE,
+    LISTENER_TYPE,
+    PUSH_ORDER,
+    ROUTE_TYPE,
+    STREAM_ORDER,
+    ResourcePacker,
+)
 
 
 def _without(snapshot: XdsSnapshot, type_url: str) -> XdsSnapshot:
@@ -49,7 +57,7 @@ def test_eds_service_name_and_resource_keys_are_checked(make_snapshot, offline_m
 def test_prepared_versions_follow_content(make_snapshot, offline_mesh):
     packer = ResourcePacker()
     first = prepare(make_snapshot(offline_mesh), packer, "boot-")
-    assert set(first.types) == set(PUSH_ORDER)
+    assert set(first.types) == set(STREAM_ORDER)  # the core types and (empty) scopes
     assert all(first.version_of(t).startswith("boot-") for t in PUSH_ORDER)
     same = prepare(make_snapshot(offline_mesh), packer, "boot-")
     assert {t: same.version_of(t) for t in PUSH_ORDER} == {t: first.version_of(t) for t in PUSH_ORDER}
@@ -62,8 +70,8 @@ def test_prepared_versions_follow_content(make_snapshot, offline_mesh):
 
 def test_types_absent_from_a_snapshot_are_served_empty():
     prepared = prepare(XdsSnapshot("empty", {}), ResourcePacker())
-    assert set(prepared.types) == set(PUSH_ORDER)
-    assert all(not prepared.types[t].resources for t in PUSH_ORDER)
+    assert set(prepared.types) == set(STREAM_ORDER)
+    assert all(not prepared.types[t].resources for t in STREAM_ORDER)
     assert prepared.types[LISTENER_TYPE].resources_blob(None) == b""
 
 
