@@ -209,11 +209,14 @@ def status_table(clients: list[Any]) -> str:
     from ..xds import codec
 
     types = {"CDS": codec.CLUSTER_TYPE, "EDS": codec.ENDPOINT_TYPE, "LDS": codec.LISTENER_TYPE,
-             "RDS": codec.ROUTE_TYPE}
-    rows = [("NODE", "CLUSTER", "LOCALITY", *STATUS_COLUMNS, "STREAM")]
+             "SRDS": codec.SCOPED_ROUTE_TYPE, "RDS": codec.ROUTE_TYPE}
+    columns = STATUS_COLUMNS
+    if any(codec.SCOPED_ROUTE_TYPE in c.per_type for c in clients):  # scoped routes (docs/xds.md): their scopes
+        columns = ("CDS", "EDS", "LDS", "SRDS", "RDS")
+    rows = [("NODE", "CLUSTER", "LOCALITY", *columns, "STREAM")]
     for c in sorted(clients, key=lambda c: c.node_id):
         # "-": the client has not subscribed to the type (e.g. EDS with no EDS cluster)
-        states = [c.per_type[types[k]].state if types[k] in c.per_type else "-" for k in STATUS_COLUMNS]
+        states = [c.per_type[types[k]].state if types[k] in c.per_type else "-" for k in columns]
         locality = "/".join(p for p in c.locality if p) or "-"
         rows.append((c.node_id, c.cluster or "-", locality, *states, c.stream_kind))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

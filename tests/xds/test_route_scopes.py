@@ -31,6 +31,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_server_protocol import AdsClient, ack, names_of, node
 
+from meshctl.cli.cmd_xds import status_table
 from meshctl.envoy.ports import free_port
 from meshctl.sources.files import FileSource
 from meshctl.xds import codec
@@ -341,6 +342,8 @@ def test_a_one_route_edit_in_a_scoped_configuration_reaches_envoy_as_one_route_c
     try:
         harness.envoy("scoped-2")
         harness.service.wait_synced(15)
+        header, row = status_table(harness.service.status()).splitlines()[:2]
+        assert dict(zip(header.split(), row.split(), strict=True))["SRDS"] == "SYNCED"  # a column while scoped
         client = harness.client(port)
         assert client.get("/t2/r3/", host="any.test") == (200, "v t2 r3")
         assert client.get("/t9/r1/", host="any.test")[0] == 404 and client.get("/t2", host="any.test")[0] == 404
