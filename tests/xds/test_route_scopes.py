@@ -332,7 +332,9 @@ def test_envoy_answers_a_scoped_configuration_like_the_sandbox(tmp_path: Path) -
 
 
 @pytest.mark.envoy
-def test_a_one_route_edit_in_a_scoped_configuration_reaches_envoy_as_one_route_configuration(tmp_path: Path) -> None:
+@pytest.mark.parametrize("delta", [False, True], ids=["sotw", "delta"])
+def test_a_one_route_edit_in_a_scoped_configuration_reaches_envoy_as_one_route_configuration(tmp_path: Path,
+                                                                                             delta: bool) -> None:
     config = tmp_path / "config.yaml"
     config.write_text(tables_yaml(4, 5))
     port = free_port()
@@ -340,7 +342,7 @@ def test_a_one_route_edit_in_a_scoped_configuration_reaches_envoy_as_one_route_c
     harness = MeshHarness([FileSource([str(tmp_path)], interval=0.01)], options)
     pushes: list[Any] = []
     try:
-        harness.envoy("scoped-2")
+        harness.envoy("scoped-2", delta=delta)
         harness.service.wait_synced(15)
         header, row = status_table(harness.service.status()).splitlines()[:2]
         assert dict(zip(header.split(), row.split(), strict=True))["SRDS"] == "SYNCED"  # a column while scoped
