@@ -179,12 +179,8 @@ def _http_listeners(listener: dict[str, Any], where: str) -> list[HttpListener]:
                 out.append(HttpListener(name, port, hcm_where, config, str(config["rds"].get("route_config_name", "")),
                                         None))
             elif isinstance(config.get("scoped_routes"), dict):
-                out.append(HttpListener(name, port, hcm_where, config, None, None))  # see EnvoyConfig.scoped
+                out.append(HttpListener(name, port, hcm_where, config, None, None))  # named by _resolve_scopes
     return out
-
-
-def _add_listeners(cfg: EnvoyConfig, found: list[HttpListener]) -> None:
-    cfg.listeners += found  # scoped ones (no route configuration name yet) are resolved by _resolve_scopes
 
 
 def _resolve_scopes(cfg: EnvoyConfig) -> None:
@@ -260,12 +256,11 @@ def _from_dump(data: dict[str, Any], cfg: EnvoyConfig) -> None:
         where = f"configs[{i}]"
         if kind == "ListenersConfigDump":  # (the bootstrap's static listeners and clusters are repeated here)
             for j, item in enumerate(section.get("static_listeners") or []):
-                _add_listeners(cfg, _http_listeners(item.get("listener") or {},
-                                                    f"{where}.static_listeners[{j}].listener"))
+                cfg.listeners += _http_listeners(item.get("listener") or {}, f"{where}.static_listeners[{j}].listener")
             for j, item in enumerate(section.get("dynamic_listeners") or []):
                 active = (item.get("active_state") or {}).get("listener")
                 if isinstance(active, dict):
-                    _add_listeners(cfg, _http_listeners(active, f"{where}.dynamic_listeners[{j}].active_state.listener"))
+                    cfg.listeners += _http_listeners(active, f"{where}.dynamic_listeners[{j}].active_state.listener")
         elif kind == "RoutesConfigDump":
             for key in ("static_route_configs", "dynamic_route_configs"):
                 for j, item in enumerate(section.get(key) or []):
@@ -291,7 +286,7 @@ def _from_bootstrap(data: dict[str, Any], cfg: EnvoyConfig, where: str) -> None:
     static = data.get("static_resources") or {}
     for i, listener in enumerate(static.get("listeners") or []):
         if isinstance(listener, dict):
-            _add_listeners(cfg, _http_listeners(listener, f"{where}static_resources.listeners[{i}]"))
+            cfg.listeners += _http_listeners(listener, f"{where}static_resources.listeners[{i}]")
     cfg.clusters = {str(c.get("name")) for c in static.get("clusters") or [] if isinstance(c, dict) and c.get("name")}
 
 
@@ -308,7 +303,7 @@ def envoy_config_from_data(data: dict[str, Any], source: str) -> EnvoyConfig:
         cfg = EnvoyConfig(source, "xds dump")  # what `meshctl xds dump -o json` prints for one node
         for i, listener in enumerate(data["listeners"]):
             if isinstance(listener, dict):
-                _add_listeners(cfg, _http_listeners(listener, f"listeners[{i}]"))
+                cfg.listeners += _http_listeners(listener, f"listeners[{i}]")
         for i, rc in enumerate(data["routes"]):
             if isinstance(rc, dict):
                 cfg.route_configs.setdefault(str(rc.get("name", "")), (f"routes[{i}]", rc))

@@ -201,7 +201,7 @@ def prepare(snapshot: XdsSnapshot, packer: codec.ResourcePacker, version_prefix:
     identities = snapshot.identities or {}
     types: dict[str, TypeResources] = {}
     # The core types and scopes always exist (possibly empty) so wildcard subscriptions always get an answer (an
-    # Envoy whose listener stops using scoped routes is sent the empty set of scopes).
+    # empty set of scopes is not pushed to a client that has some, though: see server.py _retired_scopes).
     for type_url in set(codec.STREAM_ORDER) | set(snapshot.resources):
         named = snapshot.resources.get(type_url, {})
         packed = {
