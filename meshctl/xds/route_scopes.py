@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from itertools import compress, count, groupby
+from itertools import compress, count, groupby, islice
 from operator import is_not, itemgetter
 from typing import Any, Sequence
 
@@ -168,10 +168,9 @@ def _runs(routes: Sequence[Route], before: Sequence[Route], runs_before: list[Ru
     objects at the start and at the end; the keys of the routes in between, added or removed, go to `changed`.
     None: a route pins no segment."""
     limit = min(len(routes), len(before))
-    start = next(compress(count(), map(is_not, routes[:limit], before[:limit])), limit)
-    end_same = next(compress(count(), map(is_not, routes[:start - 1:-1] if start else routes[::-1],
-                                          before[:start - 1:-1] if start else before[::-1])), limit - start)
-    end_same = min(end_same, limit - start)
+    start = next(compress(count(), map(is_not, routes, before)), limit)  # by identity, in C, without copies
+    end_same = next(compress(count(), islice(map(is_not, reversed(routes), reversed(before)), limit - start)),
+                    limit - start)
     shift = len(routes) - len(before)
     middle: list[Run] = []
     for key, run in groupby(enumerate(map(scope_key, routes[start:len(routes) - end_same]), start), key=_KEY_OF):
