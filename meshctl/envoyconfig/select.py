@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..routing.matchers import pinned_segment
 from .compile import compile_route_config
 from .routes import EnvoyRouteConfig
 from .source import EnvoyConfigError, parse_text, read_file
@@ -239,13 +240,8 @@ def _merged_scopes(hcm: dict[str, Any], scopes: list[dict[str, Any]],
 def _first_segment(route: dict[str, Any]) -> str | None:
     """The first path segment every request the route matches has (as meshctl/xds/route_scopes.py scope_key)."""
     match = route.get("match") or {}
-    if match.get("case_sensitive") is False:
-        return None
-    path = match.get("prefix") if match.get("prefix") is not None else match.get("path")
-    if not isinstance(path, str) or not path.startswith("/"):
-        return None
-    segment, slash, _ = path[1:].partition("/")
-    return segment if segment and slash else None
+    return pinned_segment(match.get("prefix") if match.get("prefix") is not None else match.get("path"),
+                          match.get("case_sensitive"))
 
 
 def _from_dump(data: dict[str, Any], cfg: EnvoyConfig) -> None:

@@ -19,6 +19,18 @@ def re2_escape(text: str) -> str:
     return "".join("\\" + c if c in _RE2_META else c for c in text)
 
 
+def pinned_segment(path: object, case_sensitive: object = None) -> str | None:
+    """The first path segment K every request matched by a prefix or exact `path` condition has, when the path is
+    "/K/..." and matched case-sensitively; else None. Envoy's scoped routes key a request by `:path` split at "/",
+    element 1 (the query string stays on the last element): "/K/x?q" keys K, while "/K" also takes "/K?q" and a
+    prefix "/K" also takes "/Kx". The split that serves them (xds/route_scopes.py) and the reader that merges
+    them back (envoyconfig/select.py) decide with this one function."""
+    if case_sensitive is False or not isinstance(path, str) or not path.startswith("/"):
+        return None
+    segment, slash, _ = path[1:].partition("/")
+    return segment if segment and slash else None
+
+
 # Matchers are values (hashed, compared, never changed after creation) but not frozen: a frozen dataclass
 # takes five times as long to create, and the engine creates two for every route of every virtual host.
 @dataclass(unsafe_hash=True, slots=True)

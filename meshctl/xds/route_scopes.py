@@ -36,6 +36,7 @@ from envoy_data_plane.envoy.config.route.v3 import (
     VirtualHostTlsRequirementType,
 )
 
+from ..routing.matchers import pinned_segment
 from .translate_proto import msg, with_fields
 
 _KEY_OF = itemgetter(1)  # of (position, key)
@@ -46,13 +47,7 @@ def scope_key(route: Route) -> str | None:
     match = route.match
     if match is None:
         return None
-    if match.case_sensitive is not None and not match.case_sensitive:
-        return None
-    path = match.prefix if match.prefix is not None else match.path
-    if not path or not path.startswith("/"):
-        return None
-    segment, slash, _ = path[1:].partition("/")
-    return segment if segment and slash else None
+    return pinned_segment(match.prefix if match.prefix is not None else match.path, match.case_sensitive)
 
 
 def scoped_name(config_name: str, key: str) -> str:
